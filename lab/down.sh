@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# lab/down.sh - stop the kuryr-ts lab: first `lab/kuryr.sh stop` (if that file
+# exists), then EXACTLY the components listed in /run/kuryr-lab/started (what
+# up.sh started), in reverse start order, by pid file - never by process name:
+#   dockerd         SIGTERM its pid, wait up to 20 s, then SIGKILL; its containerd
+#                   (a child) and shims follow, leftovers of those pids are killed
+#   neutron-server  SIGTERM, wait up to 20 s, then SIGKILL its process group
+#   ovn-controller / ovn-northd (+ NB/SB DBs)   ovn-ctl stop_* (pid files)
+#   postgres        pg_ctlcluster <ver> kuryrlab stop -m fast
+#   ovs             ovs-ctl stop (only if up.sh started it)
+# A component that was already running before up.sh (not recorded) is left alone.
+# Idempotent. Usage: down.sh
+set -euo pipefail
+# shellcheck source=lab/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+need_root
+mkdir -p "$RUN"
+exec 9>"$RUN/lock"
+flock -w 600 9 || die "another up.sh/down.sh holds $RUN/lock"
+
+if [ -f "$KURYR_SH" ]; then
+  log "bash $KURYR_SH stop"
+  bash "$KURYR_SH" stop 9>&- || warn "lab/kuryr.sh stop failed (continuing)"
+fi
+
+[ -s "$STARTED" ] || { log "nothing recorded in $STARTED: nothing to stop"; exit 0; }
+
+cmdline() { tr '\0' ' ' < "/proc/$1/cmdline" 2>/dev/null || true; }
+
+stop_dockerd() {
+  local pid kids
+  if pid=$(pid_of "$DOCKERD_PID") && pid_alive "$DOCKERD_PID" dockerd; then
+    # note its descendants (containerd, shims) before they get re-parented
+    kids=$(descendants "$pid" | tr '\n' ' ')
+    local -A kidcmd=()
+    local p
+    for p in $kids; do kidcmd[$p]=$(cmdline "$p"); done
+    log "stopping dockerd (pid $pid; descendants: ${kids:-none})"
+    kill -TERM "$pid" 2>/dev/null || true
+    if ! wait_gone "$pid" 20; then
+      warn "dockerd still alive after 20s: SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+      wait_gone "$pid" 5 || true
+    fi
+    # containerd has Pdeathsig=SIGKILL and exits with dockerd; give the shims a
+    # moment, then SIGKILL leftovers - only if the pid still runs the same command.
+    for p in $kids; do
+      wait_gone "$p" 5 && continue
+      if [ "$(cmdline "$p")" = "${kidcmd[$p]}" ]; then
+        warn "killing leftover pid $p (${kidcmd[$p]})"; kill -KILL "$p" 2>/dev/null || true
+      fi
+    done
+  fi
+  rm -f "$DOCKERD_PID"
+  unrecord dockerd
+}
+
+stop_neutron() {
+  local pid
+  if pid=$(pid_of "$NEUTRON_PID") && pid_alive "$NEUTRON_PID" neutron-server; then
+    log "stopping neutron-server (pid $pid, process group $pid)"
+    kill -TERM "$pid" 2>/dev/null || true
+    wait_gone "$pid" 20 || warn "neutron-server still alive after 20s"
+    # the workers live in the process group/session that up.sh created with setsid
+    kill -KILL -- "-$pid" 2>/dev/null || true
+    wait_gone "$pid" 5 || true
+  fi
+  rm -f "$NEUTRON_PID"
+  unrecord neutron-server
+}
+
+stop_ovn_controller() {
+  log "stopping ovn-controller"
+  "$OVN_CTL" stop_controller >/dev/null 2>&1 || warn "ovn-ctl stop_controller failed"
+  unrecord ovn-controller
+}
+
+stop_ovn_northd() {
+  log "stopping ovn-northd + OVN NB/SB ovsdb-servers"
+  "$OVN_CTL" stop_northd >/dev/null 2>&1 || warn "ovn-ctl stop_northd failed"
+  unrecord ovn-northd
+}
+
+stop_postgres() {
+  log "stopping PostgreSQL $(pg_version)/$PG_CLUSTER"
+  if pg_online; then pg_ctlcluster "$(pg_version)" "$PG_CLUSTER" stop -m fast || warn "pg_ctlcluster stop failed"; fi
+  unrecord postgres
+}
+
+stop_ovs() {
+  log "stopping Open vSwitch (started by up.sh)"
+  "$OVS_CTL" stop >/dev/null 2>&1 || warn "ovs-ctl stop failed"
+  unrecord ovs
+}
+
+# reverse order of up.sh
+for c in dockerd neutron-server ovn-controller ovn-northd postgres ovs; do
+  is_recorded "$c" || continue
+  case $c in
+    dockerd) stop_dockerd ;;
+    neutron-server) stop_neutron ;;
+    ovn-controller) stop_ovn_controller ;;
+    ovn-northd) stop_ovn_northd ;;
+    postgres) stop_postgres ;;
+    ovs) stop_ovs ;;
+  esac
+done
+left=$(tr '\n' ' ' < "$STARTED")
+[ -z "${left// /}" ] || warn "still recorded (unknown to down.sh): $left"
+log "down: done"

@@ -1,0 +1,175 @@
+# shellcheck shell=bash disable=SC2034  # (SC2034: variables are used by the scripts sourcing this)
+# lab/lib.sh - shared variables and helpers for the kuryr-ts lab scripts
+# (install.sh, up.sh, down.sh, status.sh, images.sh, smoke.sh). Source it, do not
+# run it. The lab is a single-host OpenStack Neutron (Zed, ML2/OVN, noauth) on a
+# userspace (netdev) Open vSwitch datapath, PostgreSQL and a Docker Engine,
+# started without systemd. Each script's header says what it does.
+#
+# Paths:  config /etc/kuryr-lab, runtime /run/kuryr-lab, logs /var/log/kuryr-lab,
+#         data /var/lib/kuryr-lab, PG cluster <ver>/kuryrlab on 127.0.0.1:5439,
+#         Neutron API http://127.0.0.1:9696 (noauth).
+# Env overrides: KURYR_LAB_PG_PORT, KURYR_LAB_API_PORT, KURYR_LAB_API_WORKERS,
+#         KURYR_LAB_TIMEOUT (seconds to wait for services, default 180).
+
+LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_DIR=$(cd "$LAB_DIR/.." && pwd)
+export LAB_DIR REPO_DIR
+
+ETC=/etc/kuryr-lab
+RUN=/run/kuryr-lab
+LOGDIR=/var/log/kuryr-lab
+DATA=/var/lib/kuryr-lab
+STARTED=$RUN/started            # components started by up.sh, one per line, in start order
+HOST_FILE=$RUN/host             # binding:host_id (= OVN chassis hostname)
+
+PG_CLUSTER=kuryrlab
+PG_PORT=${KURYR_LAB_PG_PORT:-5439}
+API_PORT=${KURYR_LAB_API_PORT:-9696}
+API_WORKERS=${KURYR_LAB_API_WORKERS:-2}
+TIMEOUT=${KURYR_LAB_TIMEOUT:-180}
+NEUTRON_URL=http://127.0.0.1:${API_PORT}
+API=$NEUTRON_URL/v2.0
+NEUTRON_PID=$RUN/neutron-server.pid
+NEUTRON_ARGS=(--config-file "$ETC/neutron.conf" --config-file "$ETC/ml2_conf.ini")
+
+OVS_CTL=/usr/share/openvswitch/scripts/ovs-ctl
+OVN_CTL=/usr/share/ovn/scripts/ovn-ctl
+OVS_RUN=/var/run/openvswitch
+OVN_RUN=/var/run/ovn
+
+DOCKERD=/usr/sbin/dockerd       # Debian docker.io 20.10 engine
+DOCKER_SOCK=/var/run/docker.sock
+DOCKERD_PID=$RUN/dockerd.pid
+# Talk to the lab engine whatever the caller's environment says.
+export DOCKER_HOST=unix://$DOCKER_SOCK
+unset DOCKER_CONTEXT
+
+KURYR_SH=$LAB_DIR/kuryr.sh      # written by someone else: starts/stops the kuryr daemon
+
+# `python3` on PATH may be a pyenv shim without the OpenStack libs; the scripts
+# only use curl/jq, but make sure Debian's tools win for anything else.
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH
+
+# ------------------------------------------------------------------ logging
+LAB_T0=${EPOCHREALTIME:-$(date +%s.%N)}
+LAB_NAME=$(basename "$0" .sh)
+elapsed() { # seconds since the script started, e.g. "3.2"
+  awk -v a="${EPOCHREALTIME:-$(date +%s.%N)}" -v b="$LAB_T0" 'BEGIN{printf "%.1f", a-b}'
+}
+log() { printf '[%s %6ss] %s\n' "$LAB_NAME" "$(elapsed)" "$*"; }
+warn() { log "WARNING: $*" >&2; }
+die() { log "ERROR: $*" >&2; exit 1; }
+need_root() { [ "$(id -u)" = 0 ] || die "must run as root"; }
+
+# ---------------------------------------------------- started-components list
+record() { mkdir -p "$RUN"; touch "$STARTED"; grep -qx "$1" "$STARTED" || echo "$1" >> "$STARTED"; }
+unrecord() { [ -f "$STARTED" ] && sed -i "/^$1\$/d" "$STARTED"; return 0; }
+is_recorded() { [ -f "$STARTED" ] && grep -qx "$1" "$STARTED"; }
+
+# -------------------------------------------------------------- processes
+pid_of() { # pidfile -> pid on stdout (first line; postmaster.pid has more)
+  [ -s "$1" ] || return 1
+  local p
+  p=$(head -n1 "$1" 2>/dev/null | tr -dc '0-9')
+  [ -n "$p" ] || return 1
+  echo "$p"
+}
+alive() { kill -0 "$1" 2>/dev/null; }
+pid_alive() { # pidfile [cmdline-substring]: live process, optionally checked against its
+  # command line so that a stale pid file (reused pid) is never mistaken for ours.
+  local p
+  p=$(pid_of "$1") || return 1
+  alive "$p" || return 1
+  [ -z "${2:-}" ] || tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null | grep -q -- "$2"
+}
+spawn() { # pidfile logfile command... : start a daemon in its own session (setsid),
+  # stdout/stderr appended to logfile. The pid is written by the process itself
+  # right before exec, so it is right even when setsid has to fork. fd 9 (the
+  # up/down lock) is not inherited.
+  local pf=$1 lf=$2
+  shift 2
+  rm -f "$pf"
+  # shellcheck disable=SC2016  # $$, $0 and "$@" are for the child sh
+  setsid /bin/sh -c 'echo $$ > "$0"; exec "$@"' "$pf" "$@" >>"$lf" 2>&1 </dev/null 9>&- &
+  wait_for 10 "$(basename "$pf")" test -s "$pf"
+}
+descendants() { # pid... -> all their descendant pids, one per line
+  local p c
+  for p in "$@"; do
+    for c in $(ps -o pid= --ppid "$p" 2>/dev/null); do
+      echo "$c"; descendants "$c"
+    done
+  done
+}
+wait_gone() { # pid timeout_s
+  local i
+  for ((i = 0; i < $2 * 10; i++)); do alive "$1" || return 0; sleep 0.1; done
+  ! alive "$1"
+}
+wait_for() { # timeout_s description command... : poll every 0.2 s until the command succeeds
+  local t=$1 what=$2 deadline
+  shift 2
+  deadline=$(( $(date +%s) + t ))
+  until "$@" >/dev/null 2>&1; do
+    [ "$(date +%s)" -lt "$deadline" ] || { warn "timeout (${t}s) waiting for $what"; return 1; }
+    sleep 0.2
+  done
+}
+
+# ------------------------------------------------------------ components
+pg_version() { find /usr/lib/postgresql -mindepth 1 -maxdepth 1 -printf '%f\n' 2>/dev/null | sort -n | tail -1; }
+pg_datadir() { echo "/var/lib/postgresql/$(pg_version)/$PG_CLUSTER"; }
+pg_online() { pg_lsclusters -h 2>/dev/null | awk -v c="$PG_CLUSTER" '$2==c{print $4}' | grep -qx online; }
+psql_admin() { PGOPTIONS=--client-min-messages=warning psql -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres -v ON_ERROR_STOP=1 -qtA -c "$1"; }
+
+ovs_running() { pid_alive "$OVS_RUN/ovsdb-server.pid" && pid_alive "$OVS_RUN/ovs-vswitchd.pid" && ovs-vsctl --timeout=5 show >/dev/null 2>&1; }
+ovn_northd_running() { pid_alive "$OVN_RUN/ovn-northd.pid" && pid_alive "$OVN_RUN/ovnnb_db.pid" && pid_alive "$OVN_RUN/ovnsb_db.pid"; }
+ovn_controller_running() { pid_alive "$OVN_RUN/ovn-controller.pid"; }
+neutron_running() { pid_alive "$NEUTRON_PID" neutron-server; }
+neutron_api_ok() { [ "$(curl -s -m 5 -o /dev/null -w '%{http_code}' "$API/networks?limit=1")" = 200 ]; }
+ovn_agent_alive() { # host
+  curl -s -m 5 "$API/agents?host=$1" | jq -e '[.agents[] | select(.agent_type=="OVN Controller agent" and .alive)] | length > 0' >/dev/null 2>&1
+}
+docker_ok() { [ "$(curl -s -m 5 --unix-socket "$DOCKER_SOCK" http://localhost/_ping 2>/dev/null)" = OK ]; }
+our_dockerd_running() { pid_alive "$DOCKERD_PID" dockerd; }
+ovs_hostname() { ovs-vsctl --timeout=5 get Open_vSwitch . external_ids:hostname 2>/dev/null | tr -d '"'; }
+
+# ------------------------------------------------------------------ summary
+# lab_summary: one line per component: name, state, pid, whether this lab started
+# it (listed in $STARTED) or found it running; plus kuryr (pid file written by
+# lab/kuryr.sh) when lab/kuryr.sh exists. Returns 0 when all core components
+# (ovs, postgres, ovn, neutron-server + API, dockerd + API) run; containerd and
+# kuryr do not count.
+lab_summary() {
+  local rc=0 name pf rec pid state pg
+  pg=$(pg_datadir)/postmaster.pid
+  printf '%-16s %-8s %-8s %s\n' COMPONENT STATE PID STARTED-BY
+  while read -r name pf rec; do
+    [ -n "$name" ] || continue
+    if [ "$name" = dockerd ] && ! our_dockerd_running; then pf=/var/run/docker.pid; fi
+    [ "$pf" = PG ] && pf=$pg
+    if pid=$(pid_of "$pf") && alive "$pid"; then state=running; else state=DOWN; pid=-; fi
+    if [ "$name" = neutron-server ] && [ "$state" = running ] && ! neutron_api_ok; then state=no-api; fi
+    if [ "$name" = dockerd ] && [ "$state" = running ] && ! docker_ok; then state=no-api; fi
+    if [ "$name" = dockerd ] && [ "$state" = DOWN ] && docker_ok; then state=running; pid='?'; fi
+    if [ "$state" != running ] && [ "$name" != containerd ] && [ "$name" != kuryr ]; then rc=1; fi
+    if [ "$name" = kuryr ]; then rec='lab/kuryr.sh (not core)'
+    elif is_recorded "$rec"; then rec="lab ($rec)"
+    elif [ "$state" = running ]; then rec=pre-existing
+    else rec=-; fi
+    printf '%-16s %-8s %-8s %s\n' "$name" "$state" "$pid" "$rec"
+  done <<LIST
+ovsdb-server $OVS_RUN/ovsdb-server.pid ovs
+ovs-vswitchd $OVS_RUN/ovs-vswitchd.pid ovs
+postgres PG postgres
+ovn-nb-db $OVN_RUN/ovnnb_db.pid ovn-northd
+ovn-sb-db $OVN_RUN/ovnsb_db.pid ovn-northd
+ovn-northd $OVN_RUN/ovn-northd.pid ovn-northd
+ovn-controller $OVN_RUN/ovn-controller.pid ovn-controller
+neutron-server $NEUTRON_PID neutron-server
+dockerd $DOCKERD_PID dockerd
+containerd /var/run/docker/containerd/containerd.pid dockerd
+$([ -f "$KURYR_SH" ] && echo "kuryr $RUN/kuryr.pid kuryr")
+LIST
+  return $rc
+}

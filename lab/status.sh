@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# lab/status.sh - print each lab component (ovs, postgres, OVN, neutron-server,
+# dockerd, containerd), whether it runs, its pid and whether up.sh started it,
+# plus the Neutron API / OVN agent / binding host. Runs `lab/kuryr.sh status` too
+# when lab/kuryr.sh exists (informational only).
+# Exit 0 when all core components run (ovs, postgres, OVN, neutron-server with
+# its API answering, dockerd answering), 1 otherwise. Usage: status.sh
+set -euo pipefail
+# shellcheck source=lab/lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+need_root
+
+rc=0
+lab_summary || rc=1
+host=$(cat "$HOST_FILE" 2>/dev/null || ovs_hostname || true)
+if neutron_api_ok; then
+  if [ -n "$host" ] && ovn_agent_alive "$host"; then agent=alive; else agent=NOT-ALIVE; rc=1; fi
+  echo "neutron API: $API ok; OVN Controller agent for host '${host:-?}': $agent"
+else
+  echo "neutron API: $API NOT answering"; rc=1
+fi
+if docker_ok; then
+  echo "docker: $DOCKER_SOCK ok ($(curl -s -m 5 --unix-socket "$DOCKER_SOCK" http://localhost/version | jq -r '.Version'))"
+else
+  echo "docker: $DOCKER_SOCK NOT answering"; rc=1
+fi
+echo "binding:host_id: ${host:-?} ($HOST_FILE); started by the lab: $(tr '\n' ' ' < "$STARTED" 2>/dev/null || true)"
+if [ -f "$KURYR_SH" ]; then
+  echo "kuryr ($KURYR_SH status):"
+  timeout 15 bash "$KURYR_SH" status 2>&1 | sed 's/^/  /' || true
+fi
+exit $rc

@@ -1,0 +1,212 @@
+/**
+ * Docker endpoints → bound Neutron ports plugged into the host data plane.
+ * CreateEndpoint finds the port the IPAM side created (or creates one), makes
+ * sure it is bound to this host with Docker's MAC, tags it with the endpoint
+ * id, and plugs it (binding driver). Join only answers. DeleteEndpoint
+ * unplugs; the port itself goes with ReleaseAddress, as in Kuryr.
+ */
+import { ipOf, normalizeIp } from '../lib/cidr.js';
+import { withUndo } from '../lib/undo.js';
+import type { PortBinder } from '../ports/binder.js';
+import type { OvsOps } from '../ports/host-net.js';
+import type { NeutronApi, NeutronPort } from '../ports/neutron.js';
+import { AppError, BadRequestError, ConflictError, NotFoundError, describeError } from './errors.js';
+import { isKuryrPort } from './ipam-service.js';
+import { DEVICE_OWNER, TAG_PORT_OURS, endpointPortName, idTags } from './naming.js';
+import type { NeutronIndex } from './neutron-index.js';
+import type { DriverSettings, Logger } from './settings.js';
+
+export interface CreateEndpointInput {
+  networkId: string;
+  endpointId: string;
+  address: string;
+  addressIPv6: string;
+  macAddress: string;
+}
+
+export interface StaticRoute {
+  Destination: string;
+  RouteType: 0 | 1;
+  NextHop?: string;
+}
+
+export interface JoinResult {
+  InterfaceName: { SrcName: string; DstPrefix: string };
+  Gateway: string;
+  GatewayIPv6: string;
+  StaticRoutes: StaticRoute[];
+  DisableGatewayService: boolean;
+}
+
+export interface Sleeper {
+  sleep(ms: number): Promise<void>;
+}
+
+export class EndpointService {
+  constructor(
+    readonly neutron: NeutronApi,
+    readonly index: NeutronIndex,
+    readonly binder: PortBinder,
+    readonly ovs: OvsOps,
+    readonly settings: DriverSettings,
+    readonly log: Logger,
+    readonly clock: Sleeper = { sleep: (ms) => new Promise((r) => setTimeout(r, ms)) },
+  ) {}
+
+  async #networkOrThrow(networkId: string, op: string) {
+    const net = await this.index.network(networkId);
+    if (!net) throw new NotFoundError(`${op}: no Neutron network is tagged with Docker network ${networkId}`);
+    return net;
+  }
+
+  async createEndpoint(req: CreateEndpointInput): Promise<{ macAddress?: string }> {
+    if (!req.address && !req.addressIPv6) {
+      throw new BadRequestError('CreateEndpoint: Interface has neither Address nor AddressIPv6 (use --ipam-driver kuryr)');
+    }
+    const net = await this.#networkOrThrow(req.networkId, 'CreateEndpoint');
+    const ips = [req.address, req.addressIPv6].filter(Boolean).map((a) => normalizeIp(ipOf(a)));
+    const mac = req.macAddress.toLowerCase();
+    const undoFailed = (step: string, err: unknown): void =>
+      this.log.error({ step, err: describeError(err) }, 'CreateEndpoint undo failed: a leftover may remain');
+
+    return withUndo(undoFailed, async (undo) => {
+      let port = await this.#findPort(net.id, ips);
+      if (!port) {
+        // Not allocated by kuryr's IPAM (e.g. a retry after ReleaseAddress): create it bound.
+        port = await this.neutron.create('ports', {
+          name: endpointPortName(req.endpointId),
+          network_id: net.id,
+          admin_state_up: true,
+          device_owner: DEVICE_OWNER,
+          device_id: req.endpointId,
+          'binding:host_id': this.settings.hostId,
+          fixed_ips: ips.map((ip) => ({ ip_address: ip })),
+          ...(mac ? { mac_address: mac } : {}),
+        });
+        const created = port;
+        undo.push(`delete port ${created.id}`, () => this.neutron.delete('ports', created.id));
+      }
+      const bound = port;
+      this.#refuseForeign(bound, req.endpointId);
+
+      const update: Record<string, unknown> = {};
+      if (bound['binding:host_id'] !== this.settings.hostId) {
+        update['binding:host_id'] = this.settings.hostId;
+        update.device_owner = DEVICE_OWNER; // together with the host (DVR, Kuryr bug 1802163)
+      }
+      if (!bound.device_id) update.device_id = req.endpointId;
+      if (mac && bound.mac_address.toLowerCase() !== mac) update.mac_address = mac;
+      if (!bound.admin_state_up) update.admin_state_up = true;
+      const tags = [...new Set([...bound.tags, ...(isKuryrPort(bound) ? [TAG_PORT_OURS] : []), ...idTags(req.endpointId)])];
+
+      // The Neutron update/tagging and the host plumbing are independent: run them together.
+      const steps = await Promise.allSettled([
+        Object.keys(update).length > 0 ? this.neutron.update('ports', bound.id, update) : Promise.resolve(bound),
+        this.neutron.replaceTags('ports', bound.id, tags),
+        this.binder.bind({ port: bound, endpointId: req.endpointId, mtu: net.mtu ?? 1500 }),
+      ]);
+      const [updated, tagged, plugged] = steps;
+      if (plugged.status === 'fulfilled') {
+        undo.push(`unbind port ${bound.id}`, () => this.binder.unbind({ portId: bound.id, endpointId: req.endpointId }));
+      }
+      if (tagged.status === 'fulfilled') {
+        undo.push(`restore tags of port ${bound.id}`, () => this.neutron.replaceTags('ports', bound.id, bound.tags));
+      }
+      const failed = steps.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+      if (failed) throw failed.reason;
+      const finalPort: NeutronPort = { ...(updated.status === 'fulfilled' ? updated.value : bound), tags };
+
+      if (this.settings.vifPluggingIsFatal) await this.#waitActive(finalPort);
+      this.index.rememberEndpoint({ endpointId: req.endpointId, port: finalPort, networkId: net.id });
+      // Fill the MAC only when Docker left it empty: echoing a value Docker set is an error.
+      return mac ? {} : { macAddress: finalPort.mac_address };
+    });
+  }
+
+  async #findPort(neutronNetworkId: string, ips: string[]): Promise<NeutronPort | undefined> {
+    for (const ip of ips) {
+      const hint = this.index.takePortHint(neutronNetworkId, ip);
+      if (hint) return hint;
+    }
+    const ports = await this.neutron.list('ports', {
+      network_id: neutronNetworkId,
+      fixed_ips: ips.map((ip) => `ip_address=${ip}`),
+    });
+    const matching = ports.filter((p) => p.fixed_ips.some((f) => ips.includes(normalizeIp(f.ip_address))));
+    if (matching.length > 1) {
+      throw new ConflictError(`CreateEndpoint: addresses ${ips.join(', ')} belong to ${matching.length} Neutron ports (${matching.map((p) => p.id).join(', ')})`);
+    }
+    return matching[0];
+  }
+
+  /** Never hijack a port bound to something else (Kuryr bug C10). */
+  #refuseForeign(port: NeutronPort, endpointId: string): void {
+    const host = port['binding:host_id'];
+    const owner = port.device_owner;
+    const foreignHost = host && host !== this.settings.hostId;
+    const foreignOwner = owner && owner !== DEVICE_OWNER;
+    const foreignDevice = port.device_id && port.device_id !== endpointId && isKuryrPort(port) === false && owner !== '';
+    if (foreignHost || foreignOwner || foreignDevice) {
+      throw new ConflictError(
+        `CreateEndpoint: Neutron port ${port.id} is already in use (device_owner=${owner || '-'}, binding:host_id=${host || '-'}, device_id=${port.device_id || '-'}); refusing to rebind it`,
+        'KURYR_ERR_PORT_IN_USE',
+      );
+    }
+  }
+
+  async #waitActive(port: NeutronPort): Promise<void> {
+    const deadline = Date.now() + this.settings.vifPluggingTimeoutS * 1000;
+    let status = port.status;
+    while (status !== 'ACTIVE') {
+      if (Date.now() >= deadline) {
+        throw new AppError('KURYR_ERR_PORT_INACTIVE', 'unavailable', `CreateEndpoint: Neutron port ${port.id} did not become ACTIVE within ${this.settings.vifPluggingTimeoutS}s (status ${status})`);
+      }
+      await this.clock.sleep(250);
+      status = (await this.neutron.show('ports', port.id)).status;
+    }
+  }
+
+  async #endpointPort(networkId: string, endpointId: string): Promise<NeutronPort | undefined> {
+    const rec = this.index.endpoint(endpointId);
+    if (rec) return rec.port;
+    const ports = await this.neutron.list('ports', { tags: idTags(endpointId).join(',') });
+    return ports[0];
+  }
+
+  async join(req: { networkId: string; endpointId: string; sandboxKey: string }): Promise<JoinResult> {
+    const port = await this.#endpointPort(req.networkId, req.endpointId);
+    if (!port) throw new NotFoundError(`Join: no Neutron port is tagged with endpoint ${req.endpointId}`);
+    const subnets = await this.index.subnetsOf(port.network_id);
+    const mine = subnets.filter((s) => port.fixed_ips.some((f) => f.subnet_id === s.id));
+    const v4 = mine.find((s) => s.ip_version === 4);
+    const v6 = mine.find((s) => s.ip_version === 6);
+    const routes: StaticRoute[] = mine.flatMap((s) =>
+      (s.host_routes ?? []).map((r) => ({ Destination: r.destination, RouteType: 0 as const, NextHop: r.nexthop })),
+    );
+    return {
+      InterfaceName: { SrcName: this.binder.containerIfName(port.id), DstPrefix: this.settings.vethDstPrefix },
+      Gateway: v4?.gateway_ip ?? '',
+      GatewayIPv6: v6?.gateway_ip ?? '',
+      StaticRoutes: routes,
+      // Never attach docker_gwbridge: the Neutron network is the container's network.
+      DisableGatewayService: true,
+    };
+  }
+
+  async deleteEndpoint(req: { networkId: string; endpointId: string }): Promise<void> {
+    const port = await this.#endpointPort(req.networkId, req.endpointId);
+    if (port) {
+      await this.binder.unbind({ portId: port.id, endpointId: req.endpointId });
+      // ReleaseAddress follows and deletes the port; hand it over to save the lookup.
+      for (const f of port.fixed_ips) this.index.rememberPortHint(port.network_id, normalizeIp(f.ip_address), port);
+    } else {
+      // Neutron has no trace (port deleted behind our back): clean the host by OVS's record.
+      const leftovers = await this.ovs.findInterfaces({ 'vm-uuid': req.endpointId, owner: 'kuryr' });
+      for (const itf of leftovers) {
+        const portId = itf.externalIds['iface-id'];
+        if (portId) await this.binder.unbind({ portId, endpointId: req.endpointId });
+      }
+    }
+    this.index.forgetEndpoint(req.endpointId);
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * The error catalogue. Every failure the daemon reports carries a stable
+ * `code` (listed in docs/errors.md) and a `kind`; the protocol edge maps the
+ * kind to an HTTP status in exactly one place (protocol/plugin-server.ts).
+ */
+export type ErrorKind = 'bad-request' | 'not-found' | 'conflict' | 'unavailable' | 'internal' | 'not-implemented';
+
+export class AppError extends Error {
+  override readonly name: string = 'AppError';
+  constructor(
+    readonly code: string,
+    readonly kind: ErrorKind,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export class BadRequestError extends AppError {
+  override readonly name = 'BadRequestError';
+  constructor(message: string, code = 'KURYR_ERR_BAD_REQUEST') {
+    super(code, 'bad-request', message);
+  }
+}
+
+export class NotFoundError extends AppError {
+  override readonly name = 'NotFoundError';
+  constructor(message: string, code = 'KURYR_ERR_NOT_FOUND') {
+    super(code, 'not-found', message);
+  }
+}
+
+export class ConflictError extends AppError {
+  override readonly name = 'ConflictError';
+  constructor(message: string, code = 'KURYR_ERR_CONFLICT') {
+    super(code, 'conflict', message);
+  }
+}
+
+export class ConfigError extends AppError {
+  override readonly name = 'ConfigError';
+  constructor(message: string) {
+    super('KURYR_ERR_CONFIG', 'bad-request', message);
+  }
+}
+
+/** A Neutron API call failed: names the call, the resource and Neutron's answer. */
+export class NeutronError extends AppError {
+  override readonly name = 'NeutronError';
+  constructor(
+    readonly method: string,
+    readonly path: string,
+    readonly status: number | undefined,
+    readonly neutronType: string | undefined,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      status === undefined ? 'KURYR_ERR_NEUTRON_UNREACHABLE' : `KURYR_ERR_NEUTRON_${status}`,
+      NeutronError.kindOf(status),
+      `Neutron ${method} ${path} failed: ${status === undefined ? 'unreachable' : status}${neutronType ? ` ${neutronType}` : ''}: ${detail}`,
+      options,
+    );
+  }
+
+  get isNotFound(): boolean {
+    return this.status === 404;
+  }
+
+  get isConflict(): boolean {
+    return this.status === 409;
+  }
+
+  private static kindOf(status: number | undefined): ErrorKind {
+    if (status === undefined || status >= 500) return 'unavailable';
+    if (status === 404) return 'not-found';
+    if (status === 409) return 'conflict';
+    if (status === 400) return 'bad-request';
+    return 'internal';
+  }
+}
+
+/** A host command (ip, ovs-vsctl, ethtool) failed: names the step and the command. */
+export class HostError extends AppError {
+  override readonly name = 'HostError';
+  constructor(
+    readonly step: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super('KURYR_ERR_HOST', 'internal', `${step}: ${message}`, options);
+  }
+}
+
+export function describeError(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

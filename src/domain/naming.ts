@@ -1,0 +1,47 @@
+/**
+ * Kuryr-libnetwork's Neutron footprint: names and tags, kept byte-for-byte
+ * compatible so a host can switch daemons with networks in place.
+ */
+
+export const TAG_NET_LH = 'kuryr.net.uuid.lh:';
+export const TAG_NET_UH = 'kuryr.net.uuid.uh:';
+export const TAG_NET_EXISTING = 'kuryr.net.existing:';
+export const TAG_PORT_OURS = 'compute:kuryr';
+export const TAG_PORT_EXISTING = 'kuryr.port.existing';
+export const TAG_POOL_EXISTING = 'kuryr.subnetpool.existing';
+
+export const DEVICE_OWNER = 'compute:kuryr';
+export const UNBOUND_PORT_NAME = 'kuryr-unbound-port';
+export const SUBNET_NAME_PREFIX = 'kuryr-subnet-';
+
+/**
+ * Docker ids are 64 hex chars; Neutron tags were limited to 60, so Kuryr
+ * splits an id into a lower-half and an upper-half tag (the upper one only for
+ * ids longer than 32 characters, e.g. not for 25-char swarm ids). The same
+ * `kuryr.net.uuid.*` prefix is used for network ids and endpoint ids.
+ */
+export function idTags(dockerId: string): string[] {
+  const tags = [`${TAG_NET_LH}${dockerId.slice(0, 32)}`];
+  if (dockerId.length > 32) tags.push(`${TAG_NET_UH}${dockerId.slice(32, 64)}`);
+  return tags;
+}
+
+export function existingNetworkTag(networkId: string): string {
+  return `${TAG_NET_EXISTING}${networkId.slice(0, 12)}`;
+}
+
+export function networkName(networkId: string): string {
+  return `kuryr-net-${networkId.slice(0, 8)}`;
+}
+
+export function subnetName(cidr: string): string {
+  return `${SUBNET_NAME_PREFIX}${cidr}`;
+}
+
+export function poolName(prefix: string, cidr: string): string {
+  return `${prefix}-${cidr}`;
+}
+
+export function endpointPortName(endpointId: string): string {
+  return `${endpointId}-port`;
+}

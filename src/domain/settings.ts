@@ -1,0 +1,25 @@
+/** The driver settings the domain services need, derived from kuryr.conf by the composition root. */
+export interface DriverSettings {
+  /** binding:host_id for ports bound on this host (the OVN chassis / agent host name). */
+  readonly hostId: string;
+  /** `[DEFAULT] subnetpool_name_prefix` (Kuryr: kuryrPool). */
+  readonly subnetpoolNamePrefix: string;
+  /** `[neutron] enable_dhcp` for subnets kuryr creates. */
+  readonly enableDhcp: boolean;
+  /** `[binding] veth_dst_prefix`: Join's DstPrefix. */
+  readonly vethDstPrefix: string;
+  /** `[neutron] vif_plugging_is_fatal`: wait for the port to be ACTIVE in CreateEndpoint. */
+  readonly vifPluggingIsFatal: boolean;
+  /** `[neutron] vif_plugging_timeout` in seconds (bounded: 0 means the default of 60). */
+  readonly vifPluggingTimeoutS: number;
+  readonly localDefaultAddressSpace: string;
+  readonly globalDefaultAddressSpace: string;
+  readonly capabilityScope: 'local' | 'global';
+}
+
+export interface Logger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}

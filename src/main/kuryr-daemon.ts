@@ -1,0 +1,133 @@
+/**
+ * Composition root of the libnetwork driver: reads kuryr.conf, builds the
+ * adapters (Neutron HTTP, iproute2, ovs-vsctl), the domain services and the
+ * plugin server, listens on the plugin socket (and optionally kuryr_uri), and
+ * shuts down cleanly on SIGTERM/SIGINT. Nothing here is global: everything is
+ * constructed and passed in.
+ */
+import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { dirname } from 'node:path';
+import { pino, type Logger as PinoLogger } from 'pino';
+import { VsctlOvsOps } from '../adapters/linux/ovs-ops.js';
+import { IpLinkOps } from '../adapters/linux/link-ops.js';
+import { exec } from '../adapters/linux/exec.js';
+import { NoAuth, type NeutronAuth } from '../adapters/neutron/auth.js';
+import { NeutronClient } from '../adapters/neutron/neutron-client.js';
+import { OvsBinder } from '../binding/ovs-binder.js';
+import { loadConfig, type KuryrConfig } from '../config/kuryr-config.js';
+import { EndpointService } from '../domain/endpoint-service.js';
+import { ConfigError, describeError } from '../domain/errors.js';
+import { IpamService } from '../domain/ipam-service.js';
+import { NetworkService } from '../domain/network-service.js';
+import { NeutronIndex } from '../domain/neutron-index.js';
+import type { DriverSettings } from '../domain/settings.js';
+import { OpStats } from '../lib/op-stats.js';
+import { ipamRoutes } from '../protocol/libnetwork/ipam-routes.js';
+import { networkRoutes } from '../protocol/libnetwork/network-routes.js';
+import type { RouteTable } from '../protocol/libnetwork/route-table.js';
+import { buildPluginServer } from '../protocol/plugin-server.js';
+import { probeNeutron } from './neutron-probe.js';
+
+export interface DaemonOptions {
+  configFiles: string[];
+  debug?: boolean;
+}
+
+function neutronAuth(config: KuryrConfig): NeutronAuth {
+  const type = config.neutron.authType.toLowerCase();
+  if (type === 'none' || type === 'noauth') {
+    if (!config.neutron.endpoint) throw new ConfigError('[neutron] auth_type = none needs endpoint_override (the Neutron URL)');
+    return new NoAuth(config.neutron.endpoint);
+  }
+  throw new ConfigError(
+    `[neutron] auth_type = ${config.neutron.authType} is not supported by this kuryr-ts version yet; use auth_type = none with endpoint_override`,
+  );
+}
+
+function settingsFrom(config: KuryrConfig): DriverSettings {
+  return Object.freeze({
+    hostId: config.binding.hostId,
+    subnetpoolNamePrefix: config.subnetpoolNamePrefix,
+    enableDhcp: config.neutron.enableDhcp,
+    vethDstPrefix: config.binding.vethDstPrefix,
+    vifPluggingIsFatal: config.neutron.vifPluggingIsFatal,
+    // Kuryr's 0 meant "wait forever" (bug C12); kuryr-ts bounds it.
+    vifPluggingTimeoutS: config.neutron.vifPluggingTimeout > 0 ? config.neutron.vifPluggingTimeout : 60,
+    localDefaultAddressSpace: config.localDefaultAddressSpace,
+    globalDefaultAddressSpace: config.globalDefaultAddressSpace,
+    capabilityScope: config.capabilityScope,
+  });
+}
+
+/** Routes that need Neutron wait for the start-up probe (the socket is bound before Neutron answers). */
+function gated(routes: RouteTable, ready: Promise<void>): RouteTable {
+  return Object.fromEntries(
+    Object.entries(routes).map(([method, spec]) => [
+      method,
+      spec.noArgs ? spec : { ...spec, handle: async (body: unknown) => (await ready, spec.handle(body)) },
+    ]),
+  );
+}
+
+function prepareSocket(path: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  try {
+    if (statSync(path).isSocket()) rmSync(path);
+    else throw new ConfigError(`plugin socket path ${path} exists and is not a socket`);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+}
+
+export async function runDaemon(opts: DaemonOptions): Promise<void> {
+  const config = loadConfig(opts.configFiles);
+  const log: PinoLogger = pino(
+    { level: opts.debug || config.debug ? 'debug' : 'info', base: { svc: 'kuryr' } },
+    config.logFile ? pino.destination({ dest: config.logFile, mkdir: true }) : undefined,
+  );
+  if (config.ignoredOptions.length > 0) log.info({ options: config.ignoredOptions }, 'options accepted for compatibility, no effect');
+
+  const stats = new OpStats();
+  const neutron = new NeutronClient(neutronAuth(config), { timeoutMs: config.neutron.timeoutS * 1000, attempts: 3, stats });
+  const settings = settingsFrom(config);
+  const index = new NeutronIndex(neutron);
+  const ovs = new VsctlOvsOps(exec);
+  const undoLog = (step: string, err: unknown): void => log.error({ step, err: describeError(err) }, 'undo failed');
+  const binder = new OvsBinder(new IpLinkOps(exec), ovs, { bridge: config.binding.integrationBridge, onUndoFailure: undoLog });
+  const networks = new NetworkService(neutron, index, settings, log);
+  const endpoints = new EndpointService(neutron, index, binder, ovs, settings, log);
+  const ipam = new IpamService(neutron, index, settings, log);
+
+  const ready = probeNeutron(neutron, log);
+  ready.catch((err: unknown) => log.error({ err: describeError(err) }, 'Neutron is not usable; driver calls will fail'));
+  const routes = gated({ ...networkRoutes(networks, endpoints, settings), ...ipamRoutes(ipam) }, ready);
+  const app = buildPluginServer({ routes, stats, logger: log, extraStats: () => ({ caches: index.sizes() }) });
+
+  prepareSocket(config.pluginSocket);
+  await app.listen({ path: config.pluginSocket });
+  log.info({ socket: config.pluginSocket, hostId: settings.hostId }, 'kuryr-ts listening (Docker finds it as driver "kuryr")');
+
+  let tcp: Server | undefined;
+  if (config.kuryrUri) {
+    const url = new URL(config.kuryrUri);
+    tcp = createServer((req, res) => app.routing(req, res));
+    await new Promise<void>((resolve, reject) => {
+      tcp!.once('error', reject).listen(Number(url.port || 80), url.hostname.replace(/^\[|\]$/g, ''), resolve);
+    });
+    log.info({ uri: config.kuryrUri }, 'also listening on kuryr_uri');
+  }
+
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      log.info({ signal }, 'shutting down');
+      tcp?.close();
+      void app.close().then(() => {
+        rmSync(config.pluginSocket, { force: true });
+        resolve();
+      });
+    };
+    process.once('SIGTERM', () => stop('SIGTERM'));
+    process.once('SIGINT', () => stop('SIGINT'));
+  });
+}

@@ -1,0 +1,35 @@
+/**
+ * Start-up check of Neutron's API extensions, retried while Neutron is not up
+ * yet (Kuryr bug K19/K15: it died or lost tag support when started first).
+ */
+import { AppError, NeutronError, describeError } from '../domain/errors.js';
+import type { Logger } from '../domain/settings.js';
+import type { NeutronApi } from '../ports/neutron.js';
+
+export async function probeNeutron(
+  neutron: NeutronApi,
+  log: Logger,
+  opts: { attempts?: number; sleep?: (ms: number) => Promise<void> } = {},
+): Promise<void> {
+  const attempts = opts.attempts ?? 8;
+  const sleep = opts.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
+  for (let i = 1; ; i++) {
+    try {
+      if (!(await neutron.hasExtension('subnet_allocation'))) {
+        throw new AppError('KURYR_ERR_NEUTRON_EXTENSION', 'unavailable', 'Neutron lacks the mandatory subnet_allocation extension');
+      }
+      const tags = (await neutron.hasExtension('standard-attr-tag')) || ((await neutron.hasExtension('tag')) && (await neutron.hasExtension('tag-ext')));
+      if (!tags) {
+        throw new AppError('KURYR_ERR_NEUTRON_EXTENSION', 'unavailable', 'Neutron lacks the standard-attr-tag extension (tag-less mode is not supported yet)');
+      }
+      log.info({}, 'Neutron ready: subnet_allocation and tag extensions present');
+      return;
+    } catch (err) {
+      const transient = err instanceof NeutronError && (err.status === undefined || err.status >= 500);
+      if (!transient || i >= attempts) throw err;
+      const wait = Math.min(30_000, 1000 * 2 ** (i - 1));
+      log.warn({ attempt: i, err: describeError(err), retryInMs: wait }, 'Neutron not reachable yet, retrying');
+      await sleep(wait);
+    }
+  }
+}

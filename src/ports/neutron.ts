@@ -1,0 +1,98 @@
+/**
+ * The subset of the Neutron v2.0 API that kuryr-ts uses, as the domain sees
+ * it (consumer-owned interface; the HTTP adapter lives in adapters/neutron).
+ * All methods throw NeutronError on failure.
+ */
+
+export interface FixedIp {
+  subnet_id: string;
+  ip_address: string;
+}
+
+export interface NeutronNetwork {
+  id: string;
+  name: string;
+  tags: string[];
+  mtu?: number;
+  shared: boolean;
+  subnets: string[];
+  project_id?: string;
+  status?: string;
+}
+
+export interface HostRoute {
+  destination: string;
+  nexthop: string;
+}
+
+export interface NeutronSubnet {
+  id: string;
+  name: string;
+  network_id: string;
+  ip_version: 4 | 6;
+  cidr: string;
+  gateway_ip: string | null;
+  subnetpool_id: string | null;
+  host_routes: HostRoute[];
+  tags: string[];
+  enable_dhcp?: boolean;
+}
+
+export interface NeutronSubnetPool {
+  id: string;
+  name: string;
+  prefixes: string[];
+  ip_version?: 4 | 6;
+  shared: boolean;
+  tags: string[];
+  created_at?: string;
+}
+
+export interface NeutronPort {
+  id: string;
+  name: string;
+  network_id: string;
+  mac_address: string;
+  fixed_ips: FixedIp[];
+  device_id: string;
+  device_owner: string;
+  status: string;
+  admin_state_up: boolean;
+  tags: string[];
+  security_groups?: string[];
+  project_id?: string;
+  'binding:host_id'?: string;
+  'binding:vif_type'?: string;
+  'binding:vif_details'?: Record<string, unknown>;
+  'binding:vnic_type'?: string;
+}
+
+export interface ResourceTypes {
+  networks: NeutronNetwork;
+  subnets: NeutronSubnet;
+  subnetpools: NeutronSubnetPool;
+  ports: NeutronPort;
+}
+
+export type ResourceName = keyof ResourceTypes;
+
+/** Query filters; an array value is sent as repeated keys (Neutron reads them as an IN list). */
+export type Query = Readonly<Record<string, string | number | boolean | readonly string[]>>;
+
+/** Request bodies are looser than the resources (e.g. fixed_ips without subnet_id). */
+export type CreateBody<R extends ResourceName> = { [K in keyof ResourceTypes[R]]?: unknown } & Record<string, unknown>;
+
+export interface NeutronApi {
+  list<R extends ResourceName>(resource: R, query?: Query): Promise<Array<ResourceTypes[R]>>;
+  show<R extends ResourceName>(resource: R, id: string): Promise<ResourceTypes[R]>;
+  create<R extends ResourceName>(resource: R, body: CreateBody<R>): Promise<ResourceTypes[R]>;
+  /** Bulk create in one request (`{"subnets": [...]}`). */
+  createBulk<R extends ResourceName>(resource: R, bodies: Array<CreateBody<R>>): Promise<Array<ResourceTypes[R]>>;
+  update<R extends ResourceName>(resource: R, id: string, body: CreateBody<R>): Promise<ResourceTypes[R]>;
+  /** Idempotent: resolves `false` when the resource was already gone (404). */
+  delete(resource: ResourceName, id: string): Promise<boolean>;
+  /** Replaces all tags of a resource in one call (`PUT /<res>/<id>/tags`). */
+  replaceTags(resource: ResourceName, id: string, tags: readonly string[]): Promise<void>;
+  /** Whether an API extension alias is loaded (`GET /extensions/<alias>`). */
+  hasExtension(alias: string): Promise<boolean>;
+}

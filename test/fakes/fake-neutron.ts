@@ -1,0 +1,235 @@
+/**
+ * In-memory Neutron implementing the NeutronApi port: enough of the real
+ * semantics (filters, tags, IP allocation, conflicts, 404s) for domain tests.
+ * Records every call; `failNext` injects an error into a chosen call.
+ */
+import { randomUUID } from 'node:crypto';
+import { NeutronError } from '../../src/domain/errors.js';
+import { bigIntToIp, cidrContains, ipToBigInt, parseCidr } from '../../src/lib/cidr.js';
+import type {
+  CreateBody,
+  NeutronApi,
+  NeutronNetwork,
+  NeutronPort,
+  NeutronSubnet,
+  NeutronSubnetPool,
+  Query,
+  ResourceName,
+  ResourceTypes,
+} from '../../src/ports/neutron.js';
+
+type AnyResource = { id: string; tags: string[] } & Record<string, unknown>;
+
+export class FakeNeutron implements NeutronApi {
+  readonly tables: { [R in ResourceName]: Map<string, ResourceTypes[R]> } = {
+    networks: new Map(),
+    subnets: new Map(),
+    subnetpools: new Map(),
+    ports: new Map(),
+  };
+  readonly calls: string[] = [];
+  extensions = new Set(['subnet_allocation', 'standard-attr-tag']);
+  #failures: Array<{ match: RegExp; error: NeutronError }> = [];
+  #clock = 0;
+
+  /** The next call whose "METHOD resource" text matches fails with `status`. */
+  failNext(match: RegExp, status = 500, message = 'injected failure'): void {
+    this.#failures.push({ match, error: new NeutronError('X', 'injected', status, 'Injected', message) });
+  }
+
+  #record(call: string): void {
+    this.calls.push(call);
+    const i = this.#failures.findIndex((f) => f.match.test(call));
+    if (i >= 0) {
+      const [f] = this.#failures.splice(i, 1);
+      throw f!.error;
+    }
+  }
+
+  #table(resource: ResourceName): Map<string, AnyResource> {
+    return this.tables[resource] as unknown as Map<string, AnyResource>;
+  }
+
+  #notFound(resource: string, id: string): NeutronError {
+    return new NeutronError('GET', `/v2.0/${resource}/${id}`, 404, `${resource}NotFound`, `${resource} ${id} could not be found`);
+  }
+
+  async list<R extends ResourceName>(resource: R, query: Query = {}): Promise<Array<ResourceTypes[R]>> {
+    this.#record(`GET ${resource}`);
+    const rows = [...this.#table(resource).values()].filter((row) => matches(row, query));
+    return structuredClone(rows) as unknown as Array<ResourceTypes[R]>;
+  }
+
+  async show<R extends ResourceName>(resource: R, id: string): Promise<ResourceTypes[R]> {
+    this.#record(`GET ${resource}/id`);
+    const row = this.#table(resource).get(id);
+    if (!row) throw this.#notFound(resource, id);
+    return structuredClone(row) as unknown as ResourceTypes[R];
+  }
+
+  async create<R extends ResourceName>(resource: R, body: CreateBody<R>): Promise<ResourceTypes[R]> {
+    this.#record(`POST ${resource}`);
+    return structuredClone(this.#insert(resource, body)) as unknown as ResourceTypes[R];
+  }
+
+  async createBulk<R extends ResourceName>(resource: R, bodies: Array<CreateBody<R>>): Promise<Array<ResourceTypes[R]>> {
+    this.#record(`POST ${resource} (bulk)`);
+    return bodies.map((b) => structuredClone(this.#insert(resource, b))) as unknown as Array<ResourceTypes[R]>;
+  }
+
+  #insert(resource: ResourceName, body: Record<string, unknown>): AnyResource {
+    const id = randomUUID();
+    const created_at = new Date(1_700_000_000_000 + this.#clock++ * 1000).toISOString();
+    let row: AnyResource;
+    if (resource === 'networks') {
+      row = { id, name: '', shared: false, mtu: 1442, subnets: [], status: 'ACTIVE', ...body, tags: [] };
+    } else if (resource === 'subnetpools') {
+      row = { id, name: '', shared: false, prefixes: [], created_at, ...body, tags: [] };
+    } else if (resource === 'subnets') {
+      const net = this.#table('networks').get(String(body.network_id));
+      if (!net) throw this.#notFound('network', String(body.network_id));
+      const cidr = String(body.cidr);
+      const gateway = body.gateway_ip === undefined ? bigIntToIp(parseCidr(cidr).version, parseCidr(cidr).network + 1n) : body.gateway_ip;
+      row = { id, name: '', host_routes: [], subnetpool_id: null, ip_version: parseCidr(cidr).version, ...body, gateway_ip: gateway, tags: [] };
+      (net.subnets as string[]).push(id);
+    } else {
+      const net = this.#table('networks').get(String(body.network_id));
+      if (!net) throw this.#notFound('network', String(body.network_id));
+      const fixed = ((body.fixed_ips as Array<{ subnet_id?: string; ip_address?: string }> | undefined) ?? [{}]).map((f) =>
+        this.#allocate(String(body.network_id), f),
+      );
+      const mac = String(body.mac_address ?? `fa:16:3e:${hex()}:${hex()}:${hex()}`);
+      const host = String(body['binding:host_id'] ?? '');
+      row = {
+        id,
+        name: '',
+        device_id: '',
+        device_owner: '',
+        admin_state_up: true,
+        status: 'DOWN',
+        ...body,
+        mac_address: mac,
+        fixed_ips: fixed,
+        'binding:host_id': host,
+        'binding:vif_type': host ? 'ovs' : 'unbound',
+        tags: [],
+      };
+    }
+    this.#table(resource).set(id, row);
+    return row;
+  }
+
+  #allocate(networkId: string, f: { subnet_id?: string; ip_address?: string }): { subnet_id: string; ip_address: string } {
+    const subnets = [...this.tables.subnets.values()].filter((s) => s.network_id === networkId);
+    const subnet = f.subnet_id
+      ? subnets.find((s) => s.id === f.subnet_id)
+      : f.ip_address
+        ? subnets.find((s) => cidrContains(s.cidr, f.ip_address!))
+        : subnets[0];
+    if (!subnet) throw new NeutronError('POST', '/v2.0/ports', 400, 'InvalidInput', `no subnet for ${JSON.stringify(f)}`);
+    const used = new Set(
+      [...this.tables.ports.values()].flatMap((p) => p.fixed_ips.filter((x) => x.subnet_id === subnet.id).map((x) => x.ip_address)),
+    );
+    if (subnet.gateway_ip) used.add(subnet.gateway_ip);
+    if (f.ip_address) {
+      if (used.has(f.ip_address)) {
+        throw new NeutronError('POST', '/v2.0/ports', 409, 'IpAddressAlreadyAllocated', `IP address ${f.ip_address} already allocated in subnet ${subnet.id}`);
+      }
+      return { subnet_id: subnet.id, ip_address: f.ip_address };
+    }
+    const c = parseCidr(subnet.cidr);
+    for (let i = 2n; i < 1n << BigInt((c.version === 4 ? 32 : 128) - c.prefixLength); i++) {
+      const ip = bigIntToIp(c.version, c.network + i);
+      if (!used.has(ip)) return { subnet_id: subnet.id, ip_address: ip };
+    }
+    throw new NeutronError('POST', '/v2.0/ports', 409, 'IpAddressGenerationFailure', 'no more addresses');
+  }
+
+  async update<R extends ResourceName>(resource: R, id: string, body: CreateBody<R>): Promise<ResourceTypes[R]> {
+    this.#record(`PUT ${resource}`);
+    const row = this.#table(resource).get(id);
+    if (!row) throw this.#notFound(resource, id);
+    Object.assign(row, body);
+    if (resource === 'ports' && 'binding:host_id' in body) row['binding:vif_type'] = body['binding:host_id'] ? 'ovs' : 'unbound';
+    return structuredClone(row) as unknown as ResourceTypes[R];
+  }
+
+  async delete(resource: ResourceName, id: string): Promise<boolean> {
+    this.#record(`DELETE ${resource}`);
+    const table = this.#table(resource);
+    if (!table.has(id)) return false;
+    if (resource === 'networks') {
+      if ([...this.tables.ports.values()].some((p) => p.network_id === id)) {
+        throw new NeutronError('DELETE', `/v2.0/networks/${id}`, 409, 'NetworkInUse', `network ${id} in use`);
+      }
+      for (const s of [...this.tables.subnets.values()].filter((x) => x.network_id === id)) this.tables.subnets.delete(s.id);
+    }
+    if (resource === 'subnets') {
+      if ([...this.tables.ports.values()].some((p) => p.fixed_ips.some((f) => f.subnet_id === id))) {
+        throw new NeutronError('DELETE', `/v2.0/subnets/${id}`, 409, 'SubnetInUse', `subnet ${id} in use`);
+      }
+      const s = this.tables.subnets.get(id)!;
+      const net = this.tables.networks.get(s.network_id);
+      if (net) net.subnets = net.subnets.filter((x) => x !== id);
+    }
+    if (resource === 'subnetpools' && [...this.tables.subnets.values()].some((s) => s.subnetpool_id === id)) {
+      throw new NeutronError('DELETE', `/v2.0/subnetpools/${id}`, 409, 'SubnetPoolInUse', `subnet pool ${id} in use`);
+    }
+    table.delete(id);
+    return true;
+  }
+
+  async replaceTags(resource: ResourceName, id: string, tags: readonly string[]): Promise<void> {
+    this.#record(`PUT ${resource}/tags`);
+    const row = this.#table(resource).get(id);
+    if (!row) throw this.#notFound(resource, id);
+    row.tags = [...tags];
+  }
+
+  async hasExtension(alias: string): Promise<boolean> {
+    this.#record(`GET extensions`);
+    return this.extensions.has(alias);
+  }
+
+  get networks(): NeutronNetwork[] {
+    return [...this.tables.networks.values()];
+  }
+  get subnets(): NeutronSubnet[] {
+    return [...this.tables.subnets.values()];
+  }
+  get pools(): NeutronSubnetPool[] {
+    return [...this.tables.subnetpools.values()];
+  }
+  get ports(): NeutronPort[] {
+    return [...this.tables.ports.values()];
+  }
+}
+
+function hex(): string {
+  return Math.floor(Math.random() * 256).toString(16).padStart(2, '0');
+}
+
+function matches(row: AnyResource, query: Query): boolean {
+  for (const [key, raw] of Object.entries(query)) {
+    const values = Array.isArray(raw) ? (raw as string[]) : [String(raw)];
+    if (key === 'tags') {
+      if (!values.flatMap((v) => v.split(',')).every((t) => row.tags.includes(t))) return false;
+    } else if (key === 'fixed_ips') {
+      const fixed = (row.fixed_ips ?? []) as Array<{ subnet_id: string; ip_address: string }>;
+      const want = values.map((v) => v.split('=') as [string, string]);
+      const ips = want.filter(([k]) => k === 'ip_address').map(([, v]) => v);
+      const subnets = want.filter(([k]) => k === 'subnet_id').map(([, v]) => v);
+      const ok = fixed.some(
+        (f) => (ips.length === 0 || ips.includes(f.ip_address)) && (subnets.length === 0 || subnets.includes(f.subnet_id)),
+      );
+      if (!ok) return false;
+    } else if (key === 'limit' || key === 'fields') {
+      continue;
+    } else if (!values.includes(String(row[key]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+export { ipToBigInt };

@@ -1,0 +1,152 @@
+/**
+ * Builds the driver exactly as the daemon's composition root does, but over
+ * the in-memory fakes, and drives it the way Docker 20.10 does (same methods,
+ * same order, same JSON) through fastify's in-process inject().
+ */
+import { randomBytes } from 'node:crypto';
+import { pino } from 'pino';
+import { OvsBinder } from '../../src/binding/ovs-binder.js';
+import { EndpointService } from '../../src/domain/endpoint-service.js';
+import { IpamService } from '../../src/domain/ipam-service.js';
+import { NetworkService } from '../../src/domain/network-service.js';
+import { NeutronIndex } from '../../src/domain/neutron-index.js';
+import type { DriverSettings } from '../../src/domain/settings.js';
+import { OpStats } from '../../src/lib/op-stats.js';
+import { ipamRoutes } from '../../src/protocol/libnetwork/ipam-routes.js';
+import { networkRoutes } from '../../src/protocol/libnetwork/network-routes.js';
+import { buildPluginServer } from '../../src/protocol/plugin-server.js';
+import { FakeLinks, FakeOvs } from './fake-host.js';
+import { FakeNeutron } from './fake-neutron.js';
+
+export const settings: DriverSettings = {
+  hostId: 'testhost',
+  subnetpoolNamePrefix: 'kuryrPool',
+  enableDhcp: true,
+  vethDstPrefix: 'eth',
+  vifPluggingIsFatal: false,
+  vifPluggingTimeoutS: 5,
+  localDefaultAddressSpace: 'no_address_space',
+  globalDefaultAddressSpace: 'no_address_space',
+  capabilityScope: 'local',
+};
+
+export const dockerId = (): string => randomBytes(32).toString('hex');
+export const dockerMac = (): string => `02:42:${[...randomBytes(4)].map((b) => b.toString(16).padStart(2, '0')).join(':')}`;
+
+export function buildDriver(neutron = new FakeNeutron()) {
+  const log = pino({ level: 'silent' });
+  const stats = new OpStats();
+  const links = new FakeLinks();
+  const ovs = new FakeOvs();
+  // What the daemon keeps across requests is only a cache: `restart()` drops it.
+  const make = () => {
+    const index = new NeutronIndex(neutron);
+    const binder = new OvsBinder(links, ovs, { bridge: 'br-int', onUndoFailure: () => undefined });
+    const routes = {
+      ...networkRoutes(new NetworkService(neutron, index, settings, log), new EndpointService(neutron, index, binder, ovs, settings, log), settings),
+      ...ipamRoutes(new IpamService(neutron, index, settings, log)),
+    };
+    return { index, app: buildPluginServer({ routes, stats, logger: log }) };
+  };
+  let current = make();
+
+  async function callRaw(method: string, payload: string): Promise<{ status: number; json: Record<string, unknown> }> {
+    const res = await current.app.inject({
+      method: 'POST',
+      url: `/${method}`,
+      // Docker sends no Content-Type, a JSON body and a trailing newline.
+      headers: { accept: 'application/vnd.docker.plugins.v1.2+json' },
+      payload,
+    });
+    return { status: res.statusCode, json: res.body ? (JSON.parse(res.body) as Record<string, unknown>) : {} };
+  }
+
+  const call = (method: string, body?: unknown) => callRaw(method, body === undefined ? '' : `${JSON.stringify(body)}\n`);
+
+  async function ok(method: string, body?: unknown): Promise<Record<string, unknown>> {
+    const res = await call(method, body);
+    if (res.status !== 200) throw new Error(`${method} → ${res.status} ${JSON.stringify(res.json)}`);
+    return res.json;
+  }
+
+  /** `docker network create -d kuryr --ipam-driver kuryr --subnet S --gateway G [-o k=v]` */
+  async function createNetwork(subnet: string, gateway: string | undefined, generic: Record<string, string> = {}, aux: Record<string, string> = {}) {
+    const networkId = dockerId();
+    const pool = await ok('IpamDriver.RequestPool', { AddressSpace: 'no_address_space', Pool: subnet, SubPool: '', Options: {}, V6: false });
+    const gw = await ok('IpamDriver.RequestAddress', {
+      PoolID: pool.PoolID,
+      Address: gateway ?? '',
+      Options: { RequestAddressType: 'com.docker.network.gateway' },
+    });
+    const auxData: Record<string, string> = {};
+    for (const [name, ip] of Object.entries(aux)) {
+      auxData[name] = String((await ok('IpamDriver.RequestAddress', { PoolID: pool.PoolID, Address: ip, Options: null })).Address);
+    }
+    await ok('NetworkDriver.CreateNetwork', {
+      NetworkID: networkId,
+      Options: { 'com.docker.network.enable_ipv6': false, 'com.docker.network.generic': generic },
+      IPv4Data: [{ AddressSpace: 'no_address_space', Pool: pool.Pool, Gateway: gw.Address, ...(Object.keys(aux).length ? { AuxAddresses: auxData } : {}) }],
+      IPv6Data: [],
+    });
+    return { networkId, poolId: String(pool.PoolID), gateway: String(gw.Address), auxData };
+  }
+
+  /** `docker run --net N` up to the container running. */
+  async function attach(net: { networkId: string; poolId: string }, ip = '') {
+    const endpointId = dockerId();
+    const mac = dockerMac();
+    const addr = await ok('IpamDriver.RequestAddress', { PoolID: net.poolId, Address: ip, Options: { 'com.docker.network.endpoint.macaddress': mac } });
+    const ep = await ok('NetworkDriver.CreateEndpoint', {
+      NetworkID: net.networkId,
+      EndpointID: endpointId,
+      Interface: { Address: addr.Address, AddressIPv6: '', MacAddress: mac },
+      Options: { 'com.docker.network.endpoint.exposedports': [], 'com.docker.network.portmap': [] },
+    });
+    const join = await ok('NetworkDriver.Join', {
+      NetworkID: net.networkId,
+      EndpointID: endpointId,
+      SandboxKey: '/var/run/docker/netns/0123456789ab',
+      Options: {},
+    });
+    await ok('NetworkDriver.ProgramExternalConnectivity', { NetworkID: net.networkId, EndpointID: endpointId, Options: {} });
+    await ok('NetworkDriver.EndpointOperInfo', { NetworkID: net.networkId, EndpointID: endpointId });
+    return { endpointId, mac, address: String(addr.Address), createEndpoint: ep, join };
+  }
+
+  /** `docker stop` / `docker rm -f` of that container. */
+  async function detach(net: { networkId: string; poolId: string }, ep: { endpointId: string; address: string }) {
+    await ok('NetworkDriver.RevokeExternalConnectivity', { NetworkID: net.networkId, EndpointID: ep.endpointId });
+    await ok('NetworkDriver.Leave', { NetworkID: net.networkId, EndpointID: ep.endpointId });
+    await ok('NetworkDriver.DeleteEndpoint', { NetworkID: net.networkId, EndpointID: ep.endpointId });
+    await ok('IpamDriver.ReleaseAddress', { PoolID: net.poolId, Address: ep.address.split('/')[0] });
+  }
+
+  /** `docker network rm`. */
+  async function removeNetwork(net: { networkId: string; poolId: string; gateway: string; auxData?: Record<string, string> }) {
+    await ok('IpamDriver.ReleaseAddress', { PoolID: net.poolId, Address: net.gateway.split('/')[0] });
+    for (const a of Object.values(net.auxData ?? {})) await ok('IpamDriver.ReleaseAddress', { PoolID: net.poolId, Address: a.split('/')[0] });
+    await ok('IpamDriver.ReleasePool', { PoolID: net.poolId });
+    await ok('NetworkDriver.DeleteNetwork', { NetworkID: net.networkId });
+  }
+
+  return {
+    neutron,
+    links,
+    ovs,
+    stats,
+    call,
+    callRaw,
+    ok,
+    createNetwork,
+    attach,
+    detach,
+    removeNetwork,
+    get index() {
+      return current.index;
+    },
+    /** Simulates a daemon restart: all in-process caches are gone. */
+    restart() {
+      current = make();
+    },
+  };
+}

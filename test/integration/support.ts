@@ -1,0 +1,111 @@
+/**
+ * Helpers for integration tests against the real lab: Docker CLI, the lab's
+ * Neutron API (noauth), OVS and iproute2 on this host. Every name a test
+ * creates starts with RUN_PREFIX, and every address lives only inside Neutron
+ * networks, OVS and container namespaces that the test itself made.
+ */
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { promisify } from 'node:util';
+import { NoAuth } from '../../src/adapters/neutron/auth.js';
+import { NeutronClient } from '../../src/adapters/neutron/neutron-client.js';
+import { parseFindOutput } from '../../src/adapters/linux/ovs-ops.js';
+import { OpStats } from '../../src/lib/op-stats.js';
+import type { NeutronPort, ResourceTypes } from '../../src/ports/neutron.js';
+
+const run = promisify(execFile);
+
+export const RUN_PREFIX = `kt${process.pid.toString(36)}`;
+export const PLUGIN_SOCKET = '/run/docker/plugins/kuryr.sock';
+export const IMAGE = 'kuryr/busybox:latest';
+export const REPO = new URL('../../../', import.meta.url).pathname;
+
+export const neutron = new NeutronClient(new NoAuth(process.env.KURYR_TEST_NEUTRON ?? 'http://127.0.0.1:9696'), {
+  timeoutMs: 30_000,
+  attempts: 3,
+  stats: new OpStats(),
+});
+
+export function hostId(): string {
+  return readFileSync('/run/kuryr-lab/host', 'utf8').trim();
+}
+
+export async function sh(cmd: string, args: string[], timeoutMs = 120_000): Promise<string> {
+  try {
+    const { stdout } = await run(cmd, args, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 });
+    return stdout.trim();
+  } catch (err) {
+    const e = err as { stderr?: string; stdout?: string; message: string };
+    throw new Error(`${cmd} ${args.join(' ')} failed: ${(e.stderr || e.stdout || e.message).trim()}`, { cause: err });
+  }
+}
+
+/** The docker CLI; rejects with Docker's own error text. */
+export const docker = (...args: string[]): Promise<string> => sh('docker', args);
+
+/** Runs docker and returns its error text (the command is expected to fail). */
+export async function dockerFails(...args: string[]): Promise<string> {
+  try {
+    await docker(...args);
+  } catch (err) {
+    return (err as Error).message;
+  }
+  throw new Error(`docker ${args.join(' ')} unexpectedly succeeded`);
+}
+
+export async function containerIp(name: string, network: string): Promise<string> {
+  return docker('inspect', '-f', `{{(index .NetworkSettings.Networks "${network}").IPAddress}}`, name);
+}
+
+export async function networkId(name: string): Promise<string> {
+  return docker('network', 'inspect', '-f', '{{.Id}}', name);
+}
+
+/** Neutron objects that carry a Docker id's kuryr tags. */
+export async function taggedWith<R extends 'networks' | 'ports'>(resource: R, dockerId: string): Promise<Array<ResourceTypes[R]>> {
+  const tags = [`kuryr.net.uuid.lh:${dockerId.slice(0, 32)}`, `kuryr.net.uuid.uh:${dockerId.slice(32)}`].join(',');
+  return neutron.list(resource, { tags });
+}
+
+export async function portsOfNetwork(neutronNetworkId: string): Promise<NeutronPort[]> {
+  return neutron.list('ports', { network_id: neutronNetworkId });
+}
+
+/** OVS interfaces plugged by kuryr (external_ids:owner=kuryr). */
+export async function kuryrOvsInterfaces(): Promise<Array<{ name: string; externalIds: Record<string, string> }>> {
+  return parseFindOutput(await sh('ovs-vsctl', ['--format=json', '--columns=name,external_ids', 'find', 'Interface', 'external_ids:owner=kuryr']));
+}
+
+export async function vethNamesOnHost(): Promise<string[]> {
+  const links = JSON.parse(await sh('ip', ['-json', 'link', 'show', 'type', 'veth'])) as Array<{ ifname: string }>;
+  return links.map((l) => l.ifname);
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await probe();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Raw request on the plugin socket, as Docker sends it (no Content-Type). */
+export function pluginCall(method: string, payload: string): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath: PLUGIN_SOCKET, path: `/${method}`, method: 'POST', headers: { 'Content-Length': Buffer.byteLength(payload) } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end(payload);
+  });
+}
+
+/** Removes everything a test made in Docker, ignoring what is already gone. */
+export async function cleanupDocker(containers: string[], networks: string[]): Promise<void> {
+  if (containers.length > 0) await docker('rm', '-f', ...containers).catch(() => undefined);
+  for (const n of networks) await docker('network', 'rm', n).catch(() => undefined);
+}
