@@ -11,6 +11,7 @@ import type { PortBinder } from '../ports/binder.js';
 import type { OvsOps } from '../ports/host-net.js';
 import type { NeutronApi, NeutronPort } from '../ports/neutron.js';
 import { AppError, BadRequestError, ConflictError, NotFoundError, describeError } from './errors.js';
+import { refuseForeignPort } from './port-ownership.js';
 import { isKuryrPort } from './ipam-service.js';
 import { DEVICE_OWNER, TAG_PORT_OURS, endpointPortName, idTags } from './naming.js';
 import type { NeutronIndex } from './neutron-index.js';
@@ -87,7 +88,15 @@ export class EndpointService {
         undo.push(`delete port ${created.id}`, () => this.neutron.delete('ports', created.id));
       }
       const bound = port;
-      this.#refuseForeign(bound, req.endpointId);
+      refuseForeignPort(bound, this.settings.hostId, req.endpointId, 'CreateEndpoint');
+      if (mac) this.index.forgetPortHint(net.id, mac);
+      if (bound['binding:vif_type'] === 'binding_failed') {
+        throw new AppError(
+          'KURYR_ERR_BINDING_FAILED',
+          'unavailable',
+          `CreateEndpoint: Neutron could not bind port ${bound.id} to host ${this.settings.hostId} (binding:vif_type=binding_failed): is the Neutron/OVN agent of this host alive, and is [binding] host_id its name?`,
+        );
+      }
 
       const update: Record<string, unknown> = {};
       if (bound['binding:host_id'] !== this.settings.hostId) {
@@ -124,10 +133,9 @@ export class EndpointService {
   }
 
   async #findPort(neutronNetworkId: string, ips: string[]): Promise<NeutronPort | undefined> {
-    for (const ip of ips) {
-      const hint = this.index.takePortHint(neutronNetworkId, ip);
-      if (hint) return hint;
-    }
+    let found: NeutronPort | undefined;
+    for (const ip of ips) found = this.index.takePortHint(neutronNetworkId, ip) ?? found; // dual stack: one port, two hints
+    if (found) return found;
     const ports = await this.neutron.list('ports', {
       network_id: neutronNetworkId,
       fixed_ips: ips.map((ip) => `ip_address=${ip}`),
@@ -137,21 +145,6 @@ export class EndpointService {
       throw new ConflictError(`CreateEndpoint: addresses ${ips.join(', ')} belong to ${matching.length} Neutron ports (${matching.map((p) => p.id).join(', ')})`);
     }
     return matching[0];
-  }
-
-  /** Never hijack a port bound to something else (Kuryr bug C10). */
-  #refuseForeign(port: NeutronPort, endpointId: string): void {
-    const host = port['binding:host_id'];
-    const owner = port.device_owner;
-    const foreignHost = host && host !== this.settings.hostId;
-    const foreignOwner = owner && owner !== DEVICE_OWNER;
-    const foreignDevice = port.device_id && port.device_id !== endpointId && isKuryrPort(port) === false && owner !== '';
-    if (foreignHost || foreignOwner || foreignDevice) {
-      throw new ConflictError(
-        `CreateEndpoint: Neutron port ${port.id} is already in use (device_owner=${owner || '-'}, binding:host_id=${host || '-'}, device_id=${port.device_id || '-'}); refusing to rebind it`,
-        'KURYR_ERR_PORT_IN_USE',
-      );
-    }
   }
 
   async #waitActive(port: NeutronPort): Promise<void> {

@@ -1,25 +1,23 @@
 /**
- * The IPAM driver: Docker pools → Neutron subnet pools (`kuryrPool-<cidr>`),
- * Docker addresses → Neutron ports. The port for a container is created here,
- * already bound to this host with Docker's MAC, so CreateEndpoint has no slow
- * binding update left to do (Kuryr bug 1809306).
+ * The IPAM driver: Docker pools → Neutron subnet pools, Docker addresses →
+ * Neutron ports. The port for a container is created here, already bound to
+ * this host with Docker's MAC, so CreateEndpoint has no slow binding update
+ * left to do (Kuryr bug 1809306). A user's pre-created port (found when the
+ * optimistic create hits its IP or MAC) is adopted if it is free, refused if
+ * it is bound to something else (Kuryr bug C10), and reset — never deleted —
+ * on release. The second address of a dual-stack endpoint goes on the same port.
  */
-import { cidrContains, normalizeCidr, isNetworkAddress, ipVersion, normalizeIp, parseCidr, firstHost } from '../lib/cidr.js';
-import { KeyedMutex } from '../lib/keyed-mutex.js';
+import { cidrContains, firstHost, ipVersion, isNetworkAddress, normalizeCidr, normalizeIp, parseCidr } from '../lib/cidr.js';
 import type { NeutronApi, NeutronPort, NeutronSubnet, NeutronSubnetPool } from '../ports/neutron.js';
 import { AppError, BadRequestError, ConflictError, NeutronError, NotFoundError } from './errors.js';
-import {
-  DEVICE_OWNER,
-  SUBNET_NAME_PREFIX,
-  TAG_POOL_EXISTING,
-  TAG_PORT_EXISTING,
-  TAG_PORT_OURS,
-  UNBOUND_PORT_NAME,
-  poolName,
-} from './naming.js';
+import { DEVICE_OWNER, TAG_NET_LH, TAG_NET_UH, TAG_POOL_EXISTING, TAG_PORT_EXISTING, TAG_PORT_OURS, UNBOUND_PORT_NAME } from './naming.js';
 import type { NeutronIndex } from './neutron-index.js';
 import { parseIpamOptions } from './options.js';
+import { PoolResolver } from './pool-resolver.js';
+import { refuseForeignPort } from './port-ownership.js';
 import type { DriverSettings, Logger } from './settings.js';
+
+export { oldestFirst } from './pool-resolver.js';
 
 export const GATEWAY_REQUEST = 'com.docker.network.gateway';
 export const MAC_OPTION = 'com.docker.network.endpoint.macaddress';
@@ -45,20 +43,17 @@ export function isKuryrPort(port: NeutronPort): boolean {
   return port.device_owner === DEVICE_OWNER && (port.name === UNBOUND_PORT_NAME || port.name === `${port.device_id}-port`);
 }
 
-/** Deterministic choice among duplicate pools: every host and process picks the same one. */
-export function oldestFirst(a: NeutronSubnetPool, b: NeutronSubnetPool): number {
-  return (a.created_at ?? '').localeCompare(b.created_at ?? '') || a.id.localeCompare(b.id);
-}
-
 export class IpamService {
-  readonly #locks = new KeyedMutex();
+  readonly pools: PoolResolver;
 
   constructor(
     readonly neutron: NeutronApi,
     readonly index: NeutronIndex,
     readonly settings: DriverSettings,
     readonly log: Logger,
-  ) {}
+  ) {
+    this.pools = new PoolResolver(neutron, index, settings, log);
+  }
 
   capabilities(): { RequiresMACAddress: boolean; RequiresRequestReplay: boolean } {
     // Docker then sends the endpoint's MAC with RequestAddress, so the port is created with it.
@@ -73,13 +68,13 @@ export class IpamService {
   }
 
   async requestPool(req: RequestPoolInput): Promise<{ poolId: string; pool: string }> {
-    parseIpamOptions(req.options);
+    const opts = parseIpamOptions(req.options);
     if (!req.pool) {
       if (req.subPool) throw new BadRequestError('RequestPool: SubPool (--ip-range) given without Pool (--subnet)');
       throw new AppError(
         'KURYR_ERR_NO_SUBNET',
         'not-implemented',
-        'RequestPool: no --subnet given; default subnet pools are not supported yet, pass --subnet and --gateway',
+        'RequestPool: no --subnet given; default subnet pools are not supported yet, pass --subnet (and optionally --gateway)',
       );
     }
     if (req.subPool) {
@@ -96,27 +91,8 @@ export class IpamService {
     if ((version === 6) !== req.v6) {
       throw new BadRequestError(`RequestPool: --subnet ${cidr} is IPv${version} but the request is for an IPv${req.v6 ? 6 : 4} pool`);
     }
-    const name = poolName(this.settings.subnetpoolNamePrefix, cidr);
-    const pool = await this.#locks.run(`pool:${name}`, () => this.#findOrCreatePool(name, cidr));
-    return { poolId: pool.id, pool: cidr };
-  }
-
-  async #findOrCreatePool(name: string, cidr: string): Promise<NeutronSubnetPool> {
-    const existing = (await this.neutron.list('subnetpools', { name })).sort(oldestFirst)[0];
-    if (existing) {
-      this.index.rememberPool(existing);
-      return existing;
-    }
-    const prefixLength = parseCidr(cidr).prefixLength;
-    const pool = await this.neutron.create('subnetpools', {
-      name,
-      prefixes: [cidr],
-      default_prefixlen: prefixLength,
-      min_prefixlen: prefixLength,
-      shared: false,
-    });
-    this.index.rememberPool(pool, { fresh: true });
-    return pool;
+    const pool = await this.pools.resolve(cidr, version, opts, true);
+    return { poolId: pool!.id, pool: cidr };
   }
 
   async #poolOrThrow(poolId: string, op: string): Promise<NeutronSubnetPool> {
@@ -146,12 +122,13 @@ export class IpamService {
       // Neutron would hand it out (router interfaces take it), and the container could never reach its gateway.
       throw new ConflictError(`RequestAddress: address ${address} is the gateway of subnet ${subnet.id} (${subnet.cidr})`);
     }
-    const mac = req.options[MAC_OPTION];
-    const port = await this.#createPort(subnet, address, mac);
-    const ip = port.fixed_ips.find((f) => f.subnet_id === subnet.id)?.ip_address;
-    if (!ip) throw new NotFoundError(`RequestAddress: port ${port.id} got no address on subnet ${subnet.id}`);
-    this.index.rememberPortHint(subnet.network_id, ip, port);
-    return { address: `${ip}/${prefixLength}` };
+    const mac = req.options[MAC_OPTION]?.toLowerCase();
+    const port = mac ? await this.#endpointPort(subnet, address, mac) : await this.#reservationPort(subnet, address);
+    const ip = port.fixed_ips.find((f) => f.subnet_id === subnet.id && (!address || normalizeIp(f.ip_address) === address))?.ip_address;
+    if (!ip) throw new NotFoundError(`RequestAddress: port ${port.id} has no address on subnet ${subnet.id}`);
+    this.index.rememberPortHint(subnet.network_id, normalizeIp(ip), port);
+    if (mac) this.index.rememberPortHint(subnet.network_id, mac, port);
+    return { address: `${normalizeIp(ip)}/${prefixLength}` };
   }
 
   #checkAddress(address: string, cidr: string): string {
@@ -180,34 +157,100 @@ export class IpamService {
     return `${gw}/${prefixLength}`;
   }
 
-  async #createPort(subnet: NeutronSubnet, address: string, mac: string | undefined): Promise<NeutronPort> {
+  /** An address for an endpoint: Docker sent its MAC (RequiresMACAddress). */
+  async #endpointPort(subnet: NeutronSubnet, address: string, mac: string): Promise<NeutronPort> {
+    // Dual stack: the endpoint's other address already made a port with this MAC.
+    const sibling = this.index.peekPortHint(subnet.network_id, mac);
+    if (sibling && !sibling.fixed_ips.some((f) => f.subnet_id === subnet.id)) {
+      try {
+        return await this.#addAddress(sibling, subnet, address);
+      } catch (err) {
+        if (!(err instanceof NeutronError && err.isNotFound)) throw err;
+        this.index.forgetPortHint(subnet.network_id, mac); // a stale hint: the port is gone
+      }
+    }
     const fixedIp = address ? { subnet_id: subnet.id, ip_address: address } : { subnet_id: subnet.id };
-    const body = mac
-      ? {
-          // An endpoint address (Docker sends the MAC because RequiresMACAddress is set):
-          // create the port bound to this host now; CreateEndpoint only tags it.
-          name: UNBOUND_PORT_NAME,
-          network_id: subnet.network_id,
-          admin_state_up: true,
-          fixed_ips: [fixedIp],
-          mac_address: mac.toLowerCase(),
-          device_owner: DEVICE_OWNER,
-          'binding:host_id': this.settings.hostId,
-        }
-      : { name: UNBOUND_PORT_NAME, network_id: subnet.network_id, admin_state_up: true, fixed_ips: [fixedIp] };
     try {
-      const port = await this.neutron.create('ports', body);
-      if (!mac) await this.neutron.replaceTags('ports', port.id, [TAG_PORT_OURS]).catch(async (err: unknown) => {
-        await this.neutron.delete('ports', port.id);
-        throw err;
+      return await this.neutron.create('ports', {
+        name: UNBOUND_PORT_NAME,
+        network_id: subnet.network_id,
+        admin_state_up: true,
+        fixed_ips: [fixedIp],
+        mac_address: mac,
+        device_owner: DEVICE_OWNER,
+        'binding:host_id': this.settings.hostId,
       });
-      return port;
+    } catch (err) {
+      if (!(err instanceof NeutronError && err.isConflict)) throw err;
+      // The address or the MAC is taken: a pre-created port to adopt, the sibling of a dual-stack endpoint, or a conflict.
+      const byIp = address ? await this.neutron.list('ports', { fixed_ips: [`subnet_id=${subnet.id}`, `ip_address=${address}`] }) : [];
+      const byMac = byIp.length === 0 ? await this.neutron.list('ports', { network_id: subnet.network_id, mac_address: mac }) : [];
+      const existing = byIp[0] ?? byMac[0];
+      if (!existing) throw err;
+      if (isKuryrPort(existing) && existing.mac_address.toLowerCase() === mac && !existing.tags.some((t) => t.startsWith(TAG_NET_LH))) {
+        if (!existing.fixed_ips.some((f) => f.subnet_id === subnet.id)) return this.#addAddress(existing, subnet, address);
+      }
+      if (isKuryrPort(existing)) {
+        throw new ConflictError(`RequestAddress: address ${address || mac} is already used by kuryr port ${existing.id}`);
+      }
+      return this.#adopt(existing, subnet, address, mac);
+    }
+  }
+
+  async #addAddress(port: NeutronPort, subnet: NeutronSubnet, address: string): Promise<NeutronPort> {
+    const fixed = [...port.fixed_ips.map((f) => ({ subnet_id: f.subnet_id, ip_address: f.ip_address })), address ? { subnet_id: subnet.id, ip_address: address } : { subnet_id: subnet.id }];
+    try {
+      return await this.neutron.update('ports', port.id, { fixed_ips: fixed });
     } catch (err) {
       if (err instanceof NeutronError && err.isConflict && address) {
         throw new ConflictError(`RequestAddress: address ${address} is already in use on subnet ${subnet.id}: ${err.message}`);
       }
       throw err;
     }
+  }
+
+  /** A user's pre-created port: free → bound to this host and tagged kuryr.port.existing; in use → refused. */
+  async #adopt(port: NeutronPort, subnet: NeutronSubnet, address: string, mac: string): Promise<NeutronPort> {
+    if (address && !port.fixed_ips.some((f) => f.subnet_id === subnet.id && normalizeIp(f.ip_address) === address)) {
+      throw new ConflictError(`RequestAddress: MAC ${mac} belongs to port ${port.id}, which does not have address ${address}`);
+    }
+    if (!port.fixed_ips.some((f) => f.subnet_id === subnet.id)) {
+      throw new ConflictError(`RequestAddress: port ${port.id} with MAC ${mac} has no address on subnet ${subnet.id}`);
+    }
+    refuseForeignPort(port, this.settings.hostId, undefined, 'RequestAddress');
+    const update: Record<string, unknown> = {};
+    if (port['binding:host_id'] !== this.settings.hostId) {
+      update['binding:host_id'] = this.settings.hostId;
+      update.device_owner = DEVICE_OWNER;
+    }
+    if (port.mac_address.toLowerCase() !== mac) update.mac_address = mac; // Docker's MAC is the container's (Kuryr bug K9)
+    const [updated] = await Promise.all([
+      Object.keys(update).length > 0 ? this.neutron.update('ports', port.id, update) : Promise.resolve(port),
+      this.neutron.addTag('ports', port.id, TAG_PORT_EXISTING),
+    ]);
+    this.log.info({ portId: port.id }, 'RequestAddress: adopted a pre-created port');
+    return { ...updated, tags: [...new Set([...updated.tags, TAG_PORT_EXISTING])] };
+  }
+
+  /** An address with no MAC (--aux-address on an existing subnet): a plain reservation port. */
+  async #reservationPort(subnet: NeutronSubnet, address: string): Promise<NeutronPort> {
+    const fixedIp = address ? { subnet_id: subnet.id, ip_address: address } : { subnet_id: subnet.id };
+    let port: NeutronPort;
+    try {
+      port = await this.neutron.create('ports', { name: UNBOUND_PORT_NAME, network_id: subnet.network_id, admin_state_up: true, fixed_ips: [fixedIp] });
+    } catch (err) {
+      if (err instanceof NeutronError && err.isConflict && address) {
+        throw new ConflictError(`RequestAddress: address ${address} is already in use on subnet ${subnet.id}: ${err.message}`);
+      }
+      throw err;
+    }
+    try {
+      await this.neutron.addTag('ports', port.id, TAG_PORT_OURS);
+    } catch (err) {
+      await this.neutron.delete('ports', port.id).catch(() => undefined);
+      throw err;
+    }
+    return { ...port, tags: [TAG_PORT_OURS] };
   }
 
   async releaseAddress(req: { poolId: string; address: string }): Promise<void> {
@@ -219,42 +262,76 @@ export class IpamService {
     const hint = this.index.takePortHint(subnet.network_id, ip);
     // The gateway is not a port kuryr made (RequestAddress refuses it for endpoints).
     if (!hint && subnet.gateway_ip && normalizeIp(subnet.gateway_ip) === ip) return;
-    const ports = hint
-      ? [hint]
-      : await this.neutron.list('ports', { fixed_ips: [`subnet_id=${subnet.id}`, `ip_address=${ip}`] });
+    const ports = hint ? [hint] : await this.neutron.list('ports', { fixed_ips: [`subnet_id=${subnet.id}`, `ip_address=${ip}`] });
     for (const port of ports) {
       if (!port.fixed_ips.some((f) => f.subnet_id === subnet.id && normalizeIp(f.ip_address) === ip)) continue;
-      if (isKuryrPort(port)) {
-        await this.neutron.delete('ports', port.id);
-      } else {
-        this.log.info({ portId: port.id, ip }, 'ReleaseAddress: leaving a port kuryr did not create');
-      }
+      if (isKuryrPort(port)) await this.#releaseKuryrPort(port, subnet.id, ip);
+      else if (port.tags.includes(TAG_PORT_EXISTING)) await this.#reset(port);
+      else this.log.info({ portId: port.id, ip }, 'ReleaseAddress: leaving a port kuryr did not create');
+    }
+  }
+
+  async #releaseKuryrPort(port: NeutronPort, subnetId: string, ip: string): Promise<void> {
+    const others = port.fixed_ips.filter((f) => !(f.subnet_id === subnetId && normalizeIp(f.ip_address) === ip));
+    if (others.length === 0) {
+      await this.neutron.delete('ports', port.id);
+      return;
+    }
+    // Dual stack: release this address only; the other one goes with its own ReleaseAddress.
+    try {
+      const updated = await this.neutron.update('ports', port.id, { fixed_ips: others });
+      for (const f of updated.fixed_ips) this.index.rememberPortHint(port.network_id, normalizeIp(f.ip_address), updated);
+    } catch (err) {
+      if (!(err instanceof NeutronError && err.isNotFound)) throw err;
+    }
+  }
+
+  /** A pre-created port goes back to how the user made it: unbound, untagged, kept. */
+  async #reset(port: NeutronPort): Promise<void> {
+    const update: Record<string, unknown> = { device_owner: '', 'binding:host_id': '' };
+    if (port.device_id && port.tags.some((t) => t.startsWith(TAG_NET_LH) && port.device_id.startsWith(t.slice(TAG_NET_LH.length)))) {
+      update.device_id = '';
+    }
+    const tags = port.tags.filter((t) => t !== TAG_PORT_EXISTING && !t.startsWith(TAG_NET_LH) && !t.startsWith(TAG_NET_UH));
+    try {
+      await Promise.all([this.neutron.update('ports', port.id, update), this.neutron.replaceTags('ports', port.id, tags)]);
+    } catch (err) {
+      if (!(err instanceof NeutronError && err.isNotFound)) throw err;
     }
   }
 
   async releasePool(req: { poolId: string }): Promise<void> {
     const pool = await this.index.pool(req.poolId);
     if (!pool) return;
-    if (pool.tags.includes(TAG_POOL_EXISTING) || !pool.name.startsWith(`${this.settings.subnetpoolNamePrefix}-`)) {
-      this.log.info({ poolId: pool.id, name: pool.name }, 'ReleasePool: keeping a subnet pool kuryr did not create');
+    if ([this.settings.defaultSubnetpoolV4, this.settings.defaultSubnetpoolV6].includes(pool.name)) return; // never (Kuryr bug C4)
+    if (pool.tags.includes(TAG_POOL_EXISTING)) {
+      await this.neutron.removeTag('subnetpools', pool.id, TAG_POOL_EXISTING);
+      this.index.forgetPool(pool.id);
       return;
     }
-    const subnets = await this.neutron.list('subnets', { subnetpool_id: pool.id });
-    for (const subnet of subnets) {
-      if (!subnet.name.startsWith(SUBNET_NAME_PREFIX)) continue;
-      try {
-        await this.neutron.delete('subnets', subnet.id);
-      } catch (err) {
-        this.log.warn({ subnetId: subnet.id, err: (err as Error).message }, 'ReleasePool: could not delete subnet');
-      }
+    if (!pool.name.startsWith(`${this.settings.subnetpoolNamePrefix}-`)) return;
+    const subnet = await this.index.subnetForPool(pool);
+    if (subnet) {
+      // Allocated from this pool: DeleteNetwork (which Docker calls next) deletes the
+      // subnet with the network and then this pool, unless another Docker network uses them.
+      if (subnet.subnetpool_id === pool.id) return;
+      // A pool made for an existing subnet: delete it with the last Docker network on
+      // that Neutron network (other hosts may still use it: Kuryr bug C6).
+      const net = await this.neutron.show('networks', subnet.network_id).catch(() => undefined);
+      if (net && net.tags.filter((t) => t.startsWith(TAG_NET_LH)).length > 1) return;
     }
     this.index.forgetSubnetForPool(pool.id);
+    await this.deletePoolIfUnused(pool.id);
+  }
+
+  /** Deletes a Kuryr pool; a pool still in use (409) is kept. */
+  async deletePoolIfUnused(poolId: string): Promise<void> {
     try {
-      await this.neutron.delete('subnetpools', pool.id);
-      this.index.forgetPool(pool.id);
+      await this.neutron.delete('subnetpools', poolId);
+      this.index.forgetPool(poolId);
     } catch (err) {
       if (err instanceof NeutronError && err.isConflict) {
-        this.log.info({ poolId: pool.id }, 'ReleasePool: subnet pool still in use, kept');
+        this.log.info({ poolId }, 'subnet pool still in use, kept');
         return;
       }
       throw err;

@@ -1,18 +1,20 @@
 /**
  * Docker networks → Neutron networks. CreateNetwork makes the network (named
- * and tagged as Kuryr does), its subnets from the pools the IPAM side
- * reserved, and undoes all of it if any step fails. DeleteNetwork is
- * idempotent: an unknown network is success.
+ * and tagged as Kuryr does) or adopts an existing one (-o neutron.net.*),
+ * makes or reuses its subnets, and undoes all of it if any step fails.
+ * DeleteNetwork only untags what it adopted, and deletes what kuryr made only
+ * when no other Docker network (another host, local scope) still uses it.
+ * Both are idempotent.
  */
 import { ipOf, normalizeCidr, normalizeIp, parseCidr, rangesExcluding } from '../lib/cidr.js';
 import { KeyedMutex } from '../lib/keyed-mutex.js';
-import { withUndo } from '../lib/undo.js';
-import type { NeutronApi, NeutronSubnet } from '../ports/neutron.js';
-import { BadRequestError, NeutronError, describeError } from './errors.js';
-import { TAG_NET_EXISTING, idTags, networkName, poolName, subnetName } from './naming.js';
+import { withUndo, type UndoStack } from '../lib/undo.js';
+import type { NeutronApi, NeutronNetwork, NeutronSubnet } from '../ports/neutron.js';
+import { BadRequestError, ConflictError, NeutronError, describeError } from './errors.js';
+import { SUBNET_NAME_PREFIX, TAG_NET_EXISTING, TAG_NET_LH, existingNetworkTag, idTags, networkName, subnetName } from './naming.js';
 import type { NeutronIndex } from './neutron-index.js';
-import { parseNetworkOptions } from './options.js';
-import { oldestFirst } from './ipam-service.js';
+import { hasRef, parseNetworkOptions, type NeutronOptions } from './options.js';
+import type { PoolResolver } from './pool-resolver.js';
 import type { DriverSettings, Logger } from './settings.js';
 
 /** One IPAM pool of a Docker network, as CreateNetwork receives it. */
@@ -33,22 +35,33 @@ export interface CreateNetworkInput {
   ipv6Data: IpamData[];
 }
 
+/** Deletes Kuryr subnet pools once nothing uses them (implemented by the IPAM service). */
+export interface PoolReaper {
+  deletePoolIfUnused(poolId: string): Promise<void>;
+}
+
 export class NetworkService {
   readonly #locks = new KeyedMutex();
 
   constructor(
     readonly neutron: NeutronApi,
     readonly index: NeutronIndex,
+    readonly pools: PoolResolver,
+    readonly reaper: PoolReaper,
     readonly settings: DriverSettings,
     readonly log: Logger,
   ) {}
 
+  readonly #undoFailed = (step: string, err: unknown): void => {
+    this.log.error({ step, err: describeError(err) }, 'undo failed: Neutron may hold a leftover');
+  };
+
   async createNetwork(req: CreateNetworkInput): Promise<void> {
-    const options = parseNetworkOptions(req.generic);
-    const data = [...req.ipv4Data.slice(0, 1), ...req.ipv6Data.slice(0, 1)];
+    const opts = parseNetworkOptions(req.generic);
     for (const d of [...req.ipv4Data.slice(1), ...req.ipv6Data.slice(1)]) {
       throw new BadRequestError(`CreateNetwork: only one pool per IP version is supported (extra pool ${d.pool})`);
     }
+    const data = [...req.ipv4Data.slice(0, 1), ...req.ipv6Data.slice(0, 1)];
     await this.#locks.run(req.networkId, async () => {
       const existing = await this.index.network(req.networkId);
       if (existing) {
@@ -56,48 +69,98 @@ export class NetworkService {
         return;
       }
       await withUndo(this.#undoFailed, async (undo) => {
-        const net = await this.neutron.create('networks', {
-          name: networkName(req.networkId),
-          admin_state_up: true,
-          shared: false,
-          ...(options.mtu !== undefined ? { mtu: options.mtu } : {}),
-        });
-        undo.push(`delete network ${net.id}`, () => this.neutron.delete('networks', net.id));
-        await this.neutron.replaceTags('networks', net.id, idTags(req.networkId));
-        net.tags = idTags(req.networkId);
-
-        const bodies = await Promise.all(data.map((d) => this.#subnetBody(net.id, d)));
-        const subnets: NeutronSubnet[] = bodies.length > 0 ? await this.neutron.createBulk('subnets', bodies.map((b) => b.body)) : [];
-        for (const s of subnets) undo.push(`delete subnet ${s.id}`, () => this.neutron.delete('subnets', s.id));
-        await Promise.all(
-          subnets.map(async (s, i) => {
-            const poolId = bodies[i]?.poolId;
-            if (!poolId) return;
-            await this.neutron.replaceTags('subnets', s.id, [poolId]);
-            s.tags = [poolId];
-            this.index.rememberSubnetForPool(poolId, s);
-          }),
-        );
+        const net = hasRef(opts.net) ? await this.#adopt(req.networkId, opts, undo) : await this.#create(req.networkId, opts, undo);
+        const subnets: NeutronSubnet[] = [];
+        const toCreate: Array<{ body: Record<string, unknown>; poolId?: string }> = [];
+        for (const d of data) {
+          const plan = await this.#planSubnet(net, d, opts);
+          if ('reuse' in plan) {
+            if (plan.poolId && !plan.reuse.tags.includes(plan.poolId)) {
+              await this.neutron.addTag('subnets', plan.reuse.id, plan.poolId);
+              undo.push(`untag subnet ${plan.reuse.id}`, () => this.neutron.removeTag('subnets', plan.reuse.id, plan.poolId!));
+              plan.reuse.tags = [...plan.reuse.tags, plan.poolId];
+            }
+            if (plan.poolId) this.index.rememberSubnetForPool(plan.poolId, plan.reuse);
+            subnets.push(plan.reuse);
+          } else {
+            toCreate.push(plan);
+          }
+        }
+        if (toCreate.length > 0) {
+          const created = await this.neutron.createBulk('subnets', toCreate.map((b) => b.body));
+          for (const s of created) undo.push(`delete subnet ${s.id}`, () => this.neutron.delete('subnets', s.id));
+          await Promise.all(
+            created.map(async (s, i) => {
+              const poolId = toCreate[i]?.poolId;
+              if (!poolId) return;
+              await this.neutron.replaceTags('subnets', s.id, [poolId]);
+              s.tags = [poolId];
+              this.index.rememberSubnetForPool(poolId, s);
+            }),
+          );
+          subnets.push(...created);
+        }
         this.index.rememberNetwork(req.networkId, net, subnets);
       });
     });
   }
 
-  readonly #undoFailed = (step: string, err: unknown): void => {
-    this.log.error({ step, err: describeError(err) }, 'undo failed: Neutron may hold a leftover');
-  };
+  async #create(networkId: string, opts: NeutronOptions, undo: UndoStack): Promise<NeutronNetwork> {
+    const net = await this.neutron.create('networks', {
+      name: networkName(networkId),
+      admin_state_up: true,
+      shared: opts.shared ?? false,
+      ...(opts.mtu !== undefined ? { mtu: opts.mtu } : {}),
+    });
+    undo.push(`delete network ${net.id}`, () => this.neutron.delete('networks', net.id));
+    await this.neutron.replaceTags('networks', net.id, idTags(networkId));
+    return { ...net, tags: idTags(networkId) };
+  }
 
-  async #subnetBody(networkId: string, d: IpamData): Promise<{ body: Record<string, unknown>; poolId?: string }> {
+  /** -o neutron.net.uuid|name: tag the user's network (several Docker networks may share it), never delete it. */
+  async #adopt(networkId: string, opts: NeutronOptions, undo: UndoStack): Promise<NeutronNetwork> {
+    const net = await this.pools.findOne('networks', opts.net, 'neutron.net');
+    // Check before tagging anything (Kuryr bug C9 left the tags behind).
+    if (opts.shared !== undefined && net.shared !== opts.shared) {
+      throw new ConflictError(`option -o neutron.net.shared=${opts.shared} disagrees with Neutron network ${net.id} (shared=${net.shared})`, 'KURYR_ERR_BAD_OPTION');
+    }
+    const tags = [...idTags(networkId), existingNetworkTag(networkId)].filter((t) => !net.tags.includes(t));
+    await Promise.all(
+      tags.map(async (t) => {
+        await this.neutron.addTag('networks', net.id, t);
+        undo.push(`untag network ${net.id}`, () => this.neutron.removeTag('networks', net.id, t));
+      }),
+    );
+    this.log.info({ neutronNetworkId: net.id }, 'CreateNetwork: adopted an existing Neutron network');
+    return { ...net, tags: [...net.tags, ...tags] };
+  }
+
+  async #planSubnet(
+    net: NeutronNetwork,
+    d: IpamData,
+    opts: NeutronOptions,
+  ): Promise<{ reuse: NeutronSubnet; poolId?: string } | { body: Record<string, unknown>; poolId?: string }> {
     const cidr = normalizeCidr(d.pool);
     const { version } = parseCidr(cidr);
+    const pool = await this.pools.resolve(cidr, version, opts, false);
+    const optionSubnet = await this.pools.optionSubnet(cidr, version, opts);
+    if (optionSubnet && optionSubnet.network_id !== net.id) {
+      throw new ConflictError(`option neutron.subnet: subnet ${optionSubnet.id} belongs to network ${optionSubnet.network_id}, not ${net.id}`, 'KURYR_ERR_BAD_OPTION');
+    }
+    const reuse = optionSubnet ?? (net.subnets.length > 0 ? (await this.neutron.list('subnets', { network_id: net.id, cidr }))[0] : undefined);
     const gw = d.gateway ? ipOf(d.gateway) : '';
     const gateway = gw && gw !== '0.0.0.0' && gw !== '::' ? normalizeIp(gw) : null;
-    const name = poolName(this.settings.subnetpoolNamePrefix, cidr);
-    const pool = this.index.knownPoolByName(name) ?? (await this.neutron.list('subnetpools', { name })).sort(oldestFirst)[0];
+    if (reuse) {
+      const theirs = reuse.gateway_ip ? normalizeIp(reuse.gateway_ip) : null;
+      if (gateway && theirs !== gateway) {
+        throw new ConflictError(`CreateNetwork: --gateway ${gateway} does not match gateway ${theirs ?? 'none'} of existing subnet ${reuse.id}`);
+      }
+      return pool ? { reuse, poolId: pool.id } : { reuse };
+    }
     const aux = Object.values(d.auxAddresses ?? {}).map((a) => normalizeIp(ipOf(a)));
     const body: Record<string, unknown> = {
       name: subnetName(cidr),
-      network_id: networkId,
+      network_id: net.id,
       ip_version: version,
       cidr,
       enable_dhcp: this.settings.enableDhcp,
@@ -113,18 +176,34 @@ export class NetworkService {
 
   async deleteNetwork(networkId: string): Promise<void> {
     await this.#locks.run(networkId, async () => {
-      const net = await this.index.network(networkId);
-      if (!net) {
+      const cached = await this.index.network(networkId);
+      if (!cached) {
         this.log.info({}, 'DeleteNetwork: no Neutron network for this Docker network (already deleted)');
         return;
       }
-      if (net.tags.some((t) => t.startsWith(TAG_NET_EXISTING))) {
-        // Adopted networks are never deleted (issue #3 adds adoption).
+      // Fresh tags: another host may have started using this network since we cached it.
+      let net: NeutronNetwork;
+      try {
+        net = await this.neutron.show('networks', cached.id);
+      } catch (err) {
+        if (err instanceof NeutronError && err.isNotFound) {
+          this.index.forgetNetwork(networkId, cached.id);
+          return;
+        }
+        throw err;
+      }
+      const subnets = await this.index.subnetsOf(net.id);
+      const mine = [...idTags(networkId), existingNetworkTag(networkId)];
+      const others = net.tags.filter((t) => t.startsWith(TAG_NET_LH) && !mine.includes(t));
+      const adopted = net.tags.some((t) => t.startsWith(TAG_NET_EXISTING)) && net.tags.includes(existingNetworkTag(networkId));
+      if (adopted || others.length > 0) {
+        await Promise.all(mine.filter((t) => net.tags.includes(t)).map((t) => this.neutron.removeTag('networks', net.id, t)));
+        if (others.length === 0) await this.#deleteKuryrSubnets(subnets);
         this.index.forgetNetwork(networkId, net.id);
         return;
       }
       try {
-        await this.neutron.delete('networks', net.id); // Neutron deletes the remaining subnets with it
+        await this.neutron.delete('networks', net.id); // Neutron deletes its subnets with it
       } catch (err) {
         if (err instanceof NeutronError && err.isConflict) {
           this.index.forgetNetwork(networkId, net.id);
@@ -133,6 +212,34 @@ export class NetworkService {
         throw err;
       }
       this.index.forgetNetwork(networkId, net.id);
+      await this.#reapPools(subnets);
     });
+  }
+
+  /** On an adopted network, the subnets kuryr made go when the last Docker network leaves. */
+  async #deleteKuryrSubnets(subnets: NeutronSubnet[]): Promise<void> {
+    const ours = subnets.filter((s) => s.name.startsWith(SUBNET_NAME_PREFIX));
+    for (const s of ours) {
+      try {
+        await this.neutron.delete('subnets', s.id);
+      } catch (err) {
+        this.log.warn({ subnetId: s.id, err: describeError(err) }, 'DeleteNetwork: could not delete a kuryr subnet');
+      }
+    }
+    await this.#reapPools(ours);
+    for (const s of subnets.filter((x) => !x.name.startsWith(SUBNET_NAME_PREFIX))) {
+      // Reused subnets lose the PoolID tag kuryr put on them.
+      for (const t of s.tags.filter((tag) => /^[0-9a-f-]{36}$/.test(tag))) await this.neutron.removeTag('subnets', s.id, t);
+    }
+  }
+
+  async #reapPools(subnets: NeutronSubnet[]): Promise<void> {
+    const poolIds = [...new Set(subnets.map((s) => s.subnetpool_id).filter((p): p is string => !!p))];
+    for (const poolId of poolIds) {
+      const pool = await this.index.pool(poolId);
+      if (!pool || !pool.name.startsWith(`${this.settings.subnetpoolNamePrefix}-`)) continue;
+      if (pool.tags.length > 0) continue; // made for an existing subnet, or the user's: ReleasePool's business
+      await this.reaper.deletePoolIfUnused(poolId);
+    }
   }
 }

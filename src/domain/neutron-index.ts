@@ -135,6 +135,14 @@ export class NeutronIndex {
     this.#portHints.set(`${networkId}|${ip}`, port);
   }
 
+  peekPortHint(networkId: string, key: string): NeutronPort | undefined {
+    return this.#portHints.get(`${networkId}|${key}`);
+  }
+
+  forgetPortHint(networkId: string, key: string): void {
+    this.#portHints.delete(`${networkId}|${key}`);
+  }
+
   takePortHint(networkId: string, ip: string): NeutronPort | undefined {
     const key = `${networkId}|${ip}`;
     const hit = this.#portHints.get(key);

@@ -4,7 +4,7 @@
  * Anything else is refused with an error naming the option, so a typo never
  * silently creates something the user did not ask for.
  */
-import { AppError, BadRequestError } from './errors.js';
+import { BadRequestError } from './errors.js';
 
 const NEUTRON_KEYS = [
   'neutron.net.uuid',
@@ -20,54 +20,87 @@ const NEUTRON_KEYS = [
   'neutron.pool.v6.name',
 ] as const;
 
-export type NeutronOptionKey = (typeof NEUTRON_KEYS)[number];
-
 /** Docker's own option keys that may reach a remote driver and that kuryr accepts. */
 const DOCKER_NETWORK_KEYS = ['com.docker.network.driver.mtu'] as const;
 const DOCKER_IPAM_KEYS = ['com.docker.network.ipam.serial'] as const;
 
-export interface NetworkOptions {
-  neutron: Partial<Record<NeutronOptionKey, string>>;
+export interface Ref {
+  uuid?: string;
+  name?: string;
+}
+
+export interface NeutronOptions {
+  net: Ref;
+  /** neutron.net.shared: undefined when not given. */
+  shared?: boolean;
+  subnet: { 4: Ref; 6: Ref };
+  pool: { 4: Ref; 6: Ref };
   /** `-o com.docker.network.driver.mtu`: MTU of a network kuryr creates. */
   mtu?: number;
 }
 
-function check(opts: Record<string, string>, allowed: readonly string[], flag: string): NetworkOptions {
-  const neutron: Partial<Record<NeutronOptionKey, string>> = {};
-  let mtu: number | undefined;
+/** Kuryr parses booleans leniently (oslo strutils.bool_from_string). */
+function parseBool(key: string, value: string, flag: string): boolean {
+  const v = value.trim().toLowerCase();
+  if (['true', '1', 'yes', 'y', 'on', 't'].includes(v)) return true;
+  if (['false', '0', 'no', 'n', 'off', 'f', ''].includes(v)) return false;
+  throw new BadRequestError(`invalid option ${flag} ${key}=${value}: not a boolean`, 'KURYR_ERR_BAD_OPTION');
+}
+
+function parse(opts: Record<string, string>, allowed: readonly string[], flag: string): NeutronOptions {
+  const out: NeutronOptions = { net: {}, subnet: { 4: {}, 6: {} }, pool: { 4: {}, 6: {} } };
   for (const [key, value] of Object.entries(opts)) {
-    if ((NEUTRON_KEYS as readonly string[]).includes(key)) {
-      neutron[key as NeutronOptionKey] = value;
-    } else if (allowed.includes(key)) {
-      if (key === 'com.docker.network.driver.mtu') {
-        mtu = Number(value);
-        if (!/^\d+$/.test(value) || mtu < 68 || mtu > 65535) {
-          throw new BadRequestError(`invalid option ${flag} ${key}=${value}: an MTU between 68 and 65535`, 'KURYR_ERR_BAD_OPTION');
-        }
-      }
-    } else {
+    if (!(NEUTRON_KEYS as readonly string[]).includes(key) && !allowed.includes(key)) {
       throw new BadRequestError(
         `unknown option ${flag} ${key}=${value}; kuryr understands ${[...NEUTRON_KEYS, ...allowed].join(', ')}`,
         'KURYR_ERR_UNKNOWN_OPTION',
       );
     }
+    if (key === 'com.docker.network.driver.mtu') {
+      const mtu = Number(value);
+      if (!/^\d+$/.test(value) || mtu < 68 || mtu > 65535) {
+        throw new BadRequestError(`invalid option ${flag} ${key}=${value}: an MTU between 68 and 65535`, 'KURYR_ERR_BAD_OPTION');
+      }
+      out.mtu = mtu;
+      continue;
+    }
+    if (key === 'neutron.net.shared') {
+      out.shared = parseBool(key, value, flag);
+      continue;
+    }
+    const m = /^neutron\.(net|subnet|pool)(\.v6)?\.(uuid|name)$/.exec(key);
+    if (!m) continue; // Docker keys without meaning for kuryr (ipam.serial)
+    if (!value) throw new BadRequestError(`invalid option ${flag} ${key}=: empty value`, 'KURYR_ERR_BAD_OPTION');
+    const [, kind, v6, field] = m as unknown as [string, 'net' | 'subnet' | 'pool', string | undefined, 'uuid' | 'name'];
+    const ref = kind === 'net' ? out.net : out[kind][v6 ? 6 : 4];
+    ref[field] = value;
   }
-  // Adoption of existing Neutron resources is the next milestone (issue #3).
-  const unsupported = Object.keys(neutron);
-  if (unsupported.length > 0) {
-    throw new AppError(
-      'KURYR_ERR_OPTION_NOT_SUPPORTED',
-      'not-implemented',
-      `option ${flag} ${unsupported.join(', ')} is not supported by this kuryr-ts version yet`,
-    );
+  for (const [label, ref] of [
+    ['neutron.net', out.net],
+    ['neutron.subnet', out.subnet[4]],
+    ['neutron.subnet.v6', out.subnet[6]],
+    ['neutron.pool', out.pool[4]],
+    ['neutron.pool.v6', out.pool[6]],
+  ] as const) {
+    if (ref.uuid && ref.name) {
+      throw new BadRequestError(`conflicting options ${flag} ${label}.uuid and ${label}.name: give one`, 'KURYR_ERR_BAD_OPTION');
+    }
   }
-  return mtu === undefined ? { neutron } : { neutron, mtu };
+  return out;
 }
 
-export function parseNetworkOptions(generic: Record<string, string>): NetworkOptions {
-  return check(generic, DOCKER_NETWORK_KEYS, '-o');
+export function parseNetworkOptions(generic: Record<string, string>): NeutronOptions {
+  return parse(generic, DOCKER_NETWORK_KEYS, '-o');
 }
 
-export function parseIpamOptions(opts: Record<string, string>): NetworkOptions {
-  return check(opts, DOCKER_IPAM_KEYS, '--ipam-opt');
+export function parseIpamOptions(opts: Record<string, string>): NeutronOptions {
+  return parse(opts, DOCKER_IPAM_KEYS, '--ipam-opt');
+}
+
+export function hasRef(ref: Ref): boolean {
+  return ref.uuid !== undefined || ref.name !== undefined;
+}
+
+export function describeRef(label: string, ref: Ref): string {
+  return ref.uuid !== undefined ? `${label}.uuid=${ref.uuid}` : `${label}.name=${ref.name ?? ''}`;
 }

@@ -6,6 +6,9 @@ export interface DriverSettings {
   readonly subnetpoolNamePrefix: string;
   /** `[neutron] enable_dhcp` for subnets kuryr creates. */
   readonly enableDhcp: boolean;
+  /** `[neutron] default_subnetpool_v4/_v6`: pools used without --subnet, never deleted. */
+  readonly defaultSubnetpoolV4: string;
+  readonly defaultSubnetpoolV6: string;
   /** `[binding] veth_dst_prefix`: Join's DstPrefix. */
   readonly vethDstPrefix: string;
   /** `[neutron] vif_plugging_is_fatal`: wait for the port to be ACTIVE in CreateEndpoint. */

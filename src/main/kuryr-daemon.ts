@@ -50,6 +50,8 @@ function settingsFrom(config: KuryrConfig): DriverSettings {
     hostId: config.binding.hostId,
     subnetpoolNamePrefix: config.subnetpoolNamePrefix,
     enableDhcp: config.neutron.enableDhcp,
+    defaultSubnetpoolV4: config.neutron.defaultSubnetpoolV4,
+    defaultSubnetpoolV6: config.neutron.defaultSubnetpoolV6,
     vethDstPrefix: config.binding.vethDstPrefix,
     vifPluggingIsFatal: config.neutron.vifPluggingIsFatal,
     // Kuryr's 0 meant "wait forever" (bug C12); kuryr-ts bounds it.
@@ -95,9 +97,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   const ovs = new VsctlOvsOps(exec);
   const undoLog = (step: string, err: unknown): void => log.error({ step, err: describeError(err) }, 'undo failed');
   const binder = new OvsBinder(new IpLinkOps(exec), ovs, { bridge: config.binding.integrationBridge, onUndoFailure: undoLog });
-  const networks = new NetworkService(neutron, index, settings, log);
-  const endpoints = new EndpointService(neutron, index, binder, ovs, settings, log);
   const ipam = new IpamService(neutron, index, settings, log);
+  const networks = new NetworkService(neutron, index, ipam.pools, ipam, settings, log);
+  const endpoints = new EndpointService(neutron, index, binder, ovs, settings, log);
 
   const ready = probeNeutron(neutron, log);
   ready.catch((err: unknown) => log.error({ err: describeError(err) }, 'Neutron is not usable; driver calls will fail'));

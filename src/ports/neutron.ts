@@ -93,6 +93,10 @@ export interface NeutronApi {
   delete(resource: ResourceName, id: string): Promise<boolean>;
   /** Replaces all tags of a resource in one call (`PUT /<res>/<id>/tags`). */
   replaceTags(resource: ResourceName, id: string, tags: readonly string[]): Promise<void>;
+  /** Adds one tag (`PUT /<res>/<id>/tags/<tag>`): atomic, safe when several hosts tag one object. */
+  addTag(resource: ResourceName, id: string, tag: string): Promise<void>;
+  /** Removes one tag; idempotent (a missing tag or object is success). */
+  removeTag(resource: ResourceName, id: string, tag: string): Promise<void>;
   /** Whether an API extension alias is loaded (`GET /extensions/<alias>`). */
   hasExtension(alias: string): Promise<boolean>;
 }

@@ -99,6 +99,9 @@ export class FakeNeutron implements NeutronApi {
         this.#allocate(String(body.network_id), f),
       );
       const mac = String(body.mac_address ?? `fa:16:3e:${hex()}:${hex()}:${hex()}`);
+      if ([...this.tables.ports.values()].some((p) => p.network_id === body.network_id && p.mac_address === mac)) {
+        throw new NeutronError('POST', '/v2.0/ports', 409, 'MacAddressInUse', `Unable to complete operation for network ${String(body.network_id)}. The mac address ${mac} is in use.`);
+      }
       const host = String(body['binding:host_id'] ?? '');
       row = {
         id,
@@ -149,7 +152,20 @@ export class FakeNeutron implements NeutronApi {
     this.#record(`PUT ${resource}`);
     const row = this.#table(resource).get(id);
     if (!row) throw this.#notFound(resource, id);
-    Object.assign(row, body);
+    if (resource === 'ports' && Array.isArray(body.fixed_ips)) {
+      const port = row as unknown as NeutronPort;
+      const keep = (body.fixed_ips as Array<{ subnet_id?: string; ip_address?: string }>).filter((f) => f.ip_address && port.fixed_ips.some((x) => x.ip_address === f.ip_address));
+      port.fixed_ips = port.fixed_ips.filter((x) => keep.some((k) => k.ip_address === x.ip_address));
+      for (const f of body.fixed_ips as Array<{ subnet_id?: string; ip_address?: string }>) {
+        if (f.ip_address && port.fixed_ips.some((x) => x.ip_address === f.ip_address)) continue;
+        port.fixed_ips.push(this.#allocate(port.network_id, f));
+      }
+      const { fixed_ips: _ignored, ...rest } = body;
+      void _ignored;
+      Object.assign(row, rest);
+    } else {
+      Object.assign(row, body);
+    }
     if (resource === 'ports' && 'binding:host_id' in body) row['binding:vif_type'] = body['binding:host_id'] ? 'ovs' : 'unbound';
     return structuredClone(row) as unknown as ResourceTypes[R];
   }
@@ -184,6 +200,19 @@ export class FakeNeutron implements NeutronApi {
     const row = this.#table(resource).get(id);
     if (!row) throw this.#notFound(resource, id);
     row.tags = [...tags];
+  }
+
+  async addTag(resource: ResourceName, id: string, tag: string): Promise<void> {
+    this.#record(`PUT ${resource}/tag`);
+    const row = this.#table(resource).get(id);
+    if (!row) throw this.#notFound(resource, id);
+    if (!row.tags.includes(tag)) row.tags.push(tag);
+  }
+
+  async removeTag(resource: ResourceName, id: string, tag: string): Promise<void> {
+    this.#record(`DELETE ${resource}/tag`);
+    const row = this.#table(resource).get(id);
+    if (row) row.tags = row.tags.filter((t) => t !== tag);
   }
 
   async hasExtension(alias: string): Promise<boolean> {

@@ -22,6 +22,8 @@ export const settings: DriverSettings = {
   hostId: 'testhost',
   subnetpoolNamePrefix: 'kuryrPool',
   enableDhcp: true,
+  defaultSubnetpoolV4: 'kuryr',
+  defaultSubnetpoolV6: 'kuryr6',
   vethDstPrefix: 'eth',
   vifPluggingIsFatal: false,
   vifPluggingTimeoutS: 5,
@@ -42,9 +44,14 @@ export function buildDriver(neutron = new FakeNeutron()) {
   const make = () => {
     const index = new NeutronIndex(neutron);
     const binder = new OvsBinder(links, ovs, { bridge: 'br-int', onUndoFailure: () => undefined });
+    const ipam = new IpamService(neutron, index, settings, log);
     const routes = {
-      ...networkRoutes(new NetworkService(neutron, index, settings, log), new EndpointService(neutron, index, binder, ovs, settings, log), settings),
-      ...ipamRoutes(new IpamService(neutron, index, settings, log)),
+      ...networkRoutes(
+        new NetworkService(neutron, index, ipam.pools, ipam, settings, log),
+        new EndpointService(neutron, index, binder, ovs, settings, log),
+        settings,
+      ),
+      ...ipamRoutes(ipam),
     };
     return { index, app: buildPluginServer({ routes, stats, logger: log }) };
   };
@@ -70,9 +77,15 @@ export function buildDriver(neutron = new FakeNeutron()) {
   }
 
   /** `docker network create -d kuryr --ipam-driver kuryr --subnet S --gateway G [-o k=v]` */
-  async function createNetwork(subnet: string, gateway: string | undefined, generic: Record<string, string> = {}, aux: Record<string, string> = {}) {
+  async function createNetwork(
+    subnet: string,
+    gateway: string | undefined,
+    generic: Record<string, string> = {},
+    aux: Record<string, string> = {},
+    ipamOpts: Record<string, string> = {},
+  ) {
     const networkId = dockerId();
-    const pool = await ok('IpamDriver.RequestPool', { AddressSpace: 'no_address_space', Pool: subnet, SubPool: '', Options: {}, V6: false });
+    const pool = await ok('IpamDriver.RequestPool', { AddressSpace: 'no_address_space', Pool: subnet, SubPool: '', Options: ipamOpts, V6: false });
     const gw = await ok('IpamDriver.RequestAddress', {
       PoolID: pool.PoolID,
       Address: gateway ?? '',

@@ -73,8 +73,9 @@ describe('Docker → driver → Neutron (fakes): the skeleton flow', () => {
     const rm = await count(() => d.removeNetwork(net));
     assert.ok(attach.length <= 4, `attach: ${attach.join(', ')}`);
     assert.ok(detach.length <= 3, `detach: ${detach.join(', ')}`);
-    // network create/rm: ≤ 7 / ≤ 5 today; the ≤ 4 target is issue #7's work
-    assert.ok(create.length <= 7, `create: ${create.join(', ')}`);
+    // network create/rm: ≤ 8 / ≤ 5 today (the pool's find-or-create and its cross-host
+    // duplicate check cost 3); the ≤ 4 target is issue #7's work
+    assert.ok(create.length <= 8, `create: ${create.join(', ')}`);
     assert.ok(rm.length <= 5, `rm: ${rm.join(', ')}`);
   });
 
@@ -121,7 +122,7 @@ describe('Docker → driver → Neutron (fakes): the skeleton flow', () => {
       Options: { 'com.docker.network.endpoint.macaddress': '02:42:00:00:00:01' },
     });
     assert.equal(taken.status, 409);
-    assert.match(String(taken.json.Error), /10\.60\.0\.77 is already in use/);
+    assert.match(String(taken.json.Error), /10\.60\.0\.77 is already used by kuryr port/);
   });
 
   it('idempotent deletes: unknown network, endpoint, address and pool are success', async () => {

@@ -89,6 +89,18 @@ export class NeutronClient implements NeutronApi {
     await this.#request('PUT', `/${resource}/${encodeURIComponent(id)}/tags`, { tags });
   }
 
+  async addTag(resource: ResourceName, id: string, tag: string): Promise<void> {
+    await this.#request('PUT', `/${resource}/${encodeURIComponent(id)}/tags/${encodeURIComponent(tag)}`);
+  }
+
+  async removeTag(resource: ResourceName, id: string, tag: string): Promise<void> {
+    try {
+      await this.#request('DELETE', `/${resource}/${encodeURIComponent(id)}/tags/${encodeURIComponent(tag)}`);
+    } catch (err) {
+      if (!(err instanceof NeutronError && err.isNotFound)) throw err;
+    }
+  }
+
   async hasExtension(alias: string): Promise<boolean> {
     try {
       await this.#request('GET', `/extensions/${encodeURIComponent(alias)}`);

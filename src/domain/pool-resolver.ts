@@ -1,0 +1,128 @@
+/**
+ * Which Neutron subnet pool backs a Docker pool: the user's pool
+ * (neutron.pool.*), or the Kuryr pool `kuryrPool-<cidr>` — tagged with the
+ * subnet id when made for an existing subnet (neutron.subnet.*), which is how
+ * overlapping CIDRs in different networks get different pools. Shared by
+ * RequestPool (find or create) and CreateNetwork (find), so both reach the
+ * same answer without state.
+ */
+import { normalizeCidr } from '../lib/cidr.js';
+import { KeyedMutex } from '../lib/keyed-mutex.js';
+import type { NeutronApi, NeutronSubnet, NeutronSubnetPool, Query, ResourceTypes } from '../ports/neutron.js';
+import { BadRequestError, ConflictError, NotFoundError } from './errors.js';
+import { TAG_POOL_EXISTING, poolName } from './naming.js';
+import type { NeutronIndex } from './neutron-index.js';
+import { describeRef, hasRef, type NeutronOptions, type Ref } from './options.js';
+import type { DriverSettings, Logger } from './settings.js';
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** Deterministic choice among duplicate pools: every host and process picks the same one. */
+export function oldestFirst(a: NeutronSubnetPool, b: NeutronSubnetPool): number {
+  return (a.created_at ?? '').localeCompare(b.created_at ?? '') || a.id.localeCompare(b.id);
+}
+
+export class PoolResolver {
+  readonly #locks = new KeyedMutex();
+
+  constructor(
+    readonly neutron: NeutronApi,
+    readonly index: NeutronIndex,
+    readonly settings: DriverSettings,
+    readonly log: Logger,
+  ) {}
+
+  /** Exactly one Neutron object named by an option (uuid or name), or a coded error naming the option. */
+  async findOne<R extends 'networks' | 'subnets' | 'subnetpools'>(resource: R, ref: Ref, label: string): Promise<ResourceTypes[R]> {
+    const query: Query = ref.uuid !== undefined ? { id: ref.uuid } : { name: ref.name ?? '' };
+    const found = await this.neutron.list(resource, query);
+    const what = describeRef(label, ref);
+    if (found.length === 0) throw new NotFoundError(`option ${what}: no such Neutron ${resource.replace(/s$/, '')}`);
+    if (found.length > 1) {
+      throw new ConflictError(`option ${what}: ${found.length} Neutron ${resource} have that name (${found.map((f) => f.id).join(', ')}); use the uuid`);
+    }
+    return found[0]!;
+  }
+
+  /** The existing subnet named by neutron.subnet[.v6].*, checked against the Docker pool. */
+  async optionSubnet(cidr: string, version: 4 | 6, opts: NeutronOptions): Promise<NeutronSubnet | undefined> {
+    const ref = opts.subnet[version];
+    if (!hasRef(ref)) return undefined;
+    const label = version === 6 ? 'neutron.subnet.v6' : 'neutron.subnet';
+    const subnet = await this.findOne('subnets', ref, label);
+    if (normalizeCidr(subnet.cidr) !== cidr) {
+      throw new BadRequestError(`option ${describeRef(label, ref)}: subnet ${subnet.id} is ${subnet.cidr}, not --subnet ${cidr}`, 'KURYR_ERR_BAD_OPTION');
+    }
+    return subnet;
+  }
+
+  /**
+   * The pool for `cidr`. With `create`, a missing Kuryr pool is created (once
+   * per name at a time in this process; duplicates made by other hosts
+   * converge on the oldest). Without, undefined when there is none.
+   */
+  async resolve(cidr: string, version: 4 | 6, opts: NeutronOptions, create: boolean): Promise<NeutronSubnetPool | undefined> {
+    const poolRef = opts.pool[version];
+    if (hasRef(poolRef)) {
+      const label = version === 6 ? 'neutron.pool.v6' : 'neutron.pool';
+      const pool = await this.findOne('subnetpools', poolRef, label);
+      if (pool.prefixes[0] && normalizeCidr(pool.prefixes[0]) === cidr) {
+        if (opts.shared !== undefined && pool.shared !== opts.shared) {
+          throw new ConflictError(`option neutron.net.shared=${opts.shared} disagrees with subnet pool ${pool.id} (shared=${pool.shared})`, 'KURYR_ERR_BAD_OPTION');
+        }
+        if (create && !pool.tags.includes(TAG_POOL_EXISTING)) {
+          await this.neutron.addTag('subnetpools', pool.id, TAG_POOL_EXISTING);
+          pool.tags = [...pool.tags, TAG_POOL_EXISTING];
+        }
+        this.index.rememberPool(pool);
+        return pool;
+      }
+      // The user's pool does not have this CIDR as its first prefix: a Kuryr pool for it, as Kuryr does.
+    }
+    const subnet = await this.optionSubnet(cidr, version, opts);
+    const name = poolName(this.settings.subnetpoolNamePrefix, cidr);
+    const find = async (): Promise<NeutronSubnetPool | undefined> => {
+      if (!subnet) {
+        const known = this.index.knownPoolByName(name);
+        if (known && !known.tags.some((t) => UUID.test(t))) return known;
+      }
+      const found = await this.neutron.list('subnetpools', subnet ? { name, tags: subnet.id } : { name });
+      // Without neutron.subnet.*, skip the pools Kuryr made for existing subnets (tagged with their id).
+      return found.filter((p) => subnet || !p.tags.some((t) => UUID.test(t))).sort(oldestFirst)[0];
+    };
+    if (!create) return find();
+    return this.#locks.run(`${name}|${subnet?.id ?? ''}`, async () => {
+      const existing = await find();
+      if (existing) {
+        this.index.rememberPool(existing);
+        return existing;
+      }
+      const { prefixLength } = { prefixLength: Number(cidr.split('/')[1]) };
+      let pool = await this.neutron.create('subnetpools', {
+        name,
+        prefixes: [cidr],
+        default_prefixlen: prefixLength,
+        min_prefixlen: prefixLength,
+        shared: opts.shared ?? false,
+      });
+      if (subnet) {
+        await this.neutron.addTag('subnetpools', pool.id, subnet.id);
+        pool.tags = [subnet.id];
+      }
+      // Another host may have created the same pool at the same time (Kuryr bug C14): converge on the oldest.
+      const all = (await this.neutron.list('subnetpools', subnet ? { name, tags: subnet.id } : { name }))
+        .filter((p) => subnet || !p.tags.some((t) => UUID.test(t)))
+        .sort(oldestFirst);
+      const winner = all[0];
+      if (winner && winner.id !== pool.id) {
+        this.log.info({ ours: pool.id, kept: winner.id }, 'RequestPool: another host created the same pool; keeping the oldest');
+        await this.neutron.delete('subnetpools', pool.id).catch(() => undefined);
+        pool = winner;
+        this.index.rememberPool(pool);
+      } else {
+        this.index.rememberPool(pool, { fresh: true });
+      }
+      return pool;
+    });
+  }
+}
