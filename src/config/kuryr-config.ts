@@ -83,7 +83,8 @@ const DEFS: Record<string, Record<string, OptionDef>> = {
     vif_plugging_is_fatal: { kind: 'bool', default: 'false' },
     vif_plugging_timeout: { kind: 'int', default: '0' },
     region_name: { kind: 'str' },
-    endpoint_type: { kind: { choices: ['public', 'admin', 'internal'] }, default: 'public' },
+    // keystoneauth's names; the Keystone v2 spellings are accepted too
+    endpoint_type: { kind: { choices: ['public', 'admin', 'internal', 'publicURL', 'adminURL', 'internalURL'] }, default: 'public' },
     cafile: { kind: 'str' },
     certfile: { kind: 'str' },
     keyfile: { kind: 'str' },
@@ -118,6 +119,8 @@ const DEFS: Record<string, Record<string, OptionDef>> = {
     // keystoneauth adapter options; `endpoint` is the noauth plugin's option
     endpoint_override: { kind: 'str' },
     endpoint: { kind: 'str' },
+    // kuryr-ts addition: take the credentials from this clouds.yaml cloud
+    cloud: { kind: 'str' },
   },
   binding: {
     veth_dst_prefix: { kind: 'str', default: 'eth' },
@@ -151,7 +154,7 @@ export interface KuryrConfig {
     readonly authType: string;
     readonly endpoint: string | undefined;
     readonly timeoutS: number;
-    /** All [neutron] auth-related strings as given (for the Keystone adapter). */
+    /** The [neutron] string, choice and boolean options set in the files, as strings (for auth-sources.ts). */
     readonly auth: Readonly<Record<string, string>>;
   };
   readonly binding: {
@@ -236,7 +239,7 @@ export function buildConfig(doc: IniDocument, env: NodeJS.ProcessEnv = process.e
   const auth: Record<string, string> = {};
   for (const [name, def] of Object.entries(DEFS.neutron ?? {})) {
     const v = values.get(`neutron.${name}`);
-    if (typeof v === 'string' && def.kind === 'str') auth[name] = v;
+    if (v !== undefined && (def.kind === 'str' || def.kind === 'bool' || typeof def.kind === 'object')) auth[name] = String(v);
   }
   const scope = env.CAPABILITY_SCOPE && !values.has('DEFAULT.capability_scope') ? env.CAPABILITY_SCOPE : must<string>('DEFAULT', 'capability_scope');
   if (scope !== 'local' && scope !== 'global') throw new ConfigError(`invalid capability scope "${scope}" (local or global)`);

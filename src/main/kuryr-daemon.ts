@@ -12,7 +12,8 @@ import { pino, type Logger as PinoLogger } from 'pino';
 import { VsctlOvsOps } from '../adapters/linux/ovs-ops.js';
 import { IpLinkOps } from '../adapters/linux/link-ops.js';
 import { exec } from '../adapters/linux/exec.js';
-import { NoAuth, type NeutronAuth } from '../adapters/neutron/auth.js';
+import type { NeutronAuth } from '../adapters/neutron/auth.js';
+import { neutronAuthFrom } from '../adapters/neutron/auth-sources.js';
 import { NeutronClient } from '../adapters/neutron/neutron-client.js';
 import { OvsBinder } from '../binding/ovs-binder.js';
 import { loadConfig, type KuryrConfig } from '../config/kuryr-config.js';
@@ -34,15 +35,11 @@ export interface DaemonOptions {
   debug?: boolean;
 }
 
-function neutronAuth(config: KuryrConfig): NeutronAuth {
-  const type = config.neutron.authType.toLowerCase();
-  if (type === 'none' || type === 'noauth') {
-    if (!config.neutron.endpoint) throw new ConfigError('[neutron] auth_type = none needs endpoint_override (the Neutron URL)');
-    return new NoAuth(config.neutron.endpoint);
-  }
-  throw new ConfigError(
-    `[neutron] auth_type = ${config.neutron.authType} is not supported by this kuryr-ts version yet; use auth_type = none with endpoint_override`,
-  );
+/** kuryr.conf [neutron], else a clouds.yaml cloud, else OS_* variables (auth-sources.ts). */
+function neutronAuth(config: KuryrConfig, log: PinoLogger): NeutronAuth {
+  const { auth, description } = neutronAuthFrom(config.neutron.auth, { timeoutMs: config.neutron.timeoutS * 1000 });
+  log.info({ auth: description }, 'Neutron authentication');
+  return auth;
 }
 
 function settingsFrom(config: KuryrConfig): DriverSettings {
@@ -91,7 +88,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   if (config.ignoredOptions.length > 0) log.info({ options: config.ignoredOptions }, 'options accepted for compatibility, no effect');
 
   const stats = new OpStats();
-  const neutron = new NeutronClient(neutronAuth(config), { timeoutMs: config.neutron.timeoutS * 1000, attempts: 3, stats });
+  const neutron = new NeutronClient(neutronAuth(config, log), { timeoutMs: config.neutron.timeoutS * 1000, attempts: 3, stats });
   const settings = settingsFrom(config);
   const index = new NeutronIndex(neutron);
   const ovs = new VsctlOvsOps(exec);

@@ -2,6 +2,7 @@
  * Start-up check of Neutron's API extensions, retried while Neutron is not up
  * yet (Kuryr bug K19/K15: it died or lost tag support when started first).
  */
+import { KeystoneError } from '../adapters/neutron/keystone-auth.js';
 import { AppError, NeutronError, describeError } from '../domain/errors.js';
 import type { Logger } from '../domain/settings.js';
 import type { NeutronApi } from '../ports/neutron.js';
@@ -25,10 +26,13 @@ export async function probeNeutron(
       log.info({}, 'Neutron ready: subnet_allocation and tag extensions present');
       return;
     } catch (err) {
-      const transient = err instanceof NeutronError && (err.status === undefined || err.status >= 500);
+      // Neutron or Keystone not up yet (unreachable, 5xx): retry; bad credentials or a bad catalog: no
+      const transient =
+        (err instanceof NeutronError && (err.status === undefined || err.status >= 500)) ||
+        (err instanceof KeystoneError && err.kind === 'unavailable');
       if (!transient || i >= attempts) throw err;
       const wait = Math.min(30_000, 1000 * 2 ** (i - 1));
-      log.warn({ attempt: i, err: describeError(err), retryInMs: wait }, 'Neutron not reachable yet, retrying');
+      log.warn({ attempt: i, err: describeError(err), retryInMs: wait }, 'Neutron (or Keystone) not reachable yet, retrying');
       await sleep(wait);
     }
   }

@@ -1,8 +1,13 @@
 /**
  * Where Neutron is and how to authenticate to it. `noauth` (Neutron's
  * auth_strategy = noauth) sends no identity headers at all: Neutron rejects
- * X-Project-Id without Keystone.
+ * X-Project-Id without Keystone. Keystone v3 lives in keystone-auth.ts; which
+ * one the daemon uses is decided in auth-sources.ts.
  */
+
+/** The subset of `fetch` the Neutron and Keystone clients use. */
+export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
+
 export interface NeutronAuth {
   /** Base URL of the Neutron endpoint (without /v2.0). */
   endpoint(): Promise<string>;
@@ -10,10 +15,19 @@ export interface NeutronAuth {
   headers(): Promise<Record<string, string>>;
   /** Forget a cached token after a 401, so the next call re-authenticates. */
   invalidate(): void;
+  /**
+   * fetch to use for Neutron requests, when the global one will not do: set
+   * when a CA file, client certificate or `insecure` is configured (undici
+   * Agent with those TLS settings). Undefined: the global fetch.
+   */
+  readonly fetch?: FetchLike | undefined;
 }
 
 export class NoAuth implements NeutronAuth {
-  constructor(readonly url: string) {}
+  constructor(
+    readonly url: string,
+    readonly fetch?: FetchLike | undefined,
+  ) {}
 
   async endpoint(): Promise<string> {
     return this.url;

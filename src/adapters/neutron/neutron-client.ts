@@ -143,7 +143,8 @@ export class NeutronClient implements NeutronApi {
     this.opts.stats.countNeutronCall();
     let res: Response;
     try {
-      res = await fetch(url, {
+      // the auth's fetch carries the TLS settings (CA file, insecure) when there are any
+      res = await (this.auth.fetch ?? fetch)(url, {
         method,
         headers,
         signal: AbortSignal.timeout(this.opts.timeoutMs),
