@@ -109,3 +109,15 @@ export async function cleanupDocker(containers: string[], networks: string[]): P
   if (containers.length > 0) await docker('rm', '-f', ...containers).catch(() => undefined);
   for (const n of networks) await docker('network', 'rm', n).catch(() => undefined);
 }
+
+/** GET on the plugin socket (the daemon's /kuryr/stats). */
+export function pluginGet(path: string): Promise<unknown> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath: PLUGIN_SOCKET, path, method: 'GET' }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => resolve(JSON.parse(body) as unknown));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}

@@ -1,0 +1,192 @@
+/**
+ * Kuryr-libnetwork parity against the real Neutron, through the Docker CLI:
+ * existing networks/subnets/pools/ports, shared networks, overlapping CIDRs,
+ * dual stack, and the Neutron call budget.
+ */
+import assert from 'node:assert/strict';
+import { after, describe, it } from 'node:test';
+import {
+  IMAGE,
+  RUN_PREFIX,
+  cleanupDocker,
+  containerIp,
+  docker,
+  dockerFails,
+  hostId,
+  networkId,
+  neutron,
+  pluginGet,
+  portsOfNetwork,
+  taggedWith,
+} from './support.js';
+
+const containers: string[] = [];
+const networks: string[] = [];
+const neutronCleanup: Array<() => Promise<unknown>> = [];
+after(async () => {
+  await cleanupDocker(containers, networks);
+  for (const undo of neutronCleanup.reverse()) await undo().catch(() => undefined);
+});
+
+const name = (s: string): string => `${RUN_PREFIX}-${s}`;
+async function userNetwork(label: string) {
+  const net = await neutron.create('networks', { name: name(label) });
+  neutronCleanup.push(() => neutron.delete('networks', net.id));
+  return net;
+}
+async function kuryrNet(netName: string, subnet: string, gateway: string, ...extra: string[]): Promise<string> {
+  networks.push(netName);
+  await docker('network', 'create', '-d', 'kuryr', '--ipam-driver', 'kuryr', '--subnet', subnet, '--gateway', gateway, ...extra, netName);
+  return networkId(netName);
+}
+
+describe('parity with Kuryr-libnetwork on real Neutron', { timeout: 300_000 }, () => {
+  it('-o neutron.net.uuid: two Docker networks share one existing Neutron network; rm keeps it, untagged', async () => {
+    const net = await userNetwork('shared');
+    const [na, nb] = [name('sha'), name('shb')];
+    const ida = await kuryrNet(na, '10.130.0.0/24', '10.130.0.1', '-o', `neutron.net.uuid=${net.id}`);
+    const idb = await kuryrNet(nb, '10.130.0.0/24', '10.130.0.1', '-o', `neutron.net.uuid=${net.id}`);
+    const tags = (await neutron.show('networks', net.id)).tags;
+    for (const id of [ida, idb]) assert.ok(tags.includes(`kuryr.net.uuid.lh:${id.slice(0, 32)}`) && tags.includes(`kuryr.net.existing:${id.slice(0, 12)}`));
+    assert.equal((await neutron.list('subnets', { network_id: net.id })).length, 1, 'one subnet for both');
+    const [a, b] = [name('sha1'), name('shb1')];
+    containers.push(a, b);
+    await docker('run', '-d', '--name', a, '--net', na, IMAGE, 'sleep', '600');
+    await docker('run', '-d', '--name', b, '--net', nb, IMAGE, 'sleep', '600');
+    // Different Docker networks, same Neutron network: they reach each other through Neutron.
+    assert.match(await docker('exec', a, 'ping', '-c', '2', '-W', '2', await containerIp(b, nb)), /2 packets received/);
+    await docker('rm', '-f', a);
+    await docker('network', 'rm', na);
+    assert.equal((await neutron.list('subnets', { network_id: net.id })).length, 1, 'still used by the other Docker network');
+    assert.match(await docker('exec', b, 'hostname'), /\w/);
+    await docker('rm', '-f', b);
+    await docker('network', 'rm', nb);
+    const left = await neutron.show('networks', net.id);
+    assert.deepEqual(left.tags, [], 'the user network is kept and untagged');
+    assert.deepEqual(await neutron.list('subnets', { network_id: net.id }), [], "kuryr's subnet is gone with the last Docker network");
+    assert.deepEqual(await neutron.list('subnetpools', { name: 'kuryrPool-10.130.0.0/24' }), []);
+  });
+
+  it('a conflicting or unknown option is named, and nothing is left tagged (C9)', async () => {
+    const net = await userNetwork('private');
+    const err = await dockerFails('network', 'create', '-d', 'kuryr', '--ipam-driver', 'kuryr', '--subnet', '10.131.0.0/24', '-o', `neutron.net.uuid=${net.id}`, '-o', 'neutron.net.shared=true', name('c9'));
+    assert.match(err, /neutron\.net\.shared=true disagrees with Neutron network/);
+    assert.deepEqual((await neutron.show('networks', net.id)).tags, []);
+    const err2 = await dockerFails('network', 'create', '-d', 'kuryr', '--ipam-driver', 'kuryr', '--subnet', '10.131.0.0/24', '-o', `neutron.net.name=${name('nope')}`, name('c9b'));
+    assert.match(err2, /neutron\.net\.name=.*: no such Neutron network/);
+    assert.deepEqual(await neutron.list('subnetpools', { name: 'kuryrPool-10.131.0.0/24' }), []);
+  });
+
+  it('pre-created ports: adopted by --ip and reset on rm; a VM port is refused (C10)', async () => {
+    const id = await kuryrNet(name('pre'), '10.132.0.0/24', '10.132.0.1');
+    const [net] = await taggedWith('networks', id);
+    const mine = await neutron.create('ports', { network_id: net!.id, name: name('my-port'), fixed_ips: [{ ip_address: '10.132.0.9' }] });
+    neutronCleanup.push(() => neutron.delete('ports', mine.id));
+    const c = name('pre1');
+    containers.push(c);
+    await docker('run', '-d', '--name', c, '--net', name('pre'), '--ip', '10.132.0.9', IMAGE, 'sleep', '600');
+    const bound = await neutron.show('ports', mine.id);
+    assert.equal(bound['binding:host_id'], hostId());
+    assert.ok(bound.tags.includes('kuryr.port.existing'));
+    assert.equal(bound.name, name('my-port'));
+    const probe = name('pre2');
+    containers.push(probe);
+    assert.match(await docker('run', '--rm', '--name', probe, '--net', name('pre'), IMAGE, 'ping', '-c', '2', '-W', '2', '10.132.0.9'), /2 packets received/);
+    await docker('rm', '-f', c);
+    const reset = await neutron.show('ports', mine.id);
+    assert.equal(reset['binding:host_id'], '');
+    assert.equal(reset.device_owner, '');
+    assert.deepEqual(reset.tags, []);
+
+    const vm = await neutron.create('ports', {
+      network_id: net!.id,
+      fixed_ips: [{ ip_address: '10.132.0.20' }],
+      device_owner: 'compute:nova',
+      device_id: 'some-vm',
+    });
+    neutronCleanup.push(() => neutron.delete('ports', vm.id));
+    const hijack = name('pre3');
+    containers.push(hijack);
+    const err = await dockerFails('run', '-d', '--name', hijack, '--net', name('pre'), '--ip', '10.132.0.20', IMAGE, 'sleep', '60');
+    assert.match(err, /already in use \(device_owner=compute:nova/);
+    assert.equal((await neutron.show('ports', vm.id)).device_owner, 'compute:nova');
+    await docker('rm', '-f', hijack).catch(() => undefined);
+    await neutron.delete('ports', mine.id);
+    await neutron.delete('ports', vm.id);
+    assert.deepEqual((await portsOfNetwork(net!.id)).map((p) => p.id), []);
+  });
+
+  it('overlapping CIDRs on two Neutron networks, the same IP on both (neutron.subnet.uuid)', async () => {
+    const ids: string[] = [];
+    for (const label of ['ova', 'ovb']) {
+      const net = await userNetwork(label);
+      const subnet = await neutron.create('subnets', { network_id: net.id, cidr: '10.133.0.0/24', ip_version: 4, name: name(label) });
+      neutronCleanup.push(() => neutron.delete('subnets', subnet.id));
+      ids.push(
+        await kuryrNet(name(label), '10.133.0.0/24', '10.133.0.1', '-o', `neutron.net.uuid=${net.id}`, '-o', `neutron.subnet.uuid=${subnet.id}`, '--ipam-opt', `neutron.subnet.uuid=${subnet.id}`),
+      );
+    }
+    const [a, b] = [name('ova1'), name('ovb1')];
+    containers.push(a, b);
+    await docker('run', '-d', '--name', a, '--net', name('ova'), '--ip', '10.133.0.50', IMAGE, 'sleep', '600');
+    await docker('run', '-d', '--name', b, '--net', name('ovb'), '--ip', '10.133.0.50', IMAGE, 'sleep', '600');
+    await docker('rm', '-f', a);
+    const [netB] = await taggedWith('networks', ids[1]!);
+    assert.equal((await portsOfNetwork(netB!.id)).filter((p) => p.fixed_ips.some((f) => f.ip_address === '10.133.0.50')).length, 1, "the other network's 10.133.0.50 survives");
+    await docker('rm', '-f', b);
+    await docker('network', 'rm', name('ova'), name('ovb'));
+    assert.deepEqual(await neutron.list('subnetpools', { name: 'kuryrPool-10.133.0.0/24' }), []);
+  });
+
+  it('neutron.pool.uuid: an existing subnet pool is used and kept', async () => {
+    const pool = await neutron.create('subnetpools', { name: name('pool'), prefixes: ['10.134.0.0/24'], default_prefixlen: 24 });
+    neutronCleanup.push(() => neutron.delete('subnetpools', pool.id));
+    const id = await kuryrNet(name('pool'), '10.134.0.0/24', '10.134.0.1', '-o', `neutron.pool.uuid=${pool.id}`, '--ipam-opt', `neutron.pool.uuid=${pool.id}`);
+    const [net] = await taggedWith('networks', id);
+    const [subnet] = await neutron.list('subnets', { network_id: net!.id });
+    assert.equal(subnet?.subnetpool_id, pool.id);
+    assert.ok((await neutron.show('subnetpools', pool.id)).tags.includes('kuryr.subnetpool.existing'));
+    await docker('network', 'rm', name('pool'));
+    assert.deepEqual((await neutron.show('subnetpools', pool.id)).tags, [], 'kept, untagged');
+  });
+
+  it('dual stack: one port with both addresses, ping over IPv6 too', async () => {
+    const n = name('ds');
+    const id = await kuryrNet(n, '10.135.0.0/24', '10.135.0.1', '--ipv6', '--subnet', 'fd00:135::/64', '--gateway', 'fd00:135::1');
+    const [a, b] = [name('ds1'), name('ds2')];
+    containers.push(a, b);
+    await docker('run', '-d', '--name', a, '--net', n, IMAGE, 'sleep', '600');
+    await docker('run', '-d', '--name', b, '--net', n, IMAGE, 'sleep', '600');
+    const [net] = await taggedWith('networks', id);
+    const ports = (await portsOfNetwork(net!.id)).filter((p) => p.device_owner === 'compute:kuryr');
+    assert.equal(ports.length, 2);
+    for (const p of ports) assert.equal(p.fixed_ips.length, 2, 'v4 + v6 on one port');
+    const v6 = await docker('inspect', '-f', `{{(index .NetworkSettings.Networks "${n}").GlobalIPv6Address}}`, b);
+    assert.match(v6, /^fd00:135::/);
+    assert.match(await docker('exec', a, 'ping', '-c', '2', '-W', '3', v6), /2 packets received/);
+    await docker('rm', '-f', a, b);
+    await docker('network', 'rm', n);
+    assert.deepEqual(await taggedWith('networks', id), []);
+  });
+
+  it('the Neutron call budget per Docker operation (≤ a third of Kuryr: attach 13, detach 8)', async () => {
+    const n = name('budget');
+    await kuryrNet(n, '10.136.0.0/24', '10.136.0.1');
+    const calls = async (work: () => Promise<unknown>) => {
+      const before = (await pluginGet('/kuryr/stats')) as { operations: Record<string, { neutronCalls: number }> };
+      await work();
+      const afterStats = (await pluginGet('/kuryr/stats')) as { operations: Record<string, { neutronCalls: number }> };
+      let total = 0;
+      for (const [op, t] of Object.entries(afterStats.operations)) total += t.neutronCalls - (before.operations[op]?.neutronCalls ?? 0);
+      return total;
+    };
+    const c = name('budget1');
+    containers.push(c);
+    const attach = await calls(() => docker('run', '-d', '--name', c, '--net', n, IMAGE, 'sleep', '600'));
+    const detach = await calls(() => docker('rm', '-f', c));
+    assert.ok(attach <= 4, `docker run: ${attach} Neutron calls (Kuryr: 13)`);
+    assert.ok(detach <= 3, `docker rm -f: ${detach} Neutron calls (Kuryr: 8)`);
+    const rm = await calls(() => docker('network', 'rm', n));
+    assert.ok(rm <= 5, `docker network rm: ${rm} Neutron calls (Kuryr: 13)`);
+  });
+});
