@@ -9,7 +9,7 @@
  */
 import { cidrContains, firstHost, ipVersion, isNetworkAddress, normalizeCidr, normalizeIp, parseCidr } from '../lib/cidr.js';
 import type { NeutronApi, NeutronPort, NeutronSubnet, NeutronSubnetPool } from '../ports/neutron.js';
-import { AppError, BadRequestError, ConflictError, NeutronError, NotFoundError } from './errors.js';
+import { BadRequestError, ConflictError, NeutronError, NotFoundError } from './errors.js';
 import { DEVICE_OWNER, TAG_NET_LH, TAG_NET_UH, TAG_POOL_EXISTING, TAG_PORT_EXISTING, TAG_PORT_OURS, UNBOUND_PORT_NAME } from './naming.js';
 import type { NeutronIndex } from './neutron-index.js';
 import { parseIpamOptions } from './options.js';
@@ -71,14 +71,8 @@ export class IpamService {
     const opts = parseIpamOptions(req.options);
     if (!req.pool) {
       if (req.subPool) throw new BadRequestError('RequestPool: SubPool (--ip-range) given without Pool (--subnet)');
-      throw new AppError(
-        'KURYR_ERR_NO_SUBNET',
-        'not-implemented',
-        'RequestPool: no --subnet given; default subnet pools are not supported yet, pass --subnet (and optionally --gateway)',
-      );
-    }
-    if (req.subPool) {
-      throw new AppError('KURYR_ERR_IP_RANGE', 'not-implemented', `RequestPool: --ip-range ${req.subPool} is not supported yet`);
+      const carved = await this.pools.carve(req.v6 ? 6 : 4, opts);
+      return { poolId: carved.poolId, pool: carved.cidr };
     }
     let cidr: string;
     try {
@@ -90,6 +84,19 @@ export class IpamService {
     const version = parseCidr(cidr).version;
     if ((version === 6) !== req.v6) {
       throw new BadRequestError(`RequestPool: --subnet ${cidr} is IPv${version} but the request is for an IPv${req.v6 ? 6 : 4} pool`);
+    }
+    if (req.subPool) {
+      // --ip-range: the subnet is the --subnet, its allocation pool the range (Kuryr made the range the pool).
+      let range: string;
+      try {
+        range = normalizeCidr(req.subPool);
+      } catch (err) {
+        throw new BadRequestError(`RequestPool: invalid --ip-range ${req.subPool}: ${(err as Error).message}`);
+      }
+      if (!cidrContains(cidr, range.split('/')[0]!) || parseCidr(range).prefixLength < parseCidr(cidr).prefixLength) {
+        throw new BadRequestError(`RequestPool: --ip-range ${range} is not inside --subnet ${cidr}`);
+      }
+      this.pools.rememberRange(cidr, range);
     }
     const pool = await this.pools.resolve(cidr, version, opts, true);
     return { poolId: pool!.id, pool: cidr };
@@ -301,8 +308,12 @@ export class IpamService {
   }
 
   async releasePool(req: { poolId: string }): Promise<void> {
+    this.pools.settleCarved(req.poolId);
     const pool = await this.index.pool(req.poolId);
     if (!pool) return;
+    // A block of the default (or a named) pool: the pool itself is never deleted (Kuryr bug C4);
+    // the block's subnet goes with the network.
+    if (pool.carvedFrom) return;
     if ([this.settings.defaultSubnetpoolV4, this.settings.defaultSubnetpoolV6].includes(pool.name)) return; // never (Kuryr bug C4)
     if (pool.tags.includes(TAG_POOL_EXISTING)) {
       await this.neutron.removeTag('subnetpools', pool.id, TAG_POOL_EXISTING);

@@ -12,7 +12,7 @@ import { withUndo, type UndoStack } from '../lib/undo.js';
 import type { NeutronApi, NeutronNetwork, NeutronSubnet } from '../ports/neutron.js';
 import { BadRequestError, ConflictError, NeutronError, describeError } from './errors.js';
 import { SUBNET_NAME_PREFIX, TAG_NET_EXISTING, TAG_NET_LH, existingNetworkTag, idTags, networkName, subnetName } from './naming.js';
-import type { NeutronIndex } from './neutron-index.js';
+import { carvedPoolId, type NeutronIndex } from './neutron-index.js';
 import { hasRef, parseNetworkOptions, type NeutronOptions } from './options.js';
 import type { PoolResolver } from './pool-resolver.js';
 import type { DriverSettings, Logger } from './settings.js';
@@ -93,8 +93,13 @@ export class NetworkService {
             created.map(async (s, i) => {
               const poolId = toCreate[i]?.poolId;
               if (!poolId) return;
-              await this.neutron.replaceTags('subnets', s.id, [poolId]);
-              s.tags = [poolId];
+              if (poolId.includes('/')) {
+                // A carved block: found by subnetpool_id + cidr, no tag (an IPv6 PoolID is longer than a tag may be).
+                this.pools.settleCarved(poolId);
+              } else {
+                await this.neutron.replaceTags('subnets', s.id, [poolId]);
+                s.tags = [poolId];
+              }
               this.index.rememberSubnetForPool(poolId, s);
             }),
           );
@@ -142,7 +147,10 @@ export class NetworkService {
   ): Promise<{ reuse: NeutronSubnet; poolId?: string } | { body: Record<string, unknown>; poolId?: string }> {
     const cidr = normalizeCidr(d.pool);
     const { version } = parseCidr(cidr);
-    const pool = await this.pools.resolve(cidr, version, opts, false);
+    const kuryrPool = await this.pools.resolve(cidr, version, opts, false);
+    // No Kuryr pool: a block carved from the default (or named) pool by RequestPool without --subnet.
+    const parent = kuryrPool ? undefined : await this.pools.carvedParent(cidr, version, opts);
+    const pool = kuryrPool ?? (parent ? { id: carvedPoolId(parent.id, cidr), parentId: parent.id } : undefined);
     const optionSubnet = await this.pools.optionSubnet(cidr, version, opts);
     if (optionSubnet && optionSubnet.network_id !== net.id) {
       throw new ConflictError(`option neutron.subnet: subnet ${optionSubnet.id} belongs to network ${optionSubnet.network_id}, not ${net.id}`, 'KURYR_ERR_BAD_OPTION');
@@ -166,10 +174,12 @@ export class NetworkService {
       enable_dhcp: this.settings.enableDhcp,
       gateway_ip: gateway,
     };
-    if (pool) body.subnetpool_id = pool.id;
-    if (aux.length > 0) {
-      // Docker reserved these before CreateNetwork (Kuryr bug C11): keep them out of Neutron's allocation.
-      body.allocation_pools = rangesExcluding(cidr, gateway ? [gateway, ...aux] : aux);
+    if (pool) body.subnetpool_id = 'parentId' in pool ? pool.parentId : pool.id;
+    const range = this.pools.takeRange(cidr);
+    if (aux.length > 0 || range) {
+      // Docker reserved aux addresses before CreateNetwork (Kuryr bug C11): keep them out of
+      // Neutron's allocation; --ip-range limits it.
+      body.allocation_pools = rangesExcluding(cidr, gateway ? [gateway, ...aux] : aux, range);
     }
     return pool ? { body, poolId: pool.id } : { body };
   }

@@ -9,6 +9,18 @@ import { BoundedMap } from '../lib/bounded-map.js';
 import type { NeutronApi, NeutronNetwork, NeutronPort, NeutronSubnet, NeutronSubnetPool } from '../ports/neutron.js';
 import { idTags } from './naming.js';
 
+/**
+ * A Docker pool as the IPAM side sees it. Usually a Neutron subnet pool
+ * (PoolID = its uuid, Kuryr's scheme). For a network made without --subnet,
+ * a block carved out of the default (or named) pool: PoolID
+ * `<pool uuid>/<cidr>`, `carvedFrom` = the pool's uuid, `prefixes` = [cidr].
+ */
+export type PoolView = NeutronSubnetPool & { carvedFrom?: string };
+
+export function carvedPoolId(parentId: string, cidr: string): string {
+  return `${parentId}/${cidr}`;
+}
+
 /** What the daemon remembers about an endpoint between CreateEndpoint, Join and DeleteEndpoint. */
 export interface EndpointRecord {
   endpointId: string;
@@ -72,9 +84,14 @@ export class NeutronIndex {
 
   // ---- subnet pools (keyed by PoolID = subnetpool uuid)
 
-  async pool(poolId: string): Promise<NeutronSubnetPool | undefined> {
+  async pool(poolId: string): Promise<PoolView | undefined> {
     const hit = this.#pools.get(poolId);
     if (hit) return hit;
+    const slash = poolId.indexOf('/');
+    if (slash > 0) {
+      const parent = await this.pool(poolId.slice(0, slash));
+      return parent ? { ...parent, id: poolId, prefixes: [poolId.slice(slash + 1)], carvedFrom: parent.id } : undefined;
+    }
     const found = await this.neutron.list('subnetpools', { id: poolId });
     const pool = found[0];
     if (pool) this.#pools.set(poolId, pool);
@@ -106,10 +123,15 @@ export class NeutronIndex {
    * pool, else (an adopted subnet) the one with the pool's CIDR tagged with
    * the PoolID — which is how overlapping CIDRs in different networks are told apart.
    */
-  async subnetForPool(pool: NeutronSubnetPool): Promise<NeutronSubnet | undefined> {
+  async subnetForPool(pool: PoolView): Promise<NeutronSubnet | undefined> {
     const hit = this.#subnetByPool.get(pool.id);
     if (hit) return hit;
     if (this.#freshPools.get(pool.id)) return undefined;
+    if (pool.carvedFrom) {
+      const carved = (await this.neutron.list('subnets', { subnetpool_id: pool.carvedFrom, cidr: pool.prefixes[0] ?? '' }))[0];
+      if (carved) this.#subnetByPool.set(pool.id, carved);
+      return carved;
+    }
     let subnet = (await this.neutron.list('subnets', { subnetpool_id: pool.id }))[0];
     // Kuryr tags its pool with the subnet id when it is made for an existing subnet
     // (neutron.subnet.* options); only then can the subnet live outside the pool.

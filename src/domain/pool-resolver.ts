@@ -6,12 +6,13 @@
  * RequestPool (find or create) and CreateNetwork (find), so both reach the
  * same answer without state.
  */
-import { normalizeCidr } from '../lib/cidr.js';
+import { BoundedMap } from '../lib/bounded-map.js';
+import { cidrContains, cidrsOverlap, normalizeCidr, parseCidr, subnetsOf } from '../lib/cidr.js';
 import { KeyedMutex } from '../lib/keyed-mutex.js';
 import type { NeutronApi, NeutronSubnet, NeutronSubnetPool, Query, ResourceTypes } from '../ports/neutron.js';
 import { BadRequestError, ConflictError, NotFoundError } from './errors.js';
 import { TAG_POOL_EXISTING, poolName } from './naming.js';
-import type { NeutronIndex } from './neutron-index.js';
+import { carvedPoolId, type NeutronIndex } from './neutron-index.js';
 import { describeRef, hasRef, type NeutronOptions, type Ref } from './options.js';
 import type { DriverSettings, Logger } from './settings.js';
 
@@ -24,6 +25,10 @@ export function oldestFirst(a: NeutronSubnetPool, b: NeutronSubnetPool): number 
 
 export class PoolResolver {
   readonly #locks = new KeyedMutex();
+  /** --ip-range of a pool, from RequestPool to CreateNetwork (cidr → range), which Docker does not pass on. */
+  readonly #ranges = new BoundedMap<string, string>(1024);
+  /** Blocks handed out by carve() whose subnet CreateNetwork has not made yet (PoolID → true). */
+  readonly #pending = new BoundedMap<string, true>(1024);
 
   constructor(
     readonly neutron: NeutronApi,
@@ -124,5 +129,87 @@ export class PoolResolver {
       }
       return pool;
     });
+  }
+
+  /** The pool used without --subnet: --ipam-opt neutron.pool[.v6].*, else [neutron] default_subnetpool_v4/_v6. */
+  async defaultPool(version: 4 | 6, opts: NeutronOptions): Promise<NeutronSubnetPool> {
+    const ref = opts.pool[version];
+    if (hasRef(ref)) return this.findOne('subnetpools', ref, version === 6 ? 'neutron.pool.v6' : 'neutron.pool');
+    const name = version === 6 ? this.settings.defaultSubnetpoolV6 : this.settings.defaultSubnetpoolV4;
+    const known = this.index.knownPoolByName(name);
+    if (known) return known;
+    const found = (await this.neutron.list('subnetpools', { name })).sort(oldestFirst)[0];
+    if (!found) {
+      throw new NotFoundError(
+        `no --subnet given and the default subnet pool "${name}" ([neutron] default_subnetpool_v${version}) does not exist: ` +
+          `create it (openstack subnet pool create --pool-prefix 10.10.0.0/16 --default-prefix-length 24 ${name}) or pass --subnet`,
+        'KURYR_ERR_NO_DEFAULT_POOL',
+      );
+    }
+    this.index.rememberPool(found);
+    return found;
+  }
+
+  /**
+   * A fresh block of the default pool's default prefix length for a network
+   * made without --subnet: a new one per network (Kuryr bug C5 gave every such
+   * network the whole pool), and a different one on each call while Docker
+   * rejects blocks that overlap host routes.
+   */
+  async carve(version: 4 | 6, opts: NeutronOptions): Promise<{ poolId: string; cidr: string }> {
+    const parent = await this.defaultPool(version, opts);
+    return this.#locks.run(`carve:${parent.id}`, async () => {
+      const used = (await this.neutron.list('subnets', { subnetpool_id: parent.id })).map((s) => s.cidr);
+      const pending = parent.prefixes.length ? [...this.#pendingOf(parent.id)] : [];
+      for (const prefix of parent.prefixes) {
+        const size = Math.max(parent.default_prefixlen ?? (version === 4 ? 24 : 64), parseCidr(prefix).prefixLength);
+        for (const block of subnetsOf(normalizeCidr(prefix), size)) {
+          if (used.some((u) => cidrsOverlap(u, block)) || pending.some((p) => cidrsOverlap(p, block))) continue;
+          const poolId = carvedPoolId(parent.id, block);
+          this.#pending.set(poolId, true);
+          return { poolId, cidr: block };
+        }
+      }
+      throw new ConflictError(`subnet pool ${parent.name} (${parent.id}) has no free /${parent.default_prefixlen ?? ''} left`, 'KURYR_ERR_POOL_EXHAUSTED');
+    });
+  }
+
+  *#pendingOf(parentId: string): Generator<string> {
+    for (const id of this.#pending.keys()) if (id.startsWith(`${parentId}/`)) yield id.slice(parentId.length + 1);
+  }
+
+  /** CreateNetwork made the subnet, or Docker released the pool: the block is no longer pending. */
+  settleCarved(poolId: string): void {
+    this.#pending.delete(poolId);
+  }
+
+  /** For CreateNetwork: the pool a block without a Kuryr pool was carved from (default or named pool), if any. */
+  async carvedParent(cidr: string, version: 4 | 6, opts: NeutronOptions): Promise<NeutronSubnetPool | undefined> {
+    // The block RequestPool just carved (it knows the --ipam-opt pool, which CreateNetwork does not see).
+    for (const id of this.#pending.keys()) {
+      if (id.endsWith(`/${cidr}`)) {
+        const pending = await this.index.pool(id.slice(0, id.length - cidr.length - 1));
+        if (pending) return pending;
+      }
+    }
+    let parent: NeutronSubnetPool;
+    try {
+      parent = await this.defaultPool(version, opts);
+    } catch (err) {
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    }
+    return parent.prefixes.some((p) => cidrContains(p, cidr.split('/')[0] ?? '')) ? parent : undefined;
+  }
+
+  rememberRange(cidr: string, range: string): void {
+    this.#ranges.set(cidr, range);
+  }
+
+  /** The --ip-range given with this CIDR's RequestPool, once. */
+  takeRange(cidr: string): string | undefined {
+    const r = this.#ranges.get(cidr);
+    this.#ranges.delete(cidr);
+    return r;
   }
 }

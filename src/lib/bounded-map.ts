@@ -30,6 +30,10 @@ export class BoundedMap<K, V> {
     return this.#map.delete(key);
   }
 
+  keys(): IterableIterator<K> {
+    return this.#map.keys();
+  }
+
   get size(): number {
     return this.#map.size;
   }

@@ -144,8 +144,17 @@ function hostRange(cidr: string): { version: IpVersion; first: bigint; last: big
  * Neutron allocation pools covering a subnet's host range minus some
  * addresses (gateway, Docker aux addresses), as {start, end} ranges.
  */
-export function rangesExcluding(cidr: string, excluded: readonly string[]): Array<{ start: string; end: string }> {
-  const { version, first, last } = hostRange(cidr);
+export function rangesExcluding(cidr: string, excluded: readonly string[], within?: string): Array<{ start: string; end: string }> {
+  const host = hostRange(cidr);
+  const { version } = host;
+  let { first, last } = host;
+  if (within) {
+    // --ip-range: only that part of the subnet (still never its network/broadcast address)
+    const w = parseCidr(within);
+    const size = 1n << BigInt(BITS[w.version] - w.prefixLength);
+    if (w.network > first) first = w.network;
+    if (w.network + size - 1n < last) last = w.network + size - 1n;
+  }
   const holes = [...new Set(excluded.map((ip) => ipToBigInt(ip).value))]
     .filter((v) => v >= first && v <= last)
     .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
@@ -157,4 +166,23 @@ export function rangesExcluding(cidr: string, excluded: readonly string[]): Arra
   }
   if (cursor <= last) ranges.push({ start: bigIntToIp(version, cursor), end: bigIntToIp(version, last) });
   return ranges;
+}
+
+/** Whether two CIDRs share any address. */
+export function cidrsOverlap(a: string, b: string): boolean {
+  const x = parseCidr(a);
+  const y = parseCidr(b);
+  if (x.version !== y.version) return false;
+  const len = Math.min(x.prefixLength, y.prefixLength);
+  return parseCidr(`${bigIntToIp(x.version, x.network)}/${len}`).network === parseCidr(`${bigIntToIp(y.version, y.network)}/${len}`).network;
+}
+
+/** The `size`-prefix blocks of a CIDR, in order (lazily: a /48 holds 65536 /64s). */
+export function* subnetsOf(cidr: string, size: number): Generator<string> {
+  const c = parseCidr(cidr);
+  const bits = BITS[c.version];
+  if (size < c.prefixLength || size > bits) return;
+  const step = 1n << BigInt(bits - size);
+  const count = 1n << BigInt(size - c.prefixLength);
+  for (let i = 0n; i < count; i++) yield `${bigIntToIp(c.version, c.network + i * step)}/${size}`;
 }

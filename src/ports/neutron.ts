@@ -42,6 +42,7 @@ export interface NeutronSubnetPool {
   id: string;
   name: string;
   prefixes: string[];
+  default_prefixlen?: number;
   ip_version?: 4 | 6;
   shared: boolean;
   tags: string[];

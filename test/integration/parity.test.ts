@@ -189,4 +189,39 @@ describe('parity with Kuryr-libnetwork on real Neutron', { timeout: 300_000 }, (
     const rm = await calls(() => docker('network', 'rm', n));
     assert.ok(rm <= 5, `docker network rm: ${rm} Neutron calls (Kuryr: 13)`);
   });
+
+  it('no --subnet: a fresh block of the default pool per network (C5); the pool is kept (C4); --ip-range', async () => {
+    let pool = (await neutron.list('subnetpools', { name: 'kuryr' }))[0];
+    if (!pool) {
+      pool = await neutron.create('subnetpools', { name: 'kuryr', prefixes: ['10.150.0.0/16'], default_prefixlen: 24 });
+      const id = pool.id;
+      neutronCleanup.push(() => neutron.delete('subnetpools', id));
+    }
+    const [n1, n2] = [name('dp1'), name('dp2')];
+    networks.push(n1, n2);
+    await docker('network', 'create', '-d', 'kuryr', '--ipam-driver', 'kuryr', n1);
+    await docker('network', 'create', '-d', 'kuryr', '--ipam-driver', 'kuryr', n2);
+    const subnet1 = await docker('network', 'inspect', '-f', '{{(index .IPAM.Config 0).Subnet}}', n1);
+    const subnet2 = await docker('network', 'inspect', '-f', '{{(index .IPAM.Config 0).Subnet}}', n2);
+    assert.notEqual(subnet1, subnet2);
+    const c = name('dp1c');
+    containers.push(c);
+    await docker('run', '-d', '--name', c, '--net', n1, IMAGE, 'sleep', '600');
+    assert.ok((await containerIp(c, n1)).startsWith(subnet1.split('.').slice(0, 3).join('.')));
+    await docker('rm', '-f', c);
+    await docker('network', 'rm', n1, n2);
+    assert.equal((await neutron.list('subnetpools', { id: pool.id })).length, 1, 'the default pool is never deleted');
+    assert.deepEqual(await neutron.list('subnets', { subnetpool_id: pool.id }), []);
+
+    const r = name('range');
+    const id = await kuryrNet(r, '10.137.0.0/24', '10.137.0.1', '--ip-range', '10.137.0.128/25');
+    const rc = name('rangec');
+    containers.push(rc);
+    await docker('run', '-d', '--name', rc, '--net', r, IMAGE, 'sleep', '600');
+    const ip = await containerIp(rc, r);
+    assert.ok(Number(ip.split('.')[3]) >= 128, `${ip} is inside --ip-range`);
+    await docker('rm', '-f', rc);
+    await docker('network', 'rm', r);
+    assert.deepEqual(await taggedWith('networks', id), []);
+  });
 });
