@@ -70,44 +70,69 @@ export class NetworkService {
       }
       await withUndo(this.#undoFailed, async (undo) => {
         const net = hasRef(opts.net) ? await this.#adopt(req.networkId, opts, undo) : await this.#create(req.networkId, opts, undo);
-        const subnets: NeutronSubnet[] = [];
-        const toCreate: Array<{ body: Record<string, unknown>; poolId?: string }> = [];
-        for (const d of data) {
-          const plan = await this.#planSubnet(net, d, opts);
-          if ('reuse' in plan) {
-            if (plan.poolId && !plan.reuse.tags.includes(plan.poolId)) {
-              await this.neutron.addTag('subnets', plan.reuse.id, plan.poolId);
-              undo.push(`untag subnet ${plan.reuse.id}`, () => this.neutron.removeTag('subnets', plan.reuse.id, plan.poolId!));
-              plan.reuse.tags = [...plan.reuse.tags, plan.poolId];
-            }
-            if (plan.poolId) this.index.rememberSubnetForPool(plan.poolId, plan.reuse);
-            subnets.push(plan.reuse);
-          } else {
-            toCreate.push(plan);
-          }
-        }
-        if (toCreate.length > 0) {
-          const created = await this.neutron.createBulk('subnets', toCreate.map((b) => b.body));
-          for (const s of created) undo.push(`delete subnet ${s.id}`, () => this.neutron.delete('subnets', s.id));
-          await Promise.all(
-            created.map(async (s, i) => {
-              const poolId = toCreate[i]?.poolId;
-              if (!poolId) return;
-              if (poolId.includes('/')) {
-                // A carved block: found by subnetpool_id + cidr, no tag (an IPv6 PoolID is longer than a tag may be).
-                this.pools.settleCarved(poolId);
-              } else {
-                await this.neutron.replaceTags('subnets', s.id, [poolId]);
-                s.tags = [poolId];
-              }
-              this.index.rememberSubnetForPool(poolId, s);
-            }),
-          );
-          subnets.push(...created);
-        }
+        const subnets = await this.#ensureSubnets(net, data, opts, undo);
         this.index.rememberNetwork(req.networkId, net, subnets);
       });
     });
+  }
+
+  /**
+   * Reuses the network's subnets for these pools or creates them. Serialised per
+   * Neutron network (several Docker networks may share one); when another host
+   * created the same subnet between our look and our create, look again once.
+   */
+  async #ensureSubnets(net: NeutronNetwork, data: IpamData[], opts: NeutronOptions, undo: UndoStack): Promise<NeutronSubnet[]> {
+    return this.#locks.run(`subnets:${net.id}`, async () => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await this.#subnetsOnce(net, data, opts, undo);
+        } catch (err) {
+          const raced = attempt === 1 && hasRef(opts.net) && err instanceof NeutronError && (err.status === 400 || err.status === 409);
+          if (!raced) throw err;
+          this.log.info({ neutronNetworkId: net.id, err: describeError(err) }, 'CreateNetwork: subnet create conflicted, looking again');
+          net = { ...net, subnets: ['(refresh)'] };
+        }
+      }
+    });
+  }
+
+  async #subnetsOnce(net: NeutronNetwork, data: IpamData[], opts: NeutronOptions, undo: UndoStack): Promise<NeutronSubnet[]> {
+    const subnets: NeutronSubnet[] = [];
+    const toCreate: Array<{ body: Record<string, unknown>; poolId?: string }> = [];
+    for (const d of data) {
+      const plan = await this.#planSubnet(net, d, opts);
+      if ('reuse' in plan) {
+        if (plan.poolId && !plan.reuse.tags.includes(plan.poolId)) {
+          await this.neutron.addTag('subnets', plan.reuse.id, plan.poolId);
+          undo.push(`untag subnet ${plan.reuse.id}`, () => this.neutron.removeTag('subnets', plan.reuse.id, plan.poolId!));
+          plan.reuse.tags = [...plan.reuse.tags, plan.poolId];
+        }
+        if (plan.poolId) this.index.rememberSubnetForPool(plan.poolId, plan.reuse);
+        subnets.push(plan.reuse);
+      } else {
+        toCreate.push(plan);
+      }
+    }
+    if (toCreate.length > 0) {
+      const created = await this.neutron.createBulk('subnets', toCreate.map((b) => b.body));
+      for (const s of created) undo.push(`delete subnet ${s.id}`, () => this.neutron.delete('subnets', s.id));
+      await Promise.all(
+        created.map(async (s, i) => {
+          const poolId = toCreate[i]?.poolId;
+          if (!poolId) return;
+          if (poolId.includes('/')) {
+            // A carved block: found by subnetpool_id + cidr, no tag (an IPv6 PoolID is longer than a tag may be).
+            this.pools.settleCarved(poolId);
+          } else {
+            await this.neutron.replaceTags('subnets', s.id, [poolId]);
+            s.tags = [poolId];
+          }
+          this.index.rememberSubnetForPool(poolId, s);
+        }),
+      );
+      subnets.push(...created);
+    }
+    return subnets;
   }
 
   async #create(networkId: string, opts: NeutronOptions, undo: UndoStack): Promise<NeutronNetwork> {
