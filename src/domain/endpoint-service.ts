@@ -13,7 +13,9 @@ import type { NeutronApi, NeutronPort } from '../ports/neutron.js';
 import { AppError, BadRequestError, ConflictError, NotFoundError, describeError } from './errors.js';
 import { refuseForeignPort } from './port-ownership.js';
 import { isKuryrPort } from './ipam-service.js';
-import { DEVICE_OWNER, TAG_PORT_OURS, endpointPortName, idTags } from './naming.js';
+import { DEVICE_OWNER, TAG_NET_SG, TAG_PORT_OURS, endpointPortName, idTags } from './naming.js';
+import { parseEndpointOptions } from './options.js';
+import type { SecurityGroupResolver } from './security-groups.js';
 import type { NeutronIndex } from './neutron-index.js';
 import type { DriverSettings, Logger } from './settings.js';
 
@@ -23,6 +25,8 @@ export interface CreateEndpointInput {
   address: string;
   addressIPv6: string;
   macAddress: string;
+  /** CreateEndpoint Options: Docker's keys and `--driver-opt` pairs (flat). */
+  options?: Record<string, unknown>;
 }
 
 export interface StaticRoute {
@@ -49,6 +53,7 @@ export class EndpointService {
     readonly index: NeutronIndex,
     readonly binder: PortBinder,
     readonly ovs: OvsOps,
+    readonly sgs: SecurityGroupResolver,
     readonly settings: DriverSettings,
     readonly log: Logger,
     readonly clock: Sleeper = { sleep: (ms) => new Promise((r) => setTimeout(r, ms)) },
@@ -64,7 +69,12 @@ export class EndpointService {
     if (!req.address && !req.addressIPv6) {
       throw new BadRequestError('CreateEndpoint: Interface has neither Address nor AddressIPv6 (use --ipam-driver kuryr)');
     }
+    const endpointOpts = parseEndpointOptions(req.options ?? {});
     const net = await this.#networkOrThrow(req.networkId, 'CreateEndpoint');
+    // --driver-opt neutron.security_groups, else the network's (-o neutron.security_groups)
+    const wantedSgs = endpointOpts.securityGroups
+      ? await this.sgs.resolve(endpointOpts.securityGroups, '--driver-opt')
+      : net.tags.filter((t) => t.startsWith(TAG_NET_SG)).map((t) => t.slice(TAG_NET_SG.length));
     const ips = [req.address, req.addressIPv6].filter(Boolean).map((a) => normalizeIp(ipOf(a)));
     const mac = req.macAddress.toLowerCase();
     const undoFailed = (step: string, err: unknown): void =>
@@ -106,6 +116,13 @@ export class EndpointService {
       if (!bound.device_id) update.device_id = req.endpointId;
       if (mac && bound.mac_address.toLowerCase() !== mac) update.mac_address = mac;
       if (!bound.admin_state_up) update.admin_state_up = true;
+      if (wantedSgs.length > 0) {
+        if (bound.port_security_enabled === false) {
+          throw new BadRequestError(`CreateEndpoint: port ${bound.id} has port security disabled: it cannot take security groups`, 'KURYR_ERR_BAD_OPTION');
+        }
+        const current = bound.security_groups ?? [];
+        if (current.length !== wantedSgs.length || current.some((g) => !wantedSgs.includes(g))) update.security_groups = wantedSgs;
+      }
       const tags = [...new Set([...bound.tags, ...(isKuryrPort(bound) ? [TAG_PORT_OURS] : []), ...idTags(req.endpointId)])];
 
       // The Neutron update/tagging and the host plumbing are independent: run them together.

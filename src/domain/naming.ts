@@ -9,6 +9,8 @@ export const TAG_NET_EXISTING = 'kuryr.net.existing:';
 export const TAG_PORT_OURS = 'compute:kuryr';
 export const TAG_PORT_EXISTING = 'kuryr.port.existing';
 export const TAG_POOL_EXISTING = 'kuryr.subnetpool.existing';
+/** kuryr-ts: on a Neutron network, a security group its kuryr ports get (`-o neutron.security_groups`). */
+export const TAG_NET_SG = 'kuryr.sg:';
 
 export const DEVICE_OWNER = 'compute:kuryr';
 export const UNBOUND_PORT_NAME = 'kuryr-unbound-port';
@@ -44,4 +46,9 @@ export function poolName(prefix: string, cidr: string): string {
 
 export function endpointPortName(endpointId: string): string {
   return `${endpointId}-port`;
+}
+
+/** Kuryr's name for the per-port security group of `--expose`d ports. */
+export function exposedPortsGroupName(portId: string): string {
+  return `${portId}-exposed_ports`;
 }

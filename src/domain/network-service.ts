@@ -11,7 +11,8 @@ import { KeyedMutex } from '../lib/keyed-mutex.js';
 import { withUndo, type UndoStack } from '../lib/undo.js';
 import type { NeutronApi, NeutronNetwork, NeutronSubnet } from '../ports/neutron.js';
 import { BadRequestError, ConflictError, NeutronError, describeError } from './errors.js';
-import { SUBNET_NAME_PREFIX, TAG_NET_EXISTING, TAG_NET_LH, existingNetworkTag, idTags, networkName, subnetName } from './naming.js';
+import { SUBNET_NAME_PREFIX, TAG_NET_EXISTING, TAG_NET_LH, TAG_NET_SG, existingNetworkTag, idTags, networkName, subnetName } from './naming.js';
+import type { SecurityGroupResolver } from './security-groups.js';
 import { carvedPoolId, type NeutronIndex } from './neutron-index.js';
 import { hasRef, parseNetworkOptions, type NeutronOptions } from './options.js';
 import type { PoolResolver } from './pool-resolver.js';
@@ -48,6 +49,7 @@ export class NetworkService {
     readonly index: NeutronIndex,
     readonly pools: PoolResolver,
     readonly reaper: PoolReaper,
+    readonly sgs: SecurityGroupResolver,
     readonly settings: DriverSettings,
     readonly log: Logger,
   ) {}
@@ -69,7 +71,22 @@ export class NetworkService {
         return;
       }
       await withUndo(this.#undoFailed, async (undo) => {
+        // Resolve the security groups first: a bad name fails before anything is made.
+        const sgIds = opts.securityGroups ? await this.sgs.resolve(opts.securityGroups, '-o') : [];
         const net = hasRef(opts.net) ? await this.#adopt(req.networkId, opts, undo) : await this.#create(req.networkId, opts, undo);
+        if (sgIds.length > 0) {
+          if (net.port_security_enabled === false) {
+            throw new BadRequestError(`option -o neutron.security_groups: Neutron network ${net.id} has port security disabled`, 'KURYR_ERR_BAD_OPTION');
+          }
+          const sgTags = sgIds.map((id) => `${TAG_NET_SG}${id}`).filter((t) => !net.tags.includes(t));
+          await Promise.all(
+            sgTags.map(async (t) => {
+              await this.neutron.addTag('networks', net.id, t);
+              undo.push(`untag network ${net.id}`, () => this.neutron.removeTag('networks', net.id, t));
+            }),
+          );
+          net.tags = [...net.tags, ...sgTags];
+        }
         const subnets = await this.#ensureSubnets(net, data, opts, undo);
         this.index.rememberNetwork(req.networkId, net, subnets);
       });
@@ -232,7 +249,8 @@ export class NetworkService {
       const others = net.tags.filter((t) => t.startsWith(TAG_NET_LH) && !mine.includes(t));
       const adopted = net.tags.some((t) => t.startsWith(TAG_NET_EXISTING)) && net.tags.includes(existingNetworkTag(networkId));
       if (adopted || others.length > 0) {
-        await Promise.all(mine.filter((t) => net.tags.includes(t)).map((t) => this.neutron.removeTag('networks', net.id, t)));
+        const sgTags = others.length === 0 ? net.tags.filter((t) => t.startsWith(TAG_NET_SG)) : [];
+        await Promise.all([...mine.filter((t) => net.tags.includes(t)), ...sgTags].map((t) => this.neutron.removeTag('networks', net.id, t)));
         if (others.length === 0) await this.#deleteKuryrSubnets(subnets);
         this.index.forgetNetwork(networkId, net.id);
         return;

@@ -26,6 +26,8 @@ export interface EndpointRecord {
   endpointId: string;
   port: NeutronPort;
   networkId: string;
+  /** The `--expose` security group made for this endpoint, if any. */
+  exposedGroupId?: string;
 }
 
 export class NeutronIndex {

@@ -37,6 +37,34 @@ export interface NeutronOptions {
   pool: { 4: Ref; 6: Ref };
   /** `-o com.docker.network.driver.mtu`: MTU of a network kuryr creates. */
   mtu?: number;
+  /** kuryr-ts: `neutron.security_groups=<name|id>[,...]`, the groups of the network's ports. */
+  securityGroups?: string[];
+}
+
+/** kuryr-ts addition: security groups for a network's ports (-o) or one endpoint's (--driver-opt). */
+export const SECURITY_GROUPS_KEY = 'neutron.security_groups';
+
+export function parseSecurityGroups(flag: string, value: string): string[] {
+  const list = value.split(',').map((v) => v.trim()).filter(Boolean);
+  if (list.length === 0) throw new BadRequestError(`invalid option ${flag} ${SECURITY_GROUPS_KEY}=${value}: a comma-separated list of security group names or ids`, 'KURYR_ERR_BAD_OPTION');
+  return list;
+}
+
+/**
+ * `docker network connect --driver-opt k=v` (CreateEndpoint Options, flat keys).
+ * Docker's own `com.docker.*` keys pass; unknown keys are refused, naming them.
+ */
+export function parseEndpointOptions(options: Record<string, unknown>): { securityGroups?: string[] } {
+  const out: { securityGroups?: string[] } = {};
+  for (const [key, value] of Object.entries(options)) {
+    if (key.startsWith('com.docker.')) continue;
+    if (key === SECURITY_GROUPS_KEY && typeof value === 'string') {
+      out.securityGroups = parseSecurityGroups('--driver-opt', value);
+      continue;
+    }
+    throw new BadRequestError(`unknown option --driver-opt ${key}; kuryr understands ${SECURITY_GROUPS_KEY}`, 'KURYR_ERR_UNKNOWN_OPTION');
+  }
+  return out;
 }
 
 /** Kuryr parses booleans leniently (oslo strutils.bool_from_string). */
@@ -50,9 +78,13 @@ function parseBool(key: string, value: string, flag: string): boolean {
 function parse(opts: Record<string, string>, allowed: readonly string[], flag: string): NeutronOptions {
   const out: NeutronOptions = { net: {}, subnet: { 4: {}, 6: {} }, pool: { 4: {}, 6: {} } };
   for (const [key, value] of Object.entries(opts)) {
+    if (key === SECURITY_GROUPS_KEY && flag === '-o') {
+      out.securityGroups = parseSecurityGroups(flag, value);
+      continue;
+    }
     if (!(NEUTRON_KEYS as readonly string[]).includes(key) && !allowed.includes(key)) {
       throw new BadRequestError(
-        `unknown option ${flag} ${key}=${value}; kuryr understands ${[...NEUTRON_KEYS, ...allowed].join(', ')}`,
+        `unknown option ${flag} ${key}=${value}; kuryr understands ${[...NEUTRON_KEYS, ...(flag === '-o' ? [SECURITY_GROUPS_KEY] : []), ...allowed].join(', ')}`,
         'KURYR_ERR_UNKNOWN_OPTION',
       );
     }

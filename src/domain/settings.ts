@@ -18,6 +18,8 @@ export interface DriverSettings {
   readonly localDefaultAddressSpace: string;
   readonly globalDefaultAddressSpace: string;
   readonly capabilityScope: 'local' | 'global';
+  /** `[DEFAULT] process_external_connectivity`: `--expose` becomes a security group. */
+  readonly processExternalConnectivity: boolean;
 }
 
 export interface Logger {

@@ -22,6 +22,8 @@ import { ConfigError, describeError } from '../domain/errors.js';
 import { IpamService } from '../domain/ipam-service.js';
 import { NetworkService } from '../domain/network-service.js';
 import { NeutronIndex } from '../domain/neutron-index.js';
+import { ExposureService } from '../domain/exposure-service.js';
+import { SecurityGroupResolver } from '../domain/security-groups.js';
 import type { DriverSettings } from '../domain/settings.js';
 import { OpStats } from '../lib/op-stats.js';
 import { ipamRoutes } from '../protocol/libnetwork/ipam-routes.js';
@@ -56,6 +58,7 @@ function settingsFrom(config: KuryrConfig): DriverSettings {
     localDefaultAddressSpace: config.localDefaultAddressSpace,
     globalDefaultAddressSpace: config.globalDefaultAddressSpace,
     capabilityScope: config.capabilityScope,
+    processExternalConnectivity: config.processExternalConnectivity,
   });
 }
 
@@ -95,12 +98,14 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   const undoLog = (step: string, err: unknown): void => log.error({ step, err: describeError(err) }, 'undo failed');
   const binder = new OvsBinder(new IpLinkOps(exec), ovs, { bridge: config.binding.integrationBridge, onUndoFailure: undoLog });
   const ipam = new IpamService(neutron, index, settings, log);
-  const networks = new NetworkService(neutron, index, ipam.pools, ipam, settings, log);
-  const endpoints = new EndpointService(neutron, index, binder, ovs, settings, log);
+  const sgs = new SecurityGroupResolver(neutron);
+  const networks = new NetworkService(neutron, index, ipam.pools, ipam, sgs, settings, log);
+  const endpoints = new EndpointService(neutron, index, binder, ovs, sgs, settings, log);
+  const exposure = new ExposureService(neutron, index, settings, log);
 
   const ready = probeNeutron(neutron, log);
   ready.catch((err: unknown) => log.error({ err: describeError(err) }, 'Neutron is not usable; driver calls will fail'));
-  const routes = gated({ ...networkRoutes(networks, endpoints, settings), ...ipamRoutes(ipam) }, ready);
+  const routes = gated({ ...networkRoutes(networks, endpoints, exposure, settings), ...ipamRoutes(ipam) }, ready);
   const app = buildPluginServer({ routes, stats, logger: log, extraStats: () => ({ caches: index.sizes() }) });
 
   prepareSocket(config.pluginSocket);

@@ -18,6 +18,7 @@ export interface NeutronNetwork {
   subnets: string[];
   project_id?: string;
   status?: string;
+  port_security_enabled?: boolean;
 }
 
 export interface HostRoute {
@@ -61,6 +62,7 @@ export interface NeutronPort {
   admin_state_up: boolean;
   tags: string[];
   security_groups?: string[];
+  port_security_enabled?: boolean;
   project_id?: string;
   'binding:host_id'?: string;
   'binding:vif_type'?: string;
@@ -68,11 +70,34 @@ export interface NeutronPort {
   'binding:vnic_type'?: string;
 }
 
+export interface NeutronSecurityGroupRule {
+  id: string;
+  security_group_id: string;
+  direction: 'ingress' | 'egress';
+  ethertype: 'IPv4' | 'IPv6';
+  protocol: string | null;
+  port_range_min: number | null;
+  port_range_max: number | null;
+  remote_ip_prefix?: string | null;
+  remote_group_id?: string | null;
+}
+
+export interface NeutronSecurityGroup {
+  id: string;
+  name: string;
+  description?: string;
+  tags: string[];
+  project_id?: string;
+  security_group_rules?: NeutronSecurityGroupRule[];
+}
+
 export interface ResourceTypes {
   networks: NeutronNetwork;
   subnets: NeutronSubnet;
   subnetpools: NeutronSubnetPool;
   ports: NeutronPort;
+  'security-groups': NeutronSecurityGroup;
+  'security-group-rules': NeutronSecurityGroupRule;
 }
 
 export type ResourceName = keyof ResourceTypes;

@@ -26,6 +26,8 @@ export class FakeNeutron implements NeutronApi {
     subnets: new Map(),
     subnetpools: new Map(),
     ports: new Map(),
+    'security-groups': new Map(),
+    'security-group-rules': new Map(),
   };
   readonly calls: string[] = [];
   extensions = new Set(['subnet_allocation', 'standard-attr-tag']);
@@ -83,6 +85,11 @@ export class FakeNeutron implements NeutronApi {
     let row: AnyResource;
     if (resource === 'networks') {
       row = { id, name: '', shared: false, mtu: 1442, subnets: [], status: 'ACTIVE', ...body, tags: [] };
+    } else if (resource === 'security-groups') {
+      row = { id, name: '', description: '', ...body, tags: [] };
+    } else if (resource === 'security-group-rules') {
+      if (!this.tables['security-groups'].has(String(body.security_group_id))) throw this.#notFound('security-group', String(body.security_group_id));
+      row = { id, protocol: null, port_range_min: null, port_range_max: null, remote_ip_prefix: null, ethertype: 'IPv4', ...body, tags: [] };
     } else if (resource === 'subnetpools') {
       row = { id, name: '', shared: false, prefixes: [], created_at, ...body, tags: [] };
     } else if (resource === 'subnets') {
@@ -115,6 +122,7 @@ export class FakeNeutron implements NeutronApi {
         fixed_ips: fixed,
         'binding:host_id': host,
         'binding:vif_type': host ? 'ovs' : 'unbound',
+        security_groups: (body.security_groups as string[] | undefined) ?? [this.defaultSecurityGroup()],
         tags: [],
       };
     }
@@ -188,6 +196,12 @@ export class FakeNeutron implements NeutronApi {
       const net = this.tables.networks.get(s.network_id);
       if (net) net.subnets = net.subnets.filter((x) => x !== id);
     }
+    if (resource === 'security-groups') {
+      if ([...this.tables.ports.values()].some((p) => p.security_groups?.includes(id))) {
+        throw new NeutronError('DELETE', `/v2.0/security-groups/${id}`, 409, 'SecurityGroupInUse', `Security Group ${id} in use.`);
+      }
+      for (const r of [...this.tables['security-group-rules'].values()].filter((x) => x.security_group_id === id)) this.tables['security-group-rules'].delete(r.id);
+    }
     if (resource === 'subnetpools' && [...this.tables.subnets.values()].some((s) => s.subnetpool_id === id)) {
       throw new NeutronError('DELETE', `/v2.0/subnetpools/${id}`, 409, 'SubnetPoolInUse', `subnet pool ${id} in use`);
     }
@@ -218,6 +232,15 @@ export class FakeNeutron implements NeutronApi {
   async hasExtension(alias: string): Promise<boolean> {
     this.#record(`GET extensions`);
     return this.extensions.has(alias);
+  }
+
+  /** Neutron's per-project `default` group (made on first use, as Neutron does). */
+  defaultSecurityGroup(): string {
+    const found = [...this.tables['security-groups'].values()].find((g) => g.name === 'default');
+    if (found) return found.id;
+    const id = randomUUID();
+    this.tables['security-groups'].set(id, { id, name: 'default', tags: [] });
+    return id;
   }
 
   get networks(): NeutronNetwork[] {

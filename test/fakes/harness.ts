@@ -10,6 +10,8 @@ import { EndpointService } from '../../src/domain/endpoint-service.js';
 import { IpamService } from '../../src/domain/ipam-service.js';
 import { NetworkService } from '../../src/domain/network-service.js';
 import { NeutronIndex } from '../../src/domain/neutron-index.js';
+import { ExposureService } from '../../src/domain/exposure-service.js';
+import { SecurityGroupResolver } from '../../src/domain/security-groups.js';
 import type { DriverSettings } from '../../src/domain/settings.js';
 import { OpStats } from '../../src/lib/op-stats.js';
 import { ipamRoutes } from '../../src/protocol/libnetwork/ipam-routes.js';
@@ -30,6 +32,7 @@ export const settings: DriverSettings = {
   localDefaultAddressSpace: 'no_address_space',
   globalDefaultAddressSpace: 'no_address_space',
   capabilityScope: 'local',
+  processExternalConnectivity: true,
 };
 
 export const dockerId = (): string => randomBytes(32).toString('hex');
@@ -45,10 +48,12 @@ export function buildDriver(neutron = new FakeNeutron()) {
     const index = new NeutronIndex(neutron);
     const binder = new OvsBinder(links, ovs, { bridge: 'br-int', onUndoFailure: () => undefined });
     const ipam = new IpamService(neutron, index, settings, log);
+    const sgs = new SecurityGroupResolver(neutron);
     const routes = {
       ...networkRoutes(
-        new NetworkService(neutron, index, ipam.pools, ipam, settings, log),
-        new EndpointService(neutron, index, binder, ovs, settings, log),
+        new NetworkService(neutron, index, ipam.pools, ipam, sgs, settings, log),
+        new EndpointService(neutron, index, binder, ovs, sgs, settings, log),
+        new ExposureService(neutron, index, settings, log),
         settings,
       ),
       ...ipamRoutes(ipam),
@@ -105,7 +110,7 @@ export function buildDriver(neutron = new FakeNeutron()) {
   }
 
   /** `docker run --net N` up to the container running. */
-  async function attach(net: { networkId: string; poolId: string }, ip = '') {
+  async function attach(net: { networkId: string; poolId: string }, ip = '', exposed: Array<{ Proto: number; Port: number }> = [], driverOpts: Record<string, string> = {}) {
     const endpointId = dockerId();
     const mac = dockerMac();
     const addr = await ok('IpamDriver.RequestAddress', { PoolID: net.poolId, Address: ip, Options: { 'com.docker.network.endpoint.macaddress': mac } });
@@ -113,7 +118,7 @@ export function buildDriver(neutron = new FakeNeutron()) {
       NetworkID: net.networkId,
       EndpointID: endpointId,
       Interface: { Address: addr.Address, AddressIPv6: '', MacAddress: mac },
-      Options: { 'com.docker.network.endpoint.exposedports': [], 'com.docker.network.portmap': [] },
+      Options: { 'com.docker.network.endpoint.exposedports': exposed, 'com.docker.network.portmap': [], ...driverOpts },
     });
     const join = await ok('NetworkDriver.Join', {
       NetworkID: net.networkId,
@@ -121,7 +126,11 @@ export function buildDriver(neutron = new FakeNeutron()) {
       SandboxKey: '/var/run/docker/netns/0123456789ab',
       Options: {},
     });
-    await ok('NetworkDriver.ProgramExternalConnectivity', { NetworkID: net.networkId, EndpointID: endpointId, Options: {} });
+    await ok('NetworkDriver.ProgramExternalConnectivity', {
+      NetworkID: net.networkId,
+      EndpointID: endpointId,
+      Options: { 'com.docker.network.endpoint.exposedports': exposed, 'com.docker.network.portmap': [] },
+    });
     await ok('NetworkDriver.EndpointOperInfo', { NetworkID: net.networkId, EndpointID: endpointId });
     return { endpointId, mac, address: String(addr.Address), createEndpoint: ep, join };
   }

@@ -14,6 +14,8 @@ const SINGULAR: Record<ResourceName, string> = {
   subnets: 'subnet',
   subnetpools: 'subnetpool',
   ports: 'port',
+  'security-groups': 'security_group',
+  'security-group-rules': 'security_group_rule',
 };
 
 export interface NeutronClientOptions {
@@ -50,7 +52,7 @@ export class NeutronClient implements NeutronApi {
 
   async list<R extends ResourceName>(resource: R, query?: Query): Promise<Array<ResourceTypes[R]>> {
     const body = (await this.#request('GET', `/${resource}${buildQuery(query)}`)) as Record<string, unknown>;
-    return (body[resource] ?? []) as Array<ResourceTypes[R]>;
+    return (body[`${SINGULAR[resource]}s`] ?? []) as Array<ResourceTypes[R]>;
   }
 
   async show<R extends ResourceName>(resource: R, id: string): Promise<ResourceTypes[R]> {
@@ -64,8 +66,9 @@ export class NeutronClient implements NeutronApi {
   }
 
   async createBulk<R extends ResourceName>(resource: R, bodies: Array<CreateBody<R>>): Promise<Array<ResourceTypes[R]>> {
-    const res = (await this.#request('POST', `/${resource}`, { [resource]: bodies })) as Record<string, unknown>;
-    return res[resource] as Array<ResourceTypes[R]>;
+    const plural = `${SINGULAR[resource]}s`; // security-group-rules → security_group_rules
+    const res = (await this.#request('POST', `/${resource}`, { [plural]: bodies })) as Record<string, unknown>;
+    return res[plural] as Array<ResourceTypes[R]>;
   }
 
   async update<R extends ResourceName>(resource: R, id: string, body: CreateBody<R>): Promise<ResourceTypes[R]> {

@@ -4,6 +4,7 @@
  */
 import { BadRequestError } from '../../domain/errors.js';
 import type { EndpointService } from '../../domain/endpoint-service.js';
+import type { ExposureService } from '../../domain/exposure-service.js';
 import type { IpamData, NetworkService } from '../../domain/network-service.js';
 import type { DriverSettings } from '../../domain/settings.js';
 import { parseCidr } from '../../lib/cidr.js';
@@ -53,7 +54,12 @@ function genericOptions(options: Record<string, unknown> | null | undefined): Re
   return out;
 }
 
-export function networkRoutes(networks: NetworkService, endpoints: EndpointService, settings: DriverSettings): RouteTable {
+export function networkRoutes(
+  networks: NetworkService,
+  endpoints: EndpointService,
+  exposure: ExposureService,
+  settings: DriverSettings,
+): RouteTable {
   return {
     'NetworkDriver.GetCapabilities': {
       noArgs: true,
@@ -87,6 +93,7 @@ export function networkRoutes(networks: NetworkService, endpoints: EndpointServi
           address: req.Interface?.Address ?? '',
           addressIPv6: req.Interface?.AddressIPv6 ?? '',
           macAddress: req.Interface?.MacAddress ?? '',
+          options: req.Options ?? {},
         });
         return result.macAddress ? { Interface: { MacAddress: result.macAddress } } : {};
       },
@@ -95,6 +102,7 @@ export function networkRoutes(networks: NetworkService, endpoints: EndpointServi
     'NetworkDriver.DeleteEndpoint': {
       handle: async (body) => {
         const req = body as EndpointRequest;
+        await exposure.revokeIfKnown(req.EndpointID);
         await endpoints.deleteEndpoint({ networkId: req.NetworkID, endpointId: req.EndpointID });
         return {};
       },
@@ -106,9 +114,19 @@ export function networkRoutes(networks: NetworkService, endpoints: EndpointServi
       },
     },
     'NetworkDriver.Leave': { handle: async () => ({}) },
-    // Exposed ports (security groups) come with the binding-drivers milestone; a no-op until then.
-    'NetworkDriver.ProgramExternalConnectivity': { handle: async () => ({}) },
-    'NetworkDriver.RevokeExternalConnectivity': { handle: async () => ({}) },
+    'NetworkDriver.ProgramExternalConnectivity': {
+      handle: async (body) => {
+        const req = body as JoinRequest;
+        await exposure.program({ endpointId: req.EndpointID, options: req.Options ?? {} });
+        return {};
+      },
+    },
+    'NetworkDriver.RevokeExternalConnectivity': {
+      handle: async (body) => {
+        await exposure.revoke({ endpointId: (body as EndpointRequest).EndpointID });
+        return {};
+      },
+    },
     'NetworkDriver.DiscoverNew': { handle: async () => ({}) },
     'NetworkDriver.DiscoverDelete': { handle: async () => ({}) },
     'NetworkDriver.AllocateNetwork': { handle: async () => ({ Options: {} }) },
