@@ -130,6 +130,7 @@ const DEFS: Record<string, Record<string, OptionDef>> = {
     // kuryr-ts additions
     host_id: { kind: 'str' },
     integration_bridge: { kind: 'str', default: 'br-int' },
+    force_vif_type: { kind: { choices: ['ovs', 'ovs_hybrid', 'bridge', 'tap'] } },
   },
 };
 
@@ -164,6 +165,7 @@ export interface KuryrConfig {
     readonly linkIface: string;
     readonly hostId: string;
     readonly integrationBridge: string;
+    readonly forceVifType: string | undefined;
   };
   /** Options that were set but have no effect in kuryr-ts (logged at start). */
   readonly ignoredOptions: readonly string[];
@@ -278,6 +280,7 @@ export function buildConfig(doc: IniDocument, env: NodeJS.ProcessEnv = process.e
       linkIface: must<string>('binding', 'link_iface'),
       hostId: str('binding', 'host_id') ?? hostname(),
       integrationBridge: must<string>('binding', 'integration_bridge'),
+      forceVifType: str('binding', 'force_vif_type'),
     }),
     ignoredOptions: Object.freeze(ignored),
   });

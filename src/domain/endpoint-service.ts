@@ -7,11 +7,12 @@
  */
 import { ipOf, normalizeIp } from '../lib/cidr.js';
 import { withUndo } from '../lib/undo.js';
-import type { PortBinder } from '../ports/binder.js';
-import type { OvsOps } from '../ports/host-net.js';
+import type { BinderRegistry } from '../binding/registry.js';
+import type { LinkOps, OvsOps } from '../ports/host-net.js';
 import type { NeutronApi, NeutronPort } from '../ports/neutron.js';
 import { AppError, BadRequestError, ConflictError, NotFoundError, describeError } from './errors.js';
 import { refuseForeignPort } from './port-ownership.js';
+import { endpointAlias } from '../binding/veth-binder.js';
 import { isKuryrPort } from './ipam-service.js';
 import { DEVICE_OWNER, TAG_NET_SG, TAG_PORT_OURS, endpointPortName, idTags } from './naming.js';
 import { parseEndpointOptions } from './options.js';
@@ -51,7 +52,8 @@ export class EndpointService {
   constructor(
     readonly neutron: NeutronApi,
     readonly index: NeutronIndex,
-    readonly binder: PortBinder,
+    readonly binders: BinderRegistry,
+    readonly links: LinkOps,
     readonly ovs: OvsOps,
     readonly sgs: SecurityGroupResolver,
     readonly settings: DriverSettings,
@@ -90,7 +92,7 @@ export class EndpointService {
           admin_state_up: true,
           device_owner: DEVICE_OWNER,
           device_id: req.endpointId,
-          'binding:host_id': this.settings.hostId,
+          ...(this.settings.bindHost ? { 'binding:host_id': this.settings.hostId } : {}),
           fixed_ips: ips.map((ip) => ({ ip_address: ip })),
           ...(mac ? { mac_address: mac } : {}),
         });
@@ -100,7 +102,7 @@ export class EndpointService {
       const bound = port;
       refuseForeignPort(bound, this.settings.hostId, req.endpointId, 'CreateEndpoint');
       if (mac) this.index.forgetPortHint(net.id, mac);
-      if (bound['binding:vif_type'] === 'binding_failed') {
+      if (this.settings.bindHost && bound['binding:vif_type'] === 'binding_failed') {
         throw new AppError(
           'KURYR_ERR_BINDING_FAILED',
           'unavailable',
@@ -109,7 +111,7 @@ export class EndpointService {
       }
 
       const update: Record<string, unknown> = {};
-      if (bound['binding:host_id'] !== this.settings.hostId) {
+      if (this.settings.bindHost && bound['binding:host_id'] !== this.settings.hostId) {
         update['binding:host_id'] = this.settings.hostId;
         update.device_owner = DEVICE_OWNER; // together with the host (DVR, Kuryr bug 1802163)
       }
@@ -123,17 +125,18 @@ export class EndpointService {
         const current = bound.security_groups ?? [];
         if (current.length !== wantedSgs.length || current.some((g) => !wantedSgs.includes(g))) update.security_groups = wantedSgs;
       }
+      const binder = this.binders.forPort(bound);
       const tags = [...new Set([...bound.tags, ...(isKuryrPort(bound) ? [TAG_PORT_OURS] : []), ...idTags(req.endpointId)])];
 
       // The Neutron update/tagging and the host plumbing are independent: run them together.
       const steps = await Promise.allSettled([
         Object.keys(update).length > 0 ? this.neutron.update('ports', bound.id, update) : Promise.resolve(bound),
         this.neutron.replaceTags('ports', bound.id, tags),
-        this.binder.bind({ port: bound, endpointId: req.endpointId, mtu: net.mtu ?? 1500 }),
+        binder.bind({ port: bound, endpointId: req.endpointId, mtu: net.mtu ?? 1500 }),
       ]);
       const [updated, tagged, plugged] = steps;
       if (plugged.status === 'fulfilled') {
-        undo.push(`unbind port ${bound.id}`, () => this.binder.unbind({ portId: bound.id, endpointId: req.endpointId }));
+        undo.push(`unbind port ${bound.id}`, () => binder.unbind({ portId: bound.id, endpointId: req.endpointId, port: bound }));
       }
       if (tagged.status === 'fulfilled') {
         undo.push(`restore tags of port ${bound.id}`, () => this.neutron.replaceTags('ports', bound.id, bound.tags));
@@ -194,7 +197,7 @@ export class EndpointService {
       (s.host_routes ?? []).map((r) => ({ Destination: r.destination, RouteType: 0 as const, NextHop: r.nexthop })),
     );
     return {
-      InterfaceName: { SrcName: this.binder.containerIfName(port.id), DstPrefix: this.settings.vethDstPrefix },
+      InterfaceName: { SrcName: this.binders.containerIfName(port.id), DstPrefix: this.settings.vethDstPrefix },
       Gateway: v4?.gateway_ip ?? '',
       GatewayIPv6: v6?.gateway_ip ?? '',
       StaticRoutes: routes,
@@ -206,15 +209,18 @@ export class EndpointService {
   async deleteEndpoint(req: { networkId: string; endpointId: string }): Promise<void> {
     const port = await this.#endpointPort(req.networkId, req.endpointId);
     if (port) {
-      await this.binder.unbind({ portId: port.id, endpointId: req.endpointId });
+      await this.binders.forPort(port).unbind({ portId: port.id, endpointId: req.endpointId, port });
       // ReleaseAddress follows and deletes the port; hand it over to save the lookup.
       for (const f of port.fixed_ips) this.index.rememberPortHint(port.network_id, normalizeIp(f.ip_address), port);
     } else {
-      // Neutron has no trace (port deleted behind our back): clean the host by OVS's record.
-      const leftovers = await this.ovs.findInterfaces({ 'vm-uuid': req.endpointId, owner: 'kuryr' });
-      for (const itf of leftovers) {
-        const portId = itf.externalIds['iface-id'];
-        if (portId) await this.binder.unbind({ portId, endpointId: req.endpointId });
+      // Neutron has no trace (port deleted behind our back): clean the host by what it recorded.
+      const ovs = [
+        ...(await this.ovs.findInterfaces({ 'vm-uuid': req.endpointId, owner: 'kuryr' })),
+        ...(await this.ovs.findInterfaces({ 'vm-id': req.endpointId, owner: 'kuryr' })),
+      ].map((i) => i.externalIds['iface-id'] ?? '');
+      const taps = (await this.links.findByAlias(endpointAlias(req.endpointId))).map((n) => n.slice(3));
+      for (const portId of new Set([...ovs, ...taps].filter((p) => p.length >= 11))) {
+        for (const binder of this.binders.all()) await binder.unbind({ portId, endpointId: req.endpointId });
       }
     }
     this.index.forgetEndpoint(req.endpointId);

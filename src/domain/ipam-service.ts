@@ -185,7 +185,7 @@ export class IpamService {
         fixed_ips: [fixedIp],
         mac_address: mac,
         device_owner: DEVICE_OWNER,
-        'binding:host_id': this.settings.hostId,
+        ...(this.settings.bindHost ? { 'binding:host_id': this.settings.hostId } : {}),
       });
     } catch (err) {
       if (!(err instanceof NeutronError && err.isConflict)) throw err;
@@ -226,8 +226,10 @@ export class IpamService {
     }
     refuseForeignPort(port, this.settings.hostId, undefined, 'RequestAddress');
     const update: Record<string, unknown> = {};
-    if (port['binding:host_id'] !== this.settings.hostId) {
+    if (this.settings.bindHost && port['binding:host_id'] !== this.settings.hostId) {
       update['binding:host_id'] = this.settings.hostId;
+      update.device_owner = DEVICE_OWNER;
+    } else if (!this.settings.bindHost && port.device_owner !== DEVICE_OWNER) {
       update.device_owner = DEVICE_OWNER;
     }
     if (port.mac_address.toLowerCase() !== mac) update.mac_address = mac; // Docker's MAC is the container's (Kuryr bug K9)

@@ -2,6 +2,8 @@
 export interface DriverSettings {
   /** binding:host_id for ports bound on this host (the OVN chassis / agent host name). */
   readonly hostId: string;
+  /** Bind ports to hostId (veth); nested drivers leave them unbound (the VM port carries the traffic). */
+  readonly bindHost: boolean;
   /** `[DEFAULT] subnetpool_name_prefix` (Kuryr: kuryrPool). */
   readonly subnetpoolNamePrefix: string;
   /** `[neutron] enable_dhcp` for subnets kuryr creates. */

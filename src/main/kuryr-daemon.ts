@@ -9,13 +9,11 @@ import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { dirname } from 'node:path';
 import { pino, type Logger as PinoLogger } from 'pino';
-import { VsctlOvsOps } from '../adapters/linux/ovs-ops.js';
-import { IpLinkOps } from '../adapters/linux/link-ops.js';
 import { exec } from '../adapters/linux/exec.js';
 import type { NeutronAuth } from '../adapters/neutron/auth.js';
 import { neutronAuthFrom } from '../adapters/neutron/auth-sources.js';
 import { NeutronClient } from '../adapters/neutron/neutron-client.js';
-import { OvsBinder } from '../binding/ovs-binder.js';
+import { buildRegistry, hostAdapters } from './binders.js';
 import { loadConfig, type KuryrConfig } from '../config/kuryr-config.js';
 import { EndpointService } from '../domain/endpoint-service.js';
 import { ConfigError, describeError } from '../domain/errors.js';
@@ -44,9 +42,10 @@ function neutronAuth(config: KuryrConfig, log: PinoLogger): NeutronAuth {
   return auth;
 }
 
-function settingsFrom(config: KuryrConfig): DriverSettings {
+function settingsFrom(config: KuryrConfig, bindHost: boolean): DriverSettings {
   return Object.freeze({
     hostId: config.binding.hostId,
+    bindHost,
     subnetpoolNamePrefix: config.subnetpoolNamePrefix,
     enableDhcp: config.neutron.enableDhcp,
     defaultSubnetpoolV4: config.neutron.defaultSubnetpoolV4,
@@ -92,15 +91,15 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
 
   const stats = new OpStats();
   const neutron = new NeutronClient(neutronAuth(config, log), { timeoutMs: config.neutron.timeoutS * 1000, attempts: 3, stats });
-  const settings = settingsFrom(config);
-  const index = new NeutronIndex(neutron);
-  const ovs = new VsctlOvsOps(exec);
   const undoLog = (step: string, err: unknown): void => log.error({ step, err: describeError(err) }, 'undo failed');
-  const binder = new OvsBinder(new IpLinkOps(exec), ovs, { bridge: config.binding.integrationBridge, onUndoFailure: undoLog });
+  const host = hostAdapters(exec);
+  const binders = buildRegistry(config, neutron, host, undoLog);
+  const settings = settingsFrom(config, binders.bindsHost);
+  const index = new NeutronIndex(neutron);
   const ipam = new IpamService(neutron, index, settings, log);
   const sgs = new SecurityGroupResolver(neutron);
   const networks = new NetworkService(neutron, index, ipam.pools, ipam, sgs, settings, log);
-  const endpoints = new EndpointService(neutron, index, binder, ovs, sgs, settings, log);
+  const endpoints = new EndpointService(neutron, index, binders, host.links, host.ovs, sgs, settings, log);
   const exposure = new ExposureService(neutron, index, settings, log);
 
   const ready = probeNeutron(neutron, log);
@@ -110,7 +109,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
 
   prepareSocket(config.pluginSocket);
   await app.listen({ path: config.pluginSocket });
-  log.info({ socket: config.pluginSocket, hostId: settings.hostId }, 'kuryr-ts listening (Docker finds it as driver "kuryr")');
+  const driverName = config.pluginSocket.replace(/^.*\//, '').replace(/\.sock$/, '');
+  log.info({ socket: config.pluginSocket, hostId: settings.hostId, portDriver: binders.portDriver }, `kuryr-ts listening (Docker finds it as driver "${driverName}")`);
 
   let tcp: Server | undefined;
   if (config.kuryrUri) {

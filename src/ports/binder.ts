@@ -14,8 +14,11 @@ export interface BindResult {
 }
 
 export interface UnbindRequest {
+  /** The port id, or at least its first 11 characters (what interface names carry). */
   portId: string;
   endpointId: string;
+  /** The Neutron port when known (nested drivers need its MAC and addresses). */
+  port?: NeutronPort;
 }
 
 /**

@@ -5,18 +5,45 @@
  */
 
 export interface VethSpec {
-  /** Host-side name (stays in the host netns, plugged into a bridge). */
   hostName: string;
-  /** Container-side name (Join's SrcName; Docker moves and renames it). */
   peerName: string;
   mtu: number;
-  /** MAC of the container end (= the Neutron port's MAC). */
   peerMac: string;
+  /** IFLA_IFALIAS of the host end, e.g. `kuryr:<endpoint id>`: finds leftovers without Neutron. */
+  alias?: string;
+}
+
+export interface MacvlanSpec {
+  name: string;
+  parent: string;
+  mac: string;
+  mtu: number;
+}
+
+export interface VlanSpec extends MacvlanSpec {
+  vlanId: number;
 }
 
 export interface LinkOps {
-  /** Creates a veth pair, both ends up, tx checksum offload off on both (OVS userspace datapath needs it). */
+  /**
+   * Creates a veth pair, host end up, tx checksum offload off on the peer
+   * (OVS's userspace conntrack drops TCP with partial checksums).
+   */
   createVeth(spec: VethSpec): Promise<void>;
+  /** A plain veth pair with both ends up (e.g. hybrid plugging's qvb/qvo). */
+  createVethPair(a: string, b: string, mtu: number): Promise<void>;
+  /** Creates a Linux bridge if missing (forward delay 0, STP off) and brings it up. */
+  ensureBridge(name: string): Promise<void>;
+  /** Enslaves a link to a bridge and brings it up. */
+  setMaster(link: string, bridge: string): Promise<void>;
+  /** A macvlan (mode bridge) on `parent` with this MAC and MTU, tx checksum offload off. */
+  createMacvlan(spec: MacvlanSpec): Promise<void>;
+  /** An 802.1q sub-interface of `parent`. */
+  createVlan(spec: VlanSpec): Promise<void>;
+  /** The MAC of a link, or undefined if it does not exist. */
+  macOf(name: string): Promise<string | undefined>;
+  /** Names of links whose alias is exactly `alias`. */
+  findByAlias(alias: string): Promise<string[]>;
   /** Idempotent: resolves false when the link did not exist. */
   deleteLink(name: string): Promise<boolean>;
   linkExists(name: string): Promise<boolean>;

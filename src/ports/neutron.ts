@@ -68,6 +68,9 @@ export interface NeutronPort {
   'binding:vif_type'?: string;
   'binding:vif_details'?: Record<string, unknown>;
   'binding:vnic_type'?: string;
+  allowed_address_pairs?: Array<{ ip_address: string; mac_address?: string }>;
+  revision_number?: number;
+  trunk_details?: { trunk_id: string; sub_ports: Array<{ port_id: string; segmentation_type: string; segmentation_id: number }> };
 }
 
 export interface NeutronSecurityGroupRule {
@@ -114,7 +117,10 @@ export interface NeutronApi {
   create<R extends ResourceName>(resource: R, body: CreateBody<R>): Promise<ResourceTypes[R]>;
   /** Bulk create in one request (`{"subnets": [...]}`). */
   createBulk<R extends ResourceName>(resource: R, bodies: Array<CreateBody<R>>): Promise<Array<ResourceTypes[R]>>;
-  update<R extends ResourceName>(resource: R, id: string, body: CreateBody<R>): Promise<ResourceTypes[R]>;
+  /** `ifRevision`: only if the object is still at that revision (412 otherwise; extension revision-if-match). */
+  update<R extends ResourceName>(resource: R, id: string, body: CreateBody<R>, opts?: { ifRevision?: number }): Promise<ResourceTypes[R]>;
+  /** `PUT /trunks/<id>/add_subports|remove_subports` (trunk extension). */
+  trunkSubports(trunkId: string, action: 'add_subports' | 'remove_subports', subPorts: Array<Record<string, unknown>>): Promise<void>;
   /** Idempotent: resolves `false` when the resource was already gone (404). */
   delete(resource: ResourceName, id: string): Promise<boolean>;
   /** Replaces all tags of a resource in one call (`PUT /<res>/<id>/tags`). */

@@ -156,10 +156,15 @@ export class FakeNeutron implements NeutronApi {
     throw new NeutronError('POST', '/v2.0/ports', 409, 'IpAddressGenerationFailure', 'no more addresses');
   }
 
-  async update<R extends ResourceName>(resource: R, id: string, body: CreateBody<R>): Promise<ResourceTypes[R]> {
+  async update<R extends ResourceName>(resource: R, id: string, body: CreateBody<R>, opts: { ifRevision?: number } = {}): Promise<ResourceTypes[R]> {
     this.#record(`PUT ${resource}`);
     const row = this.#table(resource).get(id);
     if (!row) throw this.#notFound(resource, id);
+    const revision = Number(row.revision_number ?? 0);
+    if (opts.ifRevision !== undefined && opts.ifRevision !== revision) {
+      throw new NeutronError('PUT', `/v2.0/${resource}/${id}`, 412, 'RevisionNumberConstraintFailed', `Constrained to ${opts.ifRevision}, but current revision is ${revision}`);
+    }
+    row.revision_number = revision + 1;
     if (resource === 'ports' && Array.isArray(body.fixed_ips)) {
       const port = row as unknown as NeutronPort;
       const keep = (body.fixed_ips as Array<{ subnet_id?: string; ip_address?: string }>).filter((f) => f.ip_address && port.fixed_ips.some((x) => x.ip_address === f.ip_address));
@@ -227,6 +232,39 @@ export class FakeNeutron implements NeutronApi {
     this.#record(`DELETE ${resource}/tag`);
     const row = this.#table(resource).get(id);
     if (row) row.tags = row.tags.filter((t) => t !== tag);
+  }
+
+  readonly trunks = new Map<string, { parentPortId: string; subPorts: Array<{ port_id: string; segmentation_type: string; segmentation_id: number }> }>();
+
+  /** A trunk on a parent port (trunk_details appear on the port, as in Neutron). */
+  makeTrunk(parentPortId: string): string {
+    const id = randomUUID();
+    this.trunks.set(id, { parentPortId, subPorts: [] });
+    this.#syncTrunk(id);
+    return id;
+  }
+
+  #syncTrunk(id: string): void {
+    const t = this.trunks.get(id)!;
+    const parent = this.tables.ports.get(t.parentPortId);
+    if (parent) parent.trunk_details = { trunk_id: id, sub_ports: t.subPorts.map((x) => ({ ...x })) };
+  }
+
+  async trunkSubports(trunkId: string, action: 'add_subports' | 'remove_subports', subPorts: Array<Record<string, unknown>>): Promise<void> {
+    this.#record(`PUT trunks/${action}`);
+    const t = this.trunks.get(trunkId);
+    if (!t) throw this.#notFound('trunk', trunkId);
+    for (const sp of subPorts) {
+      if (action === 'add_subports') {
+        if (t.subPorts.some((x) => x.segmentation_id === sp.segmentation_id)) {
+          throw new NeutronError('PUT', `/v2.0/trunks/${trunkId}/add_subports`, 409, 'DuplicateSubPort', `segmentation id ${String(sp.segmentation_id)} in use`);
+        }
+        t.subPorts.push({ port_id: String(sp.port_id), segmentation_type: String(sp.segmentation_type), segmentation_id: Number(sp.segmentation_id) });
+      } else {
+        t.subPorts = t.subPorts.filter((x) => x.port_id !== sp.port_id);
+      }
+    }
+    this.#syncTrunk(trunkId);
   }
 
   async hasExtension(alias: string): Promise<boolean> {

@@ -5,7 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
-import { OvsBinder } from '../../src/binding/ovs-binder.js';
+import { LinuxBridgePlug, OvsHybridPlug, OvsPlug, TapPlug } from '../../src/binding/host-plugs.js';
+import { BinderRegistry, type BinderTable, type PortDriver } from '../../src/binding/registry.js';
+import { VethBinder } from '../../src/binding/veth-binder.js';
 import { EndpointService } from '../../src/domain/endpoint-service.js';
 import { IpamService } from '../../src/domain/ipam-service.js';
 import { NetworkService } from '../../src/domain/network-service.js';
@@ -22,6 +24,7 @@ import { FakeNeutron } from './fake-neutron.js';
 
 export const settings: DriverSettings = {
   hostId: 'testhost',
+  bindHost: true,
   subnetpoolNamePrefix: 'kuryrPool',
   enableDhcp: true,
   defaultSubnetpoolV4: 'kuryr',
@@ -38,7 +41,14 @@ export const settings: DriverSettings = {
 export const dockerId = (): string => randomBytes(32).toString('hex');
 export const dockerMac = (): string => `02:42:${[...randomBytes(4)].map((b) => b.toString(16).padStart(2, '0')).join(':')}`;
 
-export function buildDriver(neutron = new FakeNeutron()) {
+export interface DriverOptions {
+  portDriver?: PortDriver;
+  forceVifType?: string;
+  /** Extra binders (nested, vlan), built over the harness's fakes. */
+  nested?: (links: FakeLinks, neutron: FakeNeutron) => Partial<BinderTable>;
+}
+
+export function buildDriver(neutron = new FakeNeutron(), dopts: DriverOptions = {}) {
   const log = pino({ level: 'silent' });
   const stats = new OpStats();
   const links = new FakeLinks();
@@ -46,15 +56,30 @@ export function buildDriver(neutron = new FakeNeutron()) {
   // What the daemon keeps across requests is only a cache: `restart()` drops it.
   const make = () => {
     const index = new NeutronIndex(neutron);
-    const binder = new OvsBinder(links, ovs, { bridge: 'br-int', onUndoFailure: () => undefined });
-    const ipam = new IpamService(neutron, index, settings, log);
+    const noop = () => undefined;
+    const veth = (plug: ConstructorParameters<typeof VethBinder>[1]) => new VethBinder(links, plug, noop);
+    const binders = new BinderRegistry(
+      dopts.portDriver ?? 'veth',
+      {
+        veth: {
+          ovs: veth(new OvsPlug(ovs, 'br-int')),
+          ovs_hybrid: veth(new OvsHybridPlug(links, ovs, 'br-int', noop)),
+          bridge: veth(new LinuxBridgePlug(links)),
+          tap: veth(new TapPlug()),
+        },
+        ...(dopts.nested?.(links, neutron) ?? {}),
+      },
+      dopts.forceVifType,
+    );
+    const runSettings = { ...settings, bindHost: binders.bindsHost };
+    const ipam = new IpamService(neutron, index, runSettings, log);
     const sgs = new SecurityGroupResolver(neutron);
     const routes = {
       ...networkRoutes(
-        new NetworkService(neutron, index, ipam.pools, ipam, sgs, settings, log),
-        new EndpointService(neutron, index, binder, ovs, sgs, settings, log),
-        new ExposureService(neutron, index, settings, log),
-        settings,
+        new NetworkService(neutron, index, ipam.pools, ipam, sgs, runSettings, log),
+        new EndpointService(neutron, index, binders, links, ovs, sgs, runSettings, log),
+        new ExposureService(neutron, index, runSettings, log),
+        runSettings,
       ),
       ...ipamRoutes(ipam),
     };

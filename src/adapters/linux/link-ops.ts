@@ -4,29 +4,89 @@
  * checksum offload must be off on the container end for TCP/UDP through OVS's
  * userspace conntrack (it would see partial checksums and drop the packets).
  */
-import type { LinkOps, VethSpec } from '../../ports/host-net.js';
+import type { LinkOps, MacvlanSpec, VethSpec, VlanSpec } from '../../ports/host-net.js';
 import { ExecFailure, type Exec } from './exec.js';
 
 const NO_DEVICE = /cannot find device|does not exist|no such device/i;
 
+function checkName(name: string): void {
+  if (name.length === 0 || name.length > 15 || /[\s/:]/.test(name)) throw new RangeError(`invalid interface name: ${name}`);
+}
+
 export class IpLinkOps implements LinkOps {
   constructor(readonly run: Exec) {}
 
+  async #batch(lines: string[]): Promise<void> {
+    await this.run('ip', ['-batch', '-'], { input: `${lines.join('\n')}\n` });
+  }
+
   async createVeth(spec: VethSpec): Promise<void> {
-    for (const n of [spec.hostName, spec.peerName]) {
-      if (n.length > 15) throw new RangeError(`interface name too long: ${n}`);
-    }
-    const batch = [
+    for (const n of [spec.hostName, spec.peerName]) checkName(n);
+    if (spec.alias && /\s/.test(spec.alias)) throw new RangeError(`link alias must not contain spaces: ${spec.alias}`);
+    await this.#batch([
       `link add name ${spec.hostName} mtu ${spec.mtu} type veth peer name ${spec.peerName} mtu ${spec.mtu} address ${spec.peerMac}`,
+      ...(spec.alias ? [`link set dev ${spec.hostName} alias ${spec.alias}`] : []),
       `link set dev ${spec.hostName} up`,
-    ].join('\n');
-    await this.run('ip', ['-batch', '-'], { input: `${batch}\n` });
+    ]);
     try {
       await this.run('ethtool', ['-K', spec.peerName, 'tx', 'off']);
     } catch (err) {
       await this.deleteLink(spec.hostName).catch(() => undefined);
       throw err;
     }
+  }
+
+  async createVethPair(a: string, b: string, mtu: number): Promise<void> {
+    checkName(a);
+    checkName(b);
+    await this.#batch([`link add name ${a} mtu ${mtu} type veth peer name ${b} mtu ${mtu}`, `link set dev ${a} up`, `link set dev ${b} up`]);
+  }
+
+  async ensureBridge(name: string): Promise<void> {
+    checkName(name);
+    if (!(await this.linkExists(name))) {
+      try {
+        await this.run('ip', ['link', 'add', 'name', name, 'type', 'bridge', 'forward_delay', '0', 'stp_state', '0']);
+      } catch (err) {
+        if (!(err instanceof ExecFailure && /exists/i.test(err.stderr))) throw err; // created concurrently
+      }
+    }
+    await this.run('ip', ['link', 'set', 'dev', name, 'up']);
+  }
+
+  async setMaster(link: string, bridge: string): Promise<void> {
+    await this.#batch([`link set dev ${link} master ${bridge}`, `link set dev ${link} up`]);
+  }
+
+  async createMacvlan(spec: MacvlanSpec): Promise<void> {
+    checkName(spec.name);
+    await this.#batch([`link add link ${spec.parent} name ${spec.name} mtu ${spec.mtu} address ${spec.mac} type macvlan mode bridge`]);
+    try {
+      await this.run('ethtool', ['-K', spec.name, 'tx', 'off']);
+    } catch (err) {
+      await this.deleteLink(spec.name).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async createVlan(spec: VlanSpec): Promise<void> {
+    checkName(spec.name);
+    await this.#batch([`link add link ${spec.parent} name ${spec.name} mtu ${spec.mtu} address ${spec.mac} type vlan id ${spec.vlanId}`]);
+  }
+
+  async macOf(name: string): Promise<string | undefined> {
+    try {
+      const { stdout } = await this.run('ip', ['-json', 'link', 'show', 'dev', name]);
+      return (JSON.parse(stdout) as Array<{ address?: string }>)[0]?.address?.toLowerCase();
+    } catch (err) {
+      if (err instanceof ExecFailure && NO_DEVICE.test(err.stderr)) return undefined;
+      throw err;
+    }
+  }
+
+  async findByAlias(alias: string): Promise<string[]> {
+    const { stdout } = await this.run('ip', ['-json', 'link', 'show']);
+    return (JSON.parse(stdout) as Array<{ ifname: string; ifalias?: string }>).filter((l) => l.ifalias === alias).map((l) => l.ifname);
   }
 
   async deleteLink(name: string): Promise<boolean> {

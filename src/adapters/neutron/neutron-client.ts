@@ -71,10 +71,9 @@ export class NeutronClient implements NeutronApi {
     return res[plural] as Array<ResourceTypes[R]>;
   }
 
-  async update<R extends ResourceName>(resource: R, id: string, body: CreateBody<R>): Promise<ResourceTypes[R]> {
-    const res = (await this.#request('PUT', `/${resource}/${encodeURIComponent(id)}`, {
-      [SINGULAR[resource]]: body,
-    })) as Record<string, unknown>;
+  async update<R extends ResourceName>(resource: R, id: string, body: CreateBody<R>, opts: { ifRevision?: number } = {}): Promise<ResourceTypes[R]> {
+    const headers = opts.ifRevision !== undefined ? { 'If-Match': `revision_number=${opts.ifRevision}` } : undefined;
+    const res = (await this.#request('PUT', `/${resource}/${encodeURIComponent(id)}`, { [SINGULAR[resource]]: body }, headers)) as Record<string, unknown>;
     return res[SINGULAR[resource]] as ResourceTypes[R];
   }
 
@@ -104,6 +103,10 @@ export class NeutronClient implements NeutronApi {
     }
   }
 
+  async trunkSubports(trunkId: string, action: 'add_subports' | 'remove_subports', subPorts: Array<Record<string, unknown>>): Promise<void> {
+    await this.#request('PUT', `/trunks/${encodeURIComponent(trunkId)}/${action}`, { sub_ports: subPorts });
+  }
+
   async hasExtension(alias: string): Promise<boolean> {
     try {
       await this.#request('GET', `/extensions/${encodeURIComponent(alias)}`);
@@ -114,12 +117,12 @@ export class NeutronClient implements NeutronApi {
     }
   }
 
-  async #request(method: Method, path: string, body?: unknown): Promise<unknown> {
+  async #request(method: Method, path: string, body?: unknown, extraHeaders?: Record<string, string>): Promise<unknown> {
     const attempts = Math.max(1, this.opts.attempts);
     let reauthenticated = false;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.#once(method, path, body);
+        return await this.#once(method, path, body, extraHeaders);
       } catch (err) {
         if (!(err instanceof NeutronError)) throw err;
         if (err.status === 401 && !reauthenticated) {
@@ -138,10 +141,10 @@ export class NeutronClient implements NeutronApi {
     }
   }
 
-  async #once(method: Method, path: string, body?: unknown): Promise<unknown> {
+  async #once(method: Method, path: string, body?: unknown, extraHeaders?: Record<string, string>): Promise<unknown> {
     const base = (await this.auth.endpoint()).replace(/\/+$/, '').replace(/\/v2\.0$/, '');
     const url = `${base}/v2.0${path}`;
-    const headers: Record<string, string> = { Accept: 'application/json', ...(await this.auth.headers()) };
+    const headers: Record<string, string> = { Accept: 'application/json', ...(await this.auth.headers()), ...extraHeaders };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
     this.opts.stats.countNeutronCall();
     let res: Response;
