@@ -5,6 +5,7 @@
 #   dockerd         SIGTERM its pid, wait up to 20 s, then SIGKILL; its containerd
 #                   (a child) and shims follow, leftovers of those pids are killed
 #   neutron-server  SIGTERM, wait up to 20 s, then SIGKILL its process group
+#   keystone        the same for its uwsgi master (its workers are in its group)
 #   ovn-controller / ovn-northd (+ NB/SB DBs)   ovn-ctl stop_* (pid files)
 #   postgres        pg_ctlcluster <ver> kuryrlab stop -m fast
 #   ovs             ovs-ctl stop (only if up.sh started it)
@@ -55,20 +56,6 @@ stop_dockerd() {
   unrecord dockerd
 }
 
-stop_neutron() {
-  local pid
-  if pid=$(pid_of "$NEUTRON_PID") && pid_alive "$NEUTRON_PID" neutron-server; then
-    log "stopping neutron-server (pid $pid, process group $pid)"
-    kill -TERM "$pid" 2>/dev/null || true
-    wait_gone "$pid" 20 || warn "neutron-server still alive after 20s"
-    # the workers live in the process group/session that up.sh created with setsid
-    kill -KILL -- "-$pid" 2>/dev/null || true
-    wait_gone "$pid" 5 || true
-  fi
-  rm -f "$NEUTRON_PID"
-  unrecord neutron-server
-}
-
 stop_ovn_controller() {
   log "stopping ovn-controller"
   "$OVN_CTL" stop_controller >/dev/null 2>&1 || warn "ovn-ctl stop_controller failed"
@@ -94,11 +81,12 @@ stop_ovs() {
 }
 
 # reverse order of up.sh
-for c in dockerd neutron-server ovn-controller ovn-northd postgres ovs; do
+for c in dockerd neutron-server keystone ovn-controller ovn-northd postgres ovs; do
   is_recorded "$c" || continue
   case $c in
     dockerd) stop_dockerd ;;
-    neutron-server) stop_neutron ;;
+    neutron-server) stop_neutron_server ;;
+    keystone) stop_keystone ;;
     ovn-controller) stop_ovn_controller ;;
     ovn-northd) stop_ovn_northd ;;
     postgres) stop_postgres ;;

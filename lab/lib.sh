@@ -1,15 +1,18 @@
 # shellcheck shell=bash disable=SC2034  # (SC2034: variables are used by the scripts sourcing this)
 # lab/lib.sh - shared variables and helpers for the kuryr-ts lab scripts
 # (install.sh, up.sh, down.sh, status.sh, images.sh, smoke.sh). Source it, do not
-# run it. The lab is a single-host OpenStack Neutron (Zed, ML2/OVN, noauth) on a
-# userspace (netdev) Open vSwitch datapath, PostgreSQL and a Docker Engine,
-# started without systemd. Each script's header says what it does.
+# run it. The lab is a single-host OpenStack Neutron (Zed, ML2/OVN) behind
+# Keystone (or noauth) on a userspace (netdev) Open vSwitch datapath, PostgreSQL
+# and a Docker Engine, started without systemd. Each script's header says what
+# it does.
 #
 # Paths:  config /etc/kuryr-lab, runtime /run/kuryr-lab, logs /var/log/kuryr-lab,
 #         data /var/lib/kuryr-lab, PG cluster <ver>/kuryrlab on 127.0.0.1:5439,
-#         Neutron API http://127.0.0.1:9696 (noauth).
+#         Keystone http://127.0.0.1:5000/v3, Neutron API http://127.0.0.1:9696.
 # Env overrides: KURYR_LAB_PG_PORT, KURYR_LAB_API_PORT, KURYR_LAB_API_WORKERS,
-#         KURYR_LAB_TIMEOUT (seconds to wait for services, default 180).
+#         KURYR_LAB_KEYSTONE_PORT, KURYR_LAB_TIMEOUT (seconds to wait for
+#         services, default 180), KURYR_LAB_NOAUTH=1 (up.sh: Neutron with
+#         auth_strategy = noauth and no Keystone, the lab of milestone #2).
 
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_DIR=$(cd "$LAB_DIR/.." && pwd)
@@ -31,6 +34,30 @@ NEUTRON_URL=http://127.0.0.1:${API_PORT}
 API=$NEUTRON_URL/v2.0
 NEUTRON_PID=$RUN/neutron-server.pid
 NEUTRON_ARGS=(--config-file "$ETC/neutron.conf" --config-file "$ETC/ml2_conf.ini")
+# Keystone mode adds this file (auth_strategy = keystone + [keystone_authtoken]).
+NEUTRON_KEYSTONE_CONF=$ETC/neutron-keystone.conf
+# The auth mode the running neutron-server was started with: keystone | noauth
+# (written by up.sh; a missing file means a lab started before Keystone: noauth).
+AUTH_FILE=$RUN/auth
+
+# Keystone (Debian's `keystone`, under uwsgi, DB in the lab's PG cluster)
+KS_PORT=${KURYR_LAB_KEYSTONE_PORT:-5000}
+KS_URL=http://127.0.0.1:${KS_PORT}
+KS_API=$KS_URL/v3
+KS_ETC=$ETC/keystone
+KS_DATA=$DATA/keystone
+KEYSTONE_PID=$RUN/keystone.pid
+KS_REGION=RegionOne
+# Lab credentials (throw-away, loopback only). admin is keystone-manage
+# bootstrap's; neutron is keystonemiddleware's; kuryr is the daemon's (admin
+# role: it sets binding:*); demo is a plain member of project demo.
+KS_ADMIN_PASSWORD=admin
+KS_NEUTRON_PASSWORD=neutron-lab-pw
+KS_KURYR_PASSWORD=kuryr-lab-pw
+KS_DEMO_PASSWORD=demo
+# The lab's clouds (lab-admin, lab-demo): the lab's own copy; up.sh merges them
+# into the invoking user's ~/.config/openstack/clouds.yaml.
+LAB_CLOUDS=$ETC/clouds.yaml
 
 OVS_CTL=/usr/share/openvswitch/scripts/ovs-ctl
 OVN_CTL=/usr/share/ovn/scripts/ovn-ctl
@@ -126,10 +153,61 @@ ovs_running() { pid_alive "$OVS_RUN/ovsdb-server.pid" && pid_alive "$OVS_RUN/ovs
 ovn_northd_running() { pid_alive "$OVN_RUN/ovn-northd.pid" && pid_alive "$OVN_RUN/ovnnb_db.pid" && pid_alive "$OVN_RUN/ovnsb_db.pid"; }
 ovn_controller_running() { pid_alive "$OVN_RUN/ovn-controller.pid"; }
 neutron_running() { pid_alive "$NEUTRON_PID" neutron-server; }
-neutron_api_ok() { [ "$(curl -s -m 5 -o /dev/null -w '%{http_code}' "$API/networks?limit=1")" = 200 ]; }
-ovn_agent_alive() { # host
-  curl -s -m 5 "$API/agents?host=$1" | jq -e '[.agents[] | select(.agent_type=="OVN Controller agent" and .alive)] | length > 0' >/dev/null 2>&1
+lab_auth() { cat "$AUTH_FILE" 2>/dev/null || echo noauth; } # auth mode of the running neutron-server
+
+keystone_running() { pid_alive "$KEYSTONE_PID" uwsgi; }
+keystone_api_ok() { curl -sf -m 5 -o /dev/null "$KS_API"; }
+ks_token() { # user password project -> a project-scoped token on stdout (users/projects in domain default)
+  local body
+  body=$(jq -cn --arg u "$1" --arg p "$2" --arg s "$3" \
+    '{auth:{identity:{methods:["password"],password:{user:{name:$u,domain:{id:"default"},password:$p}}},scope:{project:{name:$s,domain:{id:"default"}}}}}')
+  curl -s -m 10 -D - -o /dev/null -H 'Content-Type: application/json' -d "$body" "$KS_API/auth/tokens" \
+    | awk 'tolower($1)=="x-subject-token:"{print $2}' | tr -d '\r'
 }
+# LAB_TOKEN: lab-admin token for the checks below when Neutron runs behind
+# Keystone (call ensure_lab_token in the main shell). Kept in $LAB_TOKEN_FILE
+# for 50 min (tokens live 1 h): a new token costs Keystone ~0.5 s and Neutron
+# ~1 s to validate, which made every status.sh / idempotent up.sh 2 s slower.
+LAB_TOKEN=
+LAB_TOKEN_FILE=$RUN/lab-admin.token
+ensure_lab_token() {
+  [ "$(lab_auth)" = keystone ] || return 0
+  [ -z "$LAB_TOKEN" ] || return 0
+  if [ -s "$LAB_TOKEN_FILE" ] && [ -n "$(find "$LAB_TOKEN_FILE" -mmin -50 2>/dev/null)" ]; then
+    LAB_TOKEN=$(cat "$LAB_TOKEN_FILE"); return 0
+  fi
+  LAB_TOKEN=$(ks_token admin "$KS_ADMIN_PASSWORD" admin || true)
+  [ -n "$LAB_TOKEN" ] || return 1
+  (umask 077; mkdir -p "$RUN"; echo "$LAB_TOKEN" > "$LAB_TOKEN_FILE.$$" && mv "$LAB_TOKEN_FILE.$$" "$LAB_TOKEN_FILE")
+}
+drop_lab_token() { LAB_TOKEN=; rm -f "$LAB_TOKEN_FILE"; }
+ncurl() { # curl -s for the lab's Neutron (30 s cap; a later -m wins), with the lab-admin token in Keystone mode
+  if [ "$(lab_auth)" = keystone ]; then curl -s -m 30 -H "X-Auth-Token: $LAB_TOKEN" "$@"; else curl -s -m 30 "$@"; fi
+}
+neutron_api_ok() { # a 401 (e.g. Keystone's keys were renewed) drops the cached token for the next try
+  local code
+  ensure_lab_token || return 1
+  code=$(ncurl -m 5 -o /dev/null -w '%{http_code}' "$API/networks?limit=1")
+  if [ "$code" = 401 ]; then drop_lab_token; fi
+  [ "$code" = 200 ]
+}
+ovn_agent_alive() { # host
+  ensure_lab_token && ncurl -m 5 "$API/agents?host=$1" | jq -e '[.agents[] | select(.agent_type=="OVN Controller agent" and .alive)] | length > 0' >/dev/null 2>&1
+}
+stop_pid_group() { # name pidfile cmdline-substring: SIGTERM, wait up to 20 s, then SIGKILL the
+  # process group (up.sh starts daemons with setsid: pgid = pid)
+  local pid
+  if pid=$(pid_of "$2") && pid_alive "$2" "$3"; then
+    log "stopping $1 (pid $pid, process group $pid)"
+    kill -TERM "$pid" 2>/dev/null || true
+    wait_gone "$pid" 20 || warn "$1 still alive after 20s"
+    kill -KILL -- "-$pid" 2>/dev/null || true
+    wait_gone "$pid" 5 || true
+  fi
+  rm -f "$2"
+}
+stop_neutron_server() { stop_pid_group neutron-server "$NEUTRON_PID" neutron-server; rm -f "$AUTH_FILE"; unrecord neutron-server; }
+stop_keystone() { stop_pid_group keystone "$KEYSTONE_PID" uwsgi; drop_lab_token; unrecord keystone; }
 docker_ok() { [ "$(curl -s -m 5 --unix-socket "$DOCKER_SOCK" http://localhost/_ping 2>/dev/null)" = OK ]; }
 our_dockerd_running() { pid_alive "$DOCKERD_PID" dockerd; }
 ovs_hostname() { ovs-vsctl --timeout=5 get Open_vSwitch . external_ids:hostname 2>/dev/null | tr -d '"'; }
@@ -138,21 +216,25 @@ ovs_hostname() { ovs-vsctl --timeout=5 get Open_vSwitch . external_ids:hostname 
 # lab_summary: one line per component: name, state, pid, whether this lab started
 # it (listed in $STARTED) or found it running; plus kuryr (pid file written by
 # lab/kuryr.sh) when lab/kuryr.sh exists. Returns 0 when all core components
-# (ovs, postgres, ovn, neutron-server + API, dockerd + API) run; containerd and
-# kuryr do not count.
+# (ovs, postgres, ovn, keystone + API when Neutron runs behind it,
+# neutron-server + API, dockerd + API) run; containerd and kuryr do not count.
 lab_summary() {
-  local rc=0 name pf rec pid state pg
+  local rc=0 name pf rec pid state pg auth
   pg=$(pg_datadir)/postmaster.pid
+  auth=$(lab_auth)
   printf '%-16s %-8s %-8s %s\n' COMPONENT STATE PID STARTED-BY
   while read -r name pf rec; do
     [ -n "$name" ] || continue
     if [ "$name" = dockerd ] && ! our_dockerd_running; then pf=/var/run/docker.pid; fi
     [ "$pf" = PG ] && pf=$pg
     if pid=$(pid_of "$pf") && alive "$pid"; then state=running; else state=DOWN; pid=-; fi
+    if [ "$name" = keystone ] && [ "$state" = DOWN ] && [ "$auth" != keystone ]; then continue; fi
+    if [ "$name" = keystone ] && [ "$state" = running ] && ! keystone_api_ok; then state=no-api; fi
     if [ "$name" = neutron-server ] && [ "$state" = running ] && ! neutron_api_ok; then state=no-api; fi
     if [ "$name" = dockerd ] && [ "$state" = running ] && ! docker_ok; then state=no-api; fi
     if [ "$name" = dockerd ] && [ "$state" = DOWN ] && docker_ok; then state=running; pid='?'; fi
-    if [ "$state" != running ] && [ "$name" != containerd ] && [ "$name" != kuryr ]; then rc=1; fi
+    if [ "$state" != running ] && [ "$name" != containerd ] && [ "$name" != kuryr ] \
+      && { [ "$name" != keystone ] || [ "$auth" = keystone ]; }; then rc=1; fi
     if [ "$name" = kuryr ]; then rec='lab/kuryr.sh (not core)'
     elif is_recorded "$rec"; then rec="lab ($rec)"
     elif [ "$state" = running ]; then rec=pre-existing
@@ -166,6 +248,7 @@ ovn-nb-db $OVN_RUN/ovnnb_db.pid ovn-northd
 ovn-sb-db $OVN_RUN/ovnsb_db.pid ovn-northd
 ovn-northd $OVN_RUN/ovn-northd.pid ovn-northd
 ovn-controller $OVN_RUN/ovn-controller.pid ovn-controller
+keystone $KEYSTONE_PID keystone
 neutron-server $NEUTRON_PID neutron-server
 dockerd $DOCKERD_PID dockerd
 containerd /var/run/docker/containerd/containerd.pid dockerd

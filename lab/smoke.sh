@@ -35,9 +35,9 @@ api() { # method path [json] -> body on stdout, fails on HTTP >= 400
   local m=$1 p=$2 d=${3:-} out code
   out=$(mktemp)
   if [ -n "$d" ]; then
-    code=$(curl -s -o "$out" -w '%{http_code}' -X "$m" -H 'Content-Type: application/json' -d "$d" "$API$p")
+    code=$(ncurl -o "$out" -w '%{http_code}' -X "$m" -H 'Content-Type: application/json' -d "$d" "$API$p")
   else
-    code=$(curl -s -o "$out" -w '%{http_code}' -X "$m" "$API$p")
+    code=$(ncurl -o "$out" -w '%{http_code}' -X "$m" "$API$p")
   fi
   cat "$out"; rm -f "$out"
   [ "$code" -lt 400 ] || { echo "[smoke] $m $p -> HTTP $code" >&2; return 1; }

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# lab/status.sh - print each lab component (ovs, postgres, OVN, neutron-server,
-# dockerd, containerd), whether it runs, its pid and whether up.sh started it,
-# plus the Neutron API / OVN agent / binding host. Runs `lab/kuryr.sh status` too
-# when lab/kuryr.sh exists (informational only).
-# Exit 0 when all core components run (ovs, postgres, OVN, neutron-server with
-# its API answering, dockerd answering), 1 otherwise. Usage: status.sh
+# lab/status.sh - print each lab component (ovs, postgres, OVN, keystone,
+# neutron-server, dockerd, containerd), whether it runs, its pid and whether
+# up.sh started it, plus the auth mode, the Keystone and Neutron APIs, the OVN
+# agent and the binding host. Runs `lab/kuryr.sh status` too when lab/kuryr.sh
+# exists (informational only).
+# Exit 0 when all core components run (ovs, postgres, OVN, keystone when Neutron
+# runs behind it, neutron-server with its API answering, dockerd answering), 1
+# otherwise. Usage: status.sh
 set -euo pipefail
 # shellcheck source=lab/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -13,9 +15,13 @@ need_root
 rc=0
 lab_summary || rc=1
 host=$(cat "$HOST_FILE" 2>/dev/null || ovs_hostname || true)
+if [ "$(lab_auth)" = keystone ]; then
+  if keystone_api_ok && ensure_lab_token; then echo "keystone: $KS_API ok (lab-admin token issued)"
+  else echo "keystone: $KS_API NOT answering or no token for lab-admin"; rc=1; fi
+fi
 if neutron_api_ok; then
   if [ -n "$host" ] && ovn_agent_alive "$host"; then agent=alive; else agent=NOT-ALIVE; rc=1; fi
-  echo "neutron API: $API ok; OVN Controller agent for host '${host:-?}': $agent"
+  echo "neutron API: $API ok (auth: $(lab_auth)); OVN Controller agent for host '${host:-?}': $agent"
 else
   echo "neutron API: $API NOT answering"; rc=1
 fi

@@ -4,11 +4,18 @@
 #   already running: PostgreSQL cluster kuryrlab and the Docker Engine (dockerd
 #   20.10 on /var/run/docker.sock), both started first because they start in the
 #   background in parallel with the rest, Open vSwitch (userspace/netdev br-int +
-#   OVN external_ids), OVN (NB/SB/northd + ovn-controller), neutron-server
-#   (ML2/OVN, noauth, 127.0.0.1:9696). Waits until the Neutron API answers,
-#   the OVN Controller agent of this host is alive and docker answers. Then builds
-#   the local test images (images.sh) and, last, runs `lab/kuryr.sh start` if that
-#   file exists. Prints a summary (component, pid).
+#   OVN external_ids), OVN (NB/SB/northd + ovn-controller), Keystone (uwsgi on
+#   127.0.0.1:5000; DB in the PG cluster; bootstrap + lab projects/users/endpoints,
+#   idempotent), neutron-server (ML2/OVN, auth_strategy = keystone, 127.0.0.1:9696).
+#   Waits until the Neutron API answers, the OVN Controller agent of this host is
+#   alive and docker answers. Writes the clouds lab-admin and lab-demo to
+#   /etc/kuryr-lab/clouds.yaml and merges them into ~root/.config/openstack/clouds.yaml
+#   (other clouds there are kept). Then builds the local test images (images.sh)
+#   and, last, runs `lab/kuryr.sh start` if that file exists. Prints a summary.
+#
+# KURYR_LAB_NOAUTH=1: no Keystone, neutron-server with auth_strategy = noauth.
+# A neutron-server running in the other mode is stopped (by pid) and started
+# again in the wanted one; the kuryr daemon follows (kuryr.sh rewrites its conf).
 #
 # What THIS script started is recorded in /run/kuryr-lab/started (start order,
 # each right before it is started);
@@ -17,15 +24,19 @@
 #
 # Usage: up.sh [--fresh]
 #   --fresh (or KURYR_LAB_FRESH=1): wipe the Neutron DB and the OVN NB/SB DBs
-#           together first (never one without the other; refused while neutron or
-#           OVN run - run down.sh first).
-# Env: KURYR_LAB_DOCKERD_ARGS extra dockerd arguments; see lib.sh for the others.
-# Afterwards: /run/kuryr-lab/host = binding:host_id, /run/kuryr-lab/openrc.
+#           together first (never one without the other), and Keystone's DB and
+#           keys; refused while neutron, OVN or keystone run - run down.sh first.
+# Env: KURYR_LAB_DOCKERD_ARGS extra dockerd arguments, KURYR_LAB_NOAUTH=1; see
+#      lib.sh for the others.
+# Afterwards: /run/kuryr-lab/host = binding:host_id, /run/kuryr-lab/auth =
+# keystone|noauth, /run/kuryr-lab/openrc (admin credentials for the CLI).
 set -euo pipefail
 # shellcheck source=lab/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 FRESH=${KURYR_LAB_FRESH:-0}
+MODE=keystone
+if [ "${KURYR_LAB_NOAUTH:-0}" = 1 ]; then MODE=noauth; fi
 for a in "$@"; do
   case $a in
     --fresh) FRESH=1 ;;
@@ -42,10 +53,11 @@ exec 9>"$RUN/lock"
 flock -w 600 9 || die "another up.sh/down.sh holds $RUN/lock"
 
 bash "$LAB_DIR/install.sh" 9>&-
+if [ "$MODE" = keystone ]; then NEUTRON_ARGS+=(--config-file "$NEUTRON_KEYSTONE_CONF"); fi
 
 PGVER=$(pg_version)
 if [ "$FRESH" = 1 ]; then
-  for pf in "$NEUTRON_PID" "$OVN_RUN/ovnnb_db.pid" "$OVN_RUN/ovnsb_db.pid" "$OVN_RUN/ovn-northd.pid"; do
+  for pf in "$NEUTRON_PID" "$OVN_RUN/ovnnb_db.pid" "$OVN_RUN/ovnsb_db.pid" "$OVN_RUN/ovn-northd.pid" "$KEYSTONE_PID"; do
     if pid_alive "$pf"; then die "--fresh refused: $(basename "$pf" .pid) is running (run down.sh first)"; fi
   done
 fi
@@ -140,28 +152,129 @@ if ! wait_for 30 "PostgreSQL" psql_admin 'select 1'; then
   die "PostgreSQL not answering on 127.0.0.1:$PG_PORT"
 fi
 if [ "$FRESH" = 1 ]; then
-  log "--fresh: dropping the Neutron DB"
+  log "--fresh: dropping the Neutron and Keystone DBs, Keystone's keys"
   psql_admin 'DROP DATABASE IF EXISTS neutron' >/dev/null
+  psql_admin 'DROP DATABASE IF EXISTS keystone' >/dev/null
+  rm -rf "$KS_DATA/fernet-keys" "$KS_DATA/credential-keys" "$KS_DATA"/*.stamp
 fi
-if [ "$(psql_admin "select 1 from pg_roles where rolname='neutron'")" != 1 ]; then
-  psql_admin "CREATE ROLE neutron LOGIN PASSWORD 'neutron'" >/dev/null
-fi
-if [ "$(psql_admin "select 1 from pg_database where datname='neutron'")" != 1 ]; then
-  psql_admin "CREATE DATABASE neutron OWNER neutron" >/dev/null
+ensure_db() { # name (role = database = password = name); returns 0 when it created the database
+  if [ "$(psql_admin "select 1 from pg_roles where rolname='$1'")" != 1 ]; then
+    psql_admin "CREATE ROLE $1 LOGIN PASSWORD '$1'" >/dev/null
+  fi
+  if [ "$(psql_admin "select 1 from pg_database where datname='$1'")" != 1 ]; then
+    psql_admin "CREATE DATABASE $1 OWNER $1" >/dev/null
+    return 0
+  fi
+  return 1
+}
+ensure_db neutron || true
+
+# ---------------------------------------------------------------------- Keystone
+# keystone-manage steps are skipped when their stamp (in $KS_DATA, removed with
+# the DB) says they were done: db_sync per package version, bootstrap once; the
+# REST setup (projects, users, roles, network service + endpoints) once per
+# setup version. Each step is idempotent anyway.
+KS_SETUP_VERSION=1
+ks() { # method path [json]: Keystone API with $KS_TOKEN; body on stdout; fails on HTTP >= 400
+  if [ -n "${3:-}" ]; then
+    curl -sf -m 30 -X "$1" -H "X-Auth-Token: $KS_TOKEN" -H 'Content-Type: application/json' -d "$3" "$KS_API$2"
+  else
+    curl -sf -m 30 -X "$1" -H "X-Auth-Token: $KS_TOKEN" "$KS_API$2"
+  fi
+}
+ks_id() { # collection name [create-json] -> id of the object named name in domain default (created if missing)
+  local id
+  id=$(ks GET "/$1?name=$2" | jq -r --arg c "$1" '.[$c][0].id // empty')
+  if [ -z "$id" ] && [ -n "${3:-}" ]; then id=$(ks POST "/$1" "$3" | jq -r 'to_entries[0].value.id'); fi
+  [ -n "$id" ] || die "Keystone: no $1 '$2'"
+  echo "$id"
+}
+keystone_setup() {
+  local admin member service demo u svc itf name pw project role uid
+  KS_TOKEN=$(ks_token admin "$KS_ADMIN_PASSWORD" admin)
+  [ -n "$KS_TOKEN" ] || die "Keystone: cannot get a token for admin (see $LOGDIR/keystone.log)"
+  admin=$(ks_id roles admin)
+  member=$(ks_id roles member '{"role":{"name":"member"}}')
+  service=$(ks_id projects service '{"project":{"name":"service","domain_id":"default","description":"kuryr-ts lab: service users"}}')
+  demo=$(ks_id projects demo '{"project":{"name":"demo","domain_id":"default","description":"kuryr-ts lab: a non-admin project"}}')
+  for u in neutron:"$KS_NEUTRON_PASSWORD":"$service":"$admin" kuryr:"$KS_KURYR_PASSWORD":"$service":"$admin" \
+           demo:"$KS_DEMO_PASSWORD":"$demo":"$member"; do
+    IFS=: read -r name pw project role <<<"$u"
+    uid=$(ks_id users "$name" "$(jq -cn --arg n "$name" --arg p "$pw" --arg d "$project" \
+      '{user:{name:$n,password:$p,domain_id:"default",default_project_id:$d}}')")
+    ks PUT "/projects/$project/users/$uid/roles/$role" >/dev/null || die "Keystone: cannot grant a role to $name"
+  done
+  svc=$(ks_id services neutron '{"service":{"type":"network","name":"neutron","description":"kuryr-ts lab Neutron"}}')
+  for itf in public internal admin; do
+    if [ -z "$(ks GET "/endpoints?service_id=$svc&interface=$itf&region_id=$KS_REGION" | jq -r '.endpoints[0].id // empty')" ]; then
+      ks POST /endpoints "$(jq -cn --arg s "$svc" --arg i "$itf" --arg r "$KS_REGION" --arg u "$NEUTRON_URL" \
+        '{endpoint:{service_id:$s,interface:$i,region_id:$r,url:$u}}')" >/dev/null || die "Keystone: cannot create the $itf endpoint"
+    fi
+  done
+  echo "$KS_SETUP_VERSION" > "$KS_DATA/setup.stamp"
+  log "Keystone set up: admin/admin (project admin); service users neutron, kuryr (admin); demo (member of demo); network endpoints -> $NEUTRON_URL"
+}
+if [ "$MODE" = keystone ]; then
+  KM=(keystone-manage --config-file "$KS_ETC/keystone.conf")
+  if keystone_running; then
+    log "keystone already running (pid $(pid_of "$KEYSTONE_PID"))"
+  else
+    if ensure_db keystone; then rm -f "$KS_DATA"/*.stamp; fi
+    mkdir -p "$KS_DATA"
+    ks_version=$(dpkg-query -W -f='${Version}' keystone)
+    if [ "$(cat "$KS_DATA/db_sync.stamp" 2>/dev/null)" != "$ks_version" ]; then
+      log "keystone-manage db_sync"
+      "${KM[@]}" db_sync >>"$LOGDIR/keystone-manage.log" 2>&1 || {
+        tail -20 "$LOGDIR/keystone-manage.log" >&2; die "keystone-manage db_sync failed (see $LOGDIR/keystone-manage.log)"; }
+      echo "$ks_version" > "$KS_DATA/db_sync.stamp"
+    fi
+    for keys in fernet credential; do
+      [ -d "$KS_DATA/$keys-keys" ] && continue
+      "${KM[@]}" "${keys}_setup" --keystone-user root --keystone-group root >>"$LOGDIR/keystone-manage.log" 2>&1 \
+        || die "keystone-manage ${keys}_setup failed (see $LOGDIR/keystone-manage.log)"
+    done
+    if [ ! -f "$KS_DATA/bootstrap.stamp" ]; then
+      log "keystone-manage bootstrap (admin/admin, region $KS_REGION)"
+      "${KM[@]}" bootstrap --bootstrap-password "$KS_ADMIN_PASSWORD" --bootstrap-region-id "$KS_REGION" \
+        --bootstrap-admin-url "$KS_API/" --bootstrap-internal-url "$KS_API/" --bootstrap-public-url "$KS_API/" \
+        >>"$LOGDIR/keystone-manage.log" 2>&1 || die "keystone-manage bootstrap failed (see $LOGDIR/keystone-manage.log)"
+      touch "$KS_DATA/bootstrap.stamp"
+    fi
+    log "starting Keystone (uwsgi) on $KS_URL, log $LOGDIR/keystone.log"
+    record keystone
+    spawn "$KEYSTONE_PID" "$LOGDIR/keystone-uwsgi.log" "$(command -v uwsgi || echo /usr/bin/uwsgi-core)" --ini "$KS_ETC/uwsgi.ini" \
+      || die "keystone (uwsgi) did not start"
+  fi
+  deadline=$(( $(date +%s) + TIMEOUT ))
+  until keystone_api_ok; do
+    if ! keystone_running; then
+      tail -20 "$LOGDIR/keystone-uwsgi.log" "$LOGDIR/keystone.log" >&2 2>/dev/null || true
+      die "keystone died; see $LOGDIR/keystone-uwsgi.log and $LOGDIR/keystone.log"
+    fi
+    [ "$(date +%s)" -lt "$deadline" ] || die "Keystone not answering on $KS_API after ${TIMEOUT}s"
+    sleep 0.2
+  done
+  if [ "$(cat "$KS_DATA/setup.stamp" 2>/dev/null)" != "$KS_SETUP_VERSION" ]; then keystone_setup; fi
+  log "Keystone ready at $KS_API"
 fi
 
 # ------------------------------------------------------------------ neutron-server
+if neutron_running && [ "$(lab_auth)" != "$MODE" ]; then
+  log "neutron-server runs with auth=$(lab_auth) but this lab wants auth=$MODE: restarting it"
+  stop_neutron_server
+fi
 if neutron_running; then
   log "neutron-server already running (pid $(pid_of "$NEUTRON_PID"))"
 else
   log "neutron-db-manage upgrade heads"
   neutron-db-manage "${NEUTRON_ARGS[@]}" upgrade heads >"$LOGDIR/db-manage.log" 2>&1 || {
     tail -20 "$LOGDIR/db-manage.log" >&2; die "neutron-db-manage failed (see $LOGDIR/db-manage.log)"; }
-  log "starting neutron-server (ML2/OVN, noauth) on 127.0.0.1:$API_PORT"
+  log "starting neutron-server (ML2/OVN, auth_strategy=$MODE) on 127.0.0.1:$API_PORT"
   record neutron-server
   # own session/process group, so that down.sh can also reap its workers
   spawn "$NEUTRON_PID" "$LOGDIR/neutron-server.stdout" /usr/bin/neutron-server "${NEUTRON_ARGS[@]}" \
     || die "neutron-server did not start"
+  echo "$MODE" > "$AUTH_FILE"
 fi
 
 # ---------------------------------------------------------------------- waiting
@@ -174,7 +287,7 @@ until neutron_api_ok; do
   [ "$(date +%s)" -lt "$deadline" ] || die "Neutron API not ready after ${TIMEOUT}s"
   sleep 0.3
 done
-log "Neutron API ready at $API"
+log "Neutron API ready at $API (auth: $MODE)"
 # Port binding needs this host's chassis to show up as an alive OVN Controller agent.
 until ovn_agent_alive "$HOST"; do
   [ "$(date +%s)" -lt "$deadline" ] || die "OVN Controller agent for host '$HOST' not alive after ${TIMEOUT}s"
@@ -191,10 +304,60 @@ until docker_ok; do
 done
 log "Docker Engine $(curl -s -m 5 --unix-socket "$DOCKER_SOCK" http://localhost/version | jq -r '.Version + " (API " + .ApiVersion + ")"') answering on $DOCKER_SOCK"
 
-cat > "$RUN/openrc" <<EOF
+if [ "$MODE" = keystone ]; then
+  (umask 077; : > "$RUN/openrc") # it holds the admin password
+  cat > "$RUN/openrc" <<EOF
+# source me: openstack CLI as the lab's admin (or use OS_CLOUD=lab-admin / lab-demo)
+unset OS_AUTH_TYPE OS_ENDPOINT OS_CLOUD
+export OS_AUTH_URL=$KS_API OS_IDENTITY_API_VERSION=3 OS_REGION_NAME=$KS_REGION OS_INTERFACE=public
+export OS_USERNAME=admin OS_PASSWORD=$KS_ADMIN_PASSWORD OS_PROJECT_NAME=admin
+export OS_USER_DOMAIN_NAME=Default OS_PROJECT_DOMAIN_NAME=Default
+EOF
+  # clouds.yaml: the lab's own copy, merged into root's ~/.config/openstack/clouds.yaml
+  lab_cloud() { # name user password project
+    printf '  %s:\n    auth:\n      auth_url: %s\n      username: %s\n      password: %s\n      project_name: %s\n' "$1" "$KS_API" "$2" "$3" "$4"
+    printf '      user_domain_name: Default\n      project_domain_name: Default\n'
+    printf '    region_name: %s\n    interface: public\n    identity_api_version: 3\n' "$KS_REGION"
+  }
+  { echo "# generated by kuryr-ts lab/up.sh: the lab's clouds (OS_CLOUD=lab-admin | lab-demo)"
+    echo "clouds:"
+    lab_cloud lab-admin admin "$KS_ADMIN_PASSWORD" admin
+    lab_cloud lab-demo demo "$KS_DEMO_PASSWORD" demo
+  } > "$LAB_CLOUDS.tmp"
+  chmod 600 "$LAB_CLOUDS.tmp"; mv "$LAB_CLOUDS.tmp" "$LAB_CLOUDS"
+  user_clouds=$(getent passwd "$(id -u)" | cut -d: -f6)/.config/openstack/clouds.yaml
+  # Debian's PyYAML (a dependency of the openstack CLI): keeps the other clouds;
+  # the file is only rewritten when the lab's clouds in it differ.
+  if msg=$(/usr/bin/python3 - "$LAB_CLOUDS" "$user_clouds" <<'PY' 2>&1
+import os, sys, yaml
+lab = yaml.safe_load(open(sys.argv[1]))["clouds"]
+path = sys.argv[2]
+doc = {}
+if os.path.exists(path):
+    doc = yaml.safe_load(open(path)) or {}
+if not isinstance(doc, dict) or not isinstance(doc.get("clouds") or {}, dict):
+    sys.exit(f"{path}: not a clouds.yaml (no 'clouds' mapping); left alone")
+clouds = doc.get("clouds") or {}
+if all(clouds.get(k) == v for k, v in lab.items()):
+    print(f"{path}: lab-admin and lab-demo up to date")
+    sys.exit(0)
+clouds.update(lab)
+doc["clouds"] = clouds
+os.makedirs(os.path.dirname(path), exist_ok=True)
+tmp = path + ".kuryr-lab.tmp"
+with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
+    yaml.safe_dump(doc, f, default_flow_style=False, sort_keys=False)
+os.replace(tmp, path)
+print(f"{path}: wrote clouds lab-admin, lab-demo ({len(clouds) - len(lab)} other cloud(s) kept)")
+PY
+  ); then log "$msg"; else warn "clouds.yaml: $msg"; fi
+else
+  cat > "$RUN/openrc" <<EOF
 # source me: openstack CLI against the lab Neutron (noauth)
+unset OS_AUTH_URL OS_CLOUD OS_USERNAME OS_PASSWORD OS_PROJECT_NAME
 export OS_AUTH_TYPE=none OS_ENDPOINT=$NEUTRON_URL
 EOF
+fi
 
 if [ -n "$pg_job" ]; then
   wait "$pg_job" || { cat "$LOGDIR/pg_ctlcluster.log" >&2; warn "pg_ctlcluster start reported a failure"; }

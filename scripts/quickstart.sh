@@ -8,9 +8,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash lab/up.sh
 
-export DOCKER_HOST=unix:///var/run/docker.sock
+# lab/lib.sh: DOCKER_HOST, $API and ncurl (curl with the lab-admin Keystone token)
+# shellcheck source=lab/lib.sh
+. lab/lib.sh
+ensure_lab_token || { echo "quickstart: no Keystone token for lab-admin" >&2; exit 1; }
 NET=kuryr-demo A=kuryr-demo-a B=kuryr-demo-b
-API=http://127.0.0.1:9696/v2.0
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 cleanup() { docker rm -f "$A" "$B" >/dev/null 2>&1 || true; docker network rm "$NET" >/dev/null 2>&1 || true; }
 trap cleanup EXIT
@@ -19,7 +21,7 @@ cleanup
 say "docker network create -d kuryr --ipam-driver kuryr --subnet 10.10.0.0/24 --gateway 10.10.0.1 $NET"
 docker network create -d kuryr --ipam-driver kuryr --subnet 10.10.0.0/24 --gateway 10.10.0.1 "$NET"
 NID=$(docker network inspect -f '{{.Id}}' "$NET")
-NNET=$(curl -s "$API/networks?tags=kuryr.net.uuid.lh:${NID:0:32},kuryr.net.uuid.uh:${NID:32:32}" | jq -r '.networks[0].id')
+NNET=$(ncurl "$API/networks?tags=kuryr.net.uuid.lh:${NID:0:32},kuryr.net.uuid.uh:${NID:32:32}" | jq -r '.networks[0].id')
 echo "Neutron network $NNET (tagged with Docker network ${NID:0:12}…)"
 
 say "docker run -d --name $A --net $NET kuryr/busybox sleep 600   (and $B: httpd)"
@@ -31,10 +33,10 @@ echo "$A: $IPA   $B: $IPB"
 
 say "Neutron ports of network $NNET"
 for _ in $(seq 1 50); do
-  [ "$(curl -s "$API/ports?network_id=$NNET&device_owner=compute:kuryr&status=ACTIVE" | jq '.ports | length')" = 2 ] && break
+  [ "$(ncurl "$API/ports?network_id=$NNET&device_owner=compute:kuryr&status=ACTIVE" | jq '.ports | length')" = 2 ] && break
   sleep 0.2
 done
-curl -s "$API/ports?network_id=$NNET" | jq -r '["PORT","IP","MAC","STATUS","HOST","VIF"], (.ports[] | [.id[0:13], .fixed_ips[0].ip_address, .mac_address, .status, ."binding:host_id", ."binding:vif_type"]) | @tsv' | column -t
+ncurl "$API/ports?network_id=$NNET" | jq -r '["PORT","IP","MAC","STATUS","HOST","VIF"], (.ports[] | [.id[0:13], .fixed_ips[0].ip_address, .mac_address, .status, ."binding:host_id", ."binding:vif_type"]) | @tsv' | column -t
 
 say "docker exec $A ping -c 3 $IPB"
 docker exec "$A" ping -c 3 -W 2 "$IPB"
@@ -45,6 +47,6 @@ docker exec "$A" wget -qO- -T 3 "http://$IPB:8080/hostname"
 say "cleaning up the demo (docker rm -f, docker network rm)"
 cleanup
 trap - EXIT
-left=$(curl -s "$API/ports?network_id=$NNET" | jq '.ports | length')
-echo "Neutron ports left on $NNET: $left; network left: $(curl -s "$API/networks?id=$NNET" | jq '.networks | length')"
+left=$(ncurl "$API/ports?network_id=$NNET" | jq '.ports | length')
+echo "Neutron ports left on $NNET: $left; network left: $(ncurl "$API/networks?id=$NNET" | jq '.networks | length')"
 say "done: the lab keeps running (npm run lab:status, npm run lab:down)"

@@ -1,14 +1,16 @@
 /**
  * Helpers for integration tests against the real lab: Docker CLI, the lab's
- * Neutron API (noauth), OVS and iproute2 on this host. Every name a test
- * creates starts with RUN_PREFIX, and every address lives only inside Neutron
- * networks, OVS and container namespaces that the test itself made.
+ * Neutron API (as lab-admin behind Keystone, or noauth), OVS and iproute2 on
+ * this host. Every name a test creates starts with RUN_PREFIX, and every
+ * address lives only inside Neutron networks, OVS and container namespaces
+ * that the test itself made.
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { promisify } from 'node:util';
 import { NoAuth } from '../../src/adapters/neutron/auth.js';
+import { neutronAuthFrom } from '../../src/adapters/neutron/auth-sources.js';
 import { NeutronClient } from '../../src/adapters/neutron/neutron-client.js';
 import { parseFindOutput } from '../../src/adapters/linux/ovs-ops.js';
 import { OpStats } from '../../src/lib/op-stats.js';
@@ -21,11 +23,22 @@ export const PLUGIN_SOCKET = '/run/docker/plugins/kuryr.sock';
 export const IMAGE = 'kuryr/busybox:latest';
 export const REPO = new URL('../../../', import.meta.url).pathname;
 
-export const neutron = new NeutronClient(new NoAuth(process.env.KURYR_TEST_NEUTRON ?? 'http://127.0.0.1:9696'), {
-  timeoutMs: 30_000,
-  attempts: 3,
-  stats: new OpStats(),
-});
+/**
+ * The lab's Neutron as admin: behind Keystone (lab/up.sh writes "keystone" to
+ * /run/kuryr-lab/auth) as the cloud lab-admin of the lab's clouds.yaml, else
+ * noauth (KURYR_LAB_NOAUTH=1 labs).
+ */
+export const neutron = new NeutronClient(
+  (() => {
+    try {
+      if (readFileSync('/run/kuryr-lab/auth', 'utf8').trim() !== 'keystone') throw new Error('noauth');
+    } catch {
+      return new NoAuth(process.env.KURYR_TEST_NEUTRON ?? 'http://127.0.0.1:9696');
+    }
+    return neutronAuthFrom({ cloud: 'lab-admin' }, { env: { OS_CLIENT_CONFIG_FILE: '/etc/kuryr-lab/clouds.yaml' } }).auth;
+  })(),
+  { timeoutMs: 30_000, attempts: 3, stats: new OpStats() },
+);
 
 export function hostId(): string {
   return readFileSync('/run/kuryr-lab/host', 'utf8').trim();
