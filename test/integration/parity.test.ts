@@ -80,7 +80,14 @@ describe('parity with Kuryr-libnetwork on real Neutron', { timeout: 300_000 }, (
   it('pre-created ports: adopted by --ip and reset on rm; a VM port is refused (C10)', async () => {
     const id = await kuryrNet(name('pre'), '10.132.0.0/24', '10.132.0.1');
     const [net] = await taggedWith('networks', id);
-    const mine = await neutron.create('ports', { network_id: net!.id, name: name('my-port'), fixed_ips: [{ ip_address: '10.132.0.9' }] });
+    // In the network's project (kuryr's, behind Keystone), as a user would: a port of another
+    // project gets that project's default security group, which drops kuryr's containers' pings.
+    const mine = await neutron.create('ports', {
+      network_id: net!.id,
+      project_id: net!.project_id,
+      name: name('my-port'),
+      fixed_ips: [{ ip_address: '10.132.0.9' }],
+    });
     neutronCleanup.push(() => neutron.delete('ports', mine.id));
     const c = name('pre1');
     containers.push(c);
