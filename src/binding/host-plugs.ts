@@ -68,6 +68,9 @@ export class OvsHybridPlug implements HostPlug {
     await withUndo(this.onUndoFailure, async (undo) => {
       await this.links.ensureBridge(n.qbr);
       undo.push(`delete bridge ${n.qbr}`, () => this.links.deleteLink(n.qbr));
+      // No iptables firewall agent with OVN: security groups live in OVS, qbr only forwards.
+      await this.links.allowBridged(n.qbr);
+      undo.push(`firewall rule of ${n.qbr}`, () => this.links.disallowBridged(n.qbr));
       await this.links.setMaster(hostIf, n.qbr);
       await this.links.deleteLink(n.qvb); // a leftover of a crashed attempt
       await this.links.createVethPair(n.qvb, n.qvo, mtu);
@@ -82,6 +85,7 @@ export class OvsHybridPlug implements HostPlug {
     const errors: unknown[] = [];
     await this.ovs.deletePort(this.bridge, n.qvo).catch((e: unknown) => errors.push(e));
     for (const link of [n.qvb, n.qbr]) await this.links.deleteLink(link).catch((e: unknown) => errors.push(e));
+    await this.links.disallowBridged(n.qbr).catch((e: unknown) => errors.push(e));
     if (errors.length > 0) throw errors[0];
   }
 }
@@ -97,6 +101,7 @@ export class LinuxBridgePlug implements HostPlug {
   async plug(hostIf: string, port: NeutronPort): Promise<void> {
     const bridge = linuxBridgeName(port.network_id);
     await this.links.ensureBridge(bridge);
+    await this.links.allowBridged(bridge);
     await this.links.setMaster(hostIf, bridge);
   }
 

@@ -34,6 +34,14 @@ export interface LinkOps {
   createVethPair(a: string, b: string, mtu: number): Promise<void>;
   /** Creates a Linux bridge if missing (forward delay 0, STP off) and brings it up. */
   ensureBridge(name: string): Promise<void>;
+  /**
+   * Lets bridged traffic of a kuryr bridge through the host firewall: with
+   * br_netfilter loaded (Docker loads it) bridged packets traverse iptables
+   * FORWARD, whose policy Docker sets to DROP. Idempotent; no-op without br_netfilter.
+   */
+  allowBridged(bridge: string): Promise<void>;
+  /** Removes what allowBridged added; idempotent. */
+  disallowBridged(bridge: string): Promise<void>;
   /** Enslaves a link to a bridge and brings it up. */
   setMaster(link: string, bridge: string): Promise<void>;
   /** A macvlan (mode bridge) on `parent` with this MAC and MTU, tx checksum offload off. */

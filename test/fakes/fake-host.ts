@@ -39,6 +39,16 @@ export class FakeLinks implements LinkOps {
     if (!this.other.has(name)) this.other.set(name, { kind: 'bridge' });
   }
 
+  readonly allowed = new Set<string>();
+
+  async allowBridged(bridge: string): Promise<void> {
+    this.allowed.add(bridge);
+  }
+
+  async disallowBridged(bridge: string): Promise<void> {
+    this.allowed.delete(bridge);
+  }
+
   async setMaster(link: string, bridge: string): Promise<void> {
     if (!this.other.has(bridge)) throw new HostError('ip link set master', `no bridge ${bridge}`);
     const l = this.other.get(link) ?? (this.links.has(link) ? { kind: 'veth' as const } : undefined);

@@ -54,6 +54,41 @@ export class IpLinkOps implements LinkOps {
     await this.run('ip', ['link', 'set', 'dev', name, 'up']);
   }
 
+  async #bridgeNetfilter(): Promise<boolean> {
+    try {
+      const { stdout } = await this.run('cat', ['/proc/sys/net/bridge/bridge-nf-call-iptables']);
+      return stdout.trim() === '1';
+    } catch {
+      return false; // br_netfilter not loaded: bridged traffic never sees iptables
+    }
+  }
+
+  async allowBridged(bridge: string): Promise<void> {
+    if (!(await this.#bridgeNetfilter())) return;
+    for (const cmd of ['iptables', 'ip6tables']) {
+      const rule = ['FORWARD', '-i', bridge, '-o', bridge, '-m', 'comment', '--comment', 'kuryr-ts', '-j', 'ACCEPT'];
+      try {
+        await this.run(cmd, ['-w', '5', '-C', ...rule]);
+      } catch {
+        await this.run(cmd, ['-w', '5', '-I', ...rule]);
+      }
+    }
+  }
+
+  async disallowBridged(bridge: string): Promise<void> {
+    for (const cmd of ['iptables', 'ip6tables']) {
+      const rule = ['FORWARD', '-i', bridge, '-o', bridge, '-m', 'comment', '--comment', 'kuryr-ts', '-j', 'ACCEPT'];
+      // -D until it fails: removes duplicates too; a missing rule or command is fine.
+      for (let i = 0; i < 4; i++) {
+        try {
+          await this.run(cmd, ['-w', '5', '-D', ...rule]);
+        } catch {
+          break;
+        }
+      }
+    }
+  }
+
   async setMaster(link: string, bridge: string): Promise<void> {
     await this.#batch([`link set dev ${link} master ${bridge}`, `link set dev ${link} up`]);
   }
