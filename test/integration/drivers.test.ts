@@ -12,9 +12,17 @@ import { IMAGE, RUN_PREFIX, cleanupDocker, containerIp, docker, kuryrOvsInterfac
 const containers: string[] = [];
 const networks: string[] = [];
 const daemons: TestDaemon[] = [];
+const bridges: string[] = [];
 after(async () => {
   await cleanupDocker(containers, networks);
   for (const d of daemons) await d.stop();
+  // Linux bridges (and their firewall rules) outlive the ports, as in Kuryr: the test removes its own.
+  for (const brq of bridges) {
+    await sh('ip', ['link', 'del', brq]).catch(() => undefined);
+    for (const cmd of ['iptables', 'ip6tables']) {
+      await sh(cmd, ['-w', '5', '-D', 'FORWARD', '-i', brq, '-o', brq, '-m', 'comment', '--comment', 'kuryr-ts', '-j', 'ACCEPT']).catch(() => undefined);
+    }
+  }
 });
 
 async function twoContainers(driver: string, label: string, subnet: string) {
@@ -35,6 +43,7 @@ describe('binding drivers on the real data plane', { timeout: 300_000 }, () => {
     const t = await twoContainers(d.name, 'lb', '10.180.0');
     const [net] = await taggedWith('networks', t.id);
     const brq = `brq${net!.id.slice(0, 11)}`;
+    bridges.push(brq);
     const members = JSON.parse(await sh('ip', ['-json', 'link', 'show', 'master', brq])) as Array<{ ifname: string }>;
     assert.equal(members.length, 2, `two taps on ${brq}`);
     const ports = await portsOfNetwork(net!.id);
@@ -44,11 +53,6 @@ describe('binding drivers on the real data plane', { timeout: 300_000 }, () => {
     await docker('rm', '-f', t.a, t.w);
     await docker('network', 'rm', t.net);
     assert.deepEqual(await taggedWith('networks', t.id), []);
-    // The bridge (and its firewall rule) outlive the ports, as in Kuryr: clean up after the test.
-    await sh('ip', ['link', 'del', brq]).catch(() => undefined);
-    for (const cmd of ['iptables', 'ip6tables']) {
-      await sh(cmd, ['-w', '5', '-D', 'FORWARD', '-i', brq, '-o', brq, '-m', 'comment', '--comment', 'kuryr-ts', '-j', 'ACCEPT']).catch(() => undefined);
-    }
   });
 
   it('OVS hybrid: tap → qbr ← qvb/qvo → br-int (vm-id); ports ACTIVE through OVN', async () => {
