@@ -3,6 +3,7 @@
  */
 import { Command } from 'commander';
 import { AppError } from '../domain/errors.js';
+import { formatChecks, runDoctor } from './doctor.js';
 import { runDaemon } from './kuryr-daemon.js';
 
 export async function main(argv: string[]): Promise<number> {
@@ -16,6 +17,15 @@ export async function main(argv: string[]): Promise<number> {
     .action(async (o: { configFile: string[]; debug?: boolean }) => {
       const files = o.configFile.length > 0 ? o.configFile : ['/etc/kuryr/kuryr.conf'];
       await runDaemon({ configFiles: files, debug: o.debug === true });
+    });
+  program
+    .command('doctor')
+    .description('check this host: config, Neutron and auth, extensions, OVS, binding host id, Docker discovery, socket')
+    .option('--config-file <path>', 'kuryr.conf (repeatable; later files win)', (v: string, prev: string[]) => [...prev, v], [] as string[])
+    .action(async (o: { configFile: string[] }) => {
+      const checks = await runDoctor(o.configFile.length > 0 ? o.configFile : ['/etc/kuryr/kuryr.conf']);
+      process.stdout.write(`${formatChecks(checks)}\n`);
+      exitCode = checks.every((c) => c.ok) ? 0 : 1;
     });
   try {
     await program.parseAsync(argv);

@@ -94,7 +94,15 @@ export interface NeutronSecurityGroup {
   security_group_rules?: NeutronSecurityGroupRule[];
 }
 
+export interface NeutronAgent {
+  id: string;
+  host: string;
+  agent_type: string;
+  alive: boolean;
+}
+
 export interface ResourceTypes {
+  agents: NeutronAgent;
   networks: NeutronNetwork;
   subnets: NeutronSubnet;
   subnetpools: NeutronSubnetPool;

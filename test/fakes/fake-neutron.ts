@@ -22,6 +22,7 @@ type AnyResource = { id: string; tags: string[] } & Record<string, unknown>;
 
 export class FakeNeutron implements NeutronApi {
   readonly tables: { [R in ResourceName]: Map<string, ResourceTypes[R]> } = {
+    agents: new Map(),
     networks: new Map(),
     subnets: new Map(),
     subnetpools: new Map(),

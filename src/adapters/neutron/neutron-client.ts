@@ -10,6 +10,7 @@ import type { OpStats } from '../../lib/op-stats.js';
 import type { NeutronAuth } from './auth.js';
 
 const SINGULAR: Record<ResourceName, string> = {
+  agents: 'agent',
   networks: 'network',
   subnets: 'subnet',
   subnetpools: 'subnetpool',
