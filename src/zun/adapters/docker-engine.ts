@@ -1,0 +1,216 @@
+/**
+ * DockerApi over the Docker Engine API with dockerode (the Docker client
+ * library of the Node ecosystem: request building, the unix socket, stream
+ * demultiplexing). Pinned to API 1.41 (Docker 20.10): the container MAC lives
+ * in Config.MacAddress there, and endpoint addresses in IPAMConfig. Engine
+ * unreachable → DockerUnavailable; Docker's answers → DockerRequestError with
+ * its status. Only this file imports dockerode.
+ */
+import Docker from 'dockerode';
+import { PassThrough } from 'node:stream';
+import {
+  DockerRequestError,
+  DockerUnavailable,
+  type ContainerState,
+  type DockerApi,
+  type DockerContainerSpec,
+  type DockerNetworkSpec,
+  type EndpointRequest,
+} from '../ports/docker.js';
+
+export interface DockerEngineOptions {
+  socketPath?: string;
+  /** Per-request timeout (ms). */
+  timeoutMs?: number;
+}
+
+function translate(err: unknown): Error {
+  const e = err as { statusCode?: number; json?: { message?: string }; reason?: string; message?: string; code?: string };
+  if (typeof e.statusCode === 'number') return new DockerRequestError(e.statusCode, e.json?.message ?? e.reason ?? e.message ?? 'error');
+  if (e.code && ['ENOENT', 'ECONNREFUSED', 'EACCES', 'ECONNRESET', 'ETIMEDOUT'].includes(e.code)) return new DockerUnavailable(`${e.code}: ${e.message ?? ''}`);
+  if (/timeout/i.test(e.message ?? '')) return new DockerUnavailable(e.message ?? 'timeout');
+  return err instanceof Error ? err : new Error(String(err));
+}
+
+async function call<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (err) {
+    throw translate(err);
+  }
+}
+
+/** Docker's 8-byte-header multiplexed stream (non-TTY logs/exec) → text. */
+export function demux(buf: Buffer): string {
+  const out: Buffer[] = [];
+  let i = 0;
+  while (i + 8 <= buf.length && buf[i]! <= 2 && buf[i + 1] === 0 && buf[i + 2] === 0 && buf[i + 3] === 0) {
+    const len = buf.readUInt32BE(i + 4);
+    out.push(buf.subarray(i + 8, i + 8 + len));
+    i += 8 + len;
+  }
+  return i === 0 ? buf.toString('utf8') : Buffer.concat(out).toString('utf8');
+}
+
+export class DockerEngine implements DockerApi {
+  readonly #docker: Docker;
+
+  constructor(opts: DockerEngineOptions = {}) {
+    this.#docker = new Docker({ socketPath: opts.socketPath ?? '/var/run/docker.sock', version: 'v1.41', timeout: opts.timeoutMs ?? 120_000 });
+  }
+
+  createNetwork(spec: DockerNetworkSpec): Promise<string> {
+    return call(async () => {
+      const net = await this.#docker.createNetwork({
+        Name: spec.name,
+        Driver: spec.driver,
+        CheckDuplicate: true,
+        EnableIPv6: spec.enableIpv6,
+        Options: spec.options,
+        Labels: spec.labels,
+        IPAM: { Driver: spec.ipamDriver, Options: spec.ipamOptions, Config: spec.ipamConfig.map((c) => ({ Subnet: c.subnet, ...(c.gateway ? { Gateway: c.gateway } : {}) })) },
+      });
+      return net.id;
+    });
+  }
+
+  findNetwork(name: string): Promise<{ id: string; name: string; containers: number } | undefined> {
+    return call(async () => {
+      const all = await this.#docker.listNetworks({ filters: { name: [name] } });
+      const n = all.find((x) => x.Name === name);
+      return n ? { id: n.Id, name: n.Name, containers: Object.keys(n.Containers ?? {}).length } : undefined;
+    });
+  }
+
+  async removeNetwork(nameOrId: string): Promise<void> {
+    try {
+      await call(() => this.#docker.getNetwork(nameOrId).remove());
+    } catch (err) {
+      if (err instanceof DockerRequestError && err.status === 404) return;
+      throw err;
+    }
+  }
+
+  async imageExists(image: string): Promise<boolean> {
+    try {
+      await call(() => this.#docker.getImage(image).inspect());
+      return true;
+    } catch (err) {
+      if (err instanceof DockerRequestError && err.status === 404) return false;
+      throw err;
+    }
+  }
+
+  createContainer(spec: DockerContainerSpec): Promise<string> {
+    return call(async () => {
+      const endpoint = spec.endpoint;
+      const c = await this.#docker.createContainer({
+        name: spec.name,
+        Image: spec.image,
+        ...(spec.command ? { Cmd: spec.command } : {}),
+        ...(spec.env ? { Env: Object.entries(spec.env).map(([k, v]) => `${k}=${v}`) } : {}),
+        ...(spec.workdir ? { WorkingDir: spec.workdir } : {}),
+        ...(spec.hostname ? { Hostname: spec.hostname } : {}),
+        ...(spec.macAddress ? { MacAddress: spec.macAddress } : {}),
+        ...(spec.exposedPorts ? { ExposedPorts: Object.fromEntries(spec.exposedPorts.map((p) => [p, {}])) } : {}),
+        Labels: spec.labels,
+        HostConfig: { NetworkMode: spec.networkMode, ...(spec.ipcMode ? { IpcMode: spec.ipcMode } : {}) },
+        ...(endpoint
+          ? { NetworkingConfig: { EndpointsConfig: { [endpoint.network]: { IPAMConfig: ipam(endpoint) } } } }
+          : {}),
+      });
+      return c.id;
+    });
+  }
+
+  async startContainer(id: string): Promise<void> {
+    try {
+      await call(() => this.#docker.getContainer(id).start());
+    } catch (err) {
+      if (err instanceof DockerRequestError && err.status === 304) return;
+      throw err;
+    }
+  }
+
+  async stopContainer(id: string, timeoutS: number): Promise<void> {
+    try {
+      await call(() => this.#docker.getContainer(id).stop({ t: timeoutS }));
+    } catch (err) {
+      if (err instanceof DockerRequestError && err.status === 304) return;
+      throw err;
+    }
+  }
+
+  async removeContainer(id: string, force: boolean): Promise<void> {
+    try {
+      await call(() => this.#docker.getContainer(id).remove({ force, v: true }));
+    } catch (err) {
+      if (err instanceof DockerRequestError && err.status === 404) return;
+      throw err;
+    }
+  }
+
+  async inspectContainer(id: string): Promise<ContainerState | undefined> {
+    try {
+      const info = await call(() => this.#docker.getContainer(id).inspect());
+      const networks: ContainerState['networks'] = {};
+      for (const [name, n] of Object.entries(info.NetworkSettings?.Networks ?? {})) {
+        networks[name] = { ipv4: n.IPAddress ?? '', ipv6: n.GlobalIPv6Address ?? '', mac: n.MacAddress ?? '' };
+      }
+      return { id: info.Id, running: info.State.Running, status: info.State.Status, exitCode: info.State.ExitCode, networks };
+    } catch (err) {
+      if (err instanceof DockerRequestError && err.status === 404) return undefined;
+      throw err;
+    }
+  }
+
+  connectNetwork(network: string, containerId: string, endpoint: EndpointRequest): Promise<void> {
+    return call(async () => {
+      await this.#docker.getNetwork(network).connect({ Container: containerId, EndpointConfig: { IPAMConfig: ipam(endpoint) } });
+    });
+  }
+
+  async disconnectNetwork(network: string, containerId: string): Promise<void> {
+    try {
+      await call(() => this.#docker.getNetwork(network).disconnect({ Container: containerId, Force: true }));
+    } catch (err) {
+      if (err instanceof DockerRequestError && (err.status === 404 || /is not connected/.test(err.message))) return;
+      throw err;
+    }
+  }
+
+  logs(id: string, opts: { stdout: boolean; stderr: boolean; tail?: number }): Promise<string> {
+    return call(async () => {
+      const buf = (await this.#docker.getContainer(id).logs({
+        follow: false,
+        stdout: opts.stdout,
+        stderr: opts.stderr,
+        ...(opts.tail !== undefined ? { tail: opts.tail } : {}),
+      })) as unknown as Buffer;
+      return demux(Buffer.isBuffer(buf) ? buf : Buffer.from(String(buf)));
+    });
+  }
+
+  exec(id: string, command: string[]): Promise<{ exitCode: number; output: string }> {
+    return call(async () => {
+      const container = this.#docker.getContainer(id);
+      const ex = await container.exec({ Cmd: command, AttachStdout: true, AttachStderr: true });
+      const stream = await ex.start({ hijack: true, stdin: false });
+      const chunks: Buffer[] = [];
+      const sink = new PassThrough();
+      sink.on('data', (d: Buffer) => chunks.push(d));
+      this.#docker.modem.demuxStream(stream, sink, sink);
+      await new Promise<void>((resolve, reject) => {
+        stream.on('end', resolve);
+        stream.on('close', resolve);
+        stream.on('error', reject);
+      });
+      const info = await ex.inspect();
+      return { exitCode: info.ExitCode ?? -1, output: Buffer.concat(chunks).toString('utf8') };
+    });
+  }
+}
+
+function ipam(e: EndpointRequest): { IPv4Address?: string; IPv6Address?: string } {
+  return { ...(e.ipv4 ? { IPv4Address: e.ipv4 } : {}), ...(e.ipv6 ? { IPv6Address: e.ipv6 } : {}) };
+}

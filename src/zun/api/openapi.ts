@@ -1,0 +1,84 @@
+/** The OpenAPI 3.0 description of /v1, served at GET /v1/openapi.json; request schemas are the ones fastify validates with. */
+import * as s from './schemas.js';
+
+const error = { $ref: '#/components/responses/Error' };
+const ident = { name: 'ident', in: 'path', required: true, description: 'uuid or name', schema: { type: 'string' } };
+const q = (name: string, schema: object, description = ''): object => ({ name, in: 'query', required: false, description, schema });
+const json = (schema: object): object => ({ content: { 'application/json': { schema } } });
+const op = (summary: string, responses: Record<string, unknown>, extra: object = {}): object => ({ summary, responses: { ...responses, default: error }, ...extra });
+
+export function openApiDocument(): object {
+  const networkObj = { $ref: '#/components/schemas/Network' };
+  const containerObj = { $ref: '#/components/schemas/Container' };
+  return {
+    openapi: '3.0.3',
+    info: {
+      title: 'kuryr-ts container service (Zun-compatible) API',
+      version: '1.40',
+      description:
+        'Zun URL shapes under /v1. Send `OpenStack-API-Version: container 1.N` (1.1–1.40; absent = 1.1; outside → 406). Auth: `X-Auth-Token` (Keystone) unless the service runs in noauth mode. Errors: `{errors:[{request_id, code, status, title, detail}]}`.',
+    },
+    servers: [{ url: 'http://127.0.0.1:9517' }],
+    components: {
+      securitySchemes: { keystone: { type: 'apiKey', in: 'header', name: 'X-Auth-Token' } },
+      responses: {
+        Error: json({ type: 'object', properties: { errors: { type: 'array', items: { type: 'object', properties: { request_id: { type: 'string' }, code: { type: 'string' }, status: { type: 'integer' }, title: { type: 'string' }, detail: { type: 'string' } } } } } }),
+      },
+      schemas: {
+        NetworkCreate: s.networkCreateBody,
+        ContainerCreate: s.containerCreateBody,
+        Network: {
+          type: 'object',
+          properties: Object.fromEntries(
+            ['uuid', 'name', 'project_id', 'user_id', 'network_id', 'neutron_net_id', 'neutron_subnet_id', 'neutron_subnet_v6_id', 'neutron_pool_id', 'docker_network_name', 'host', 'created_at', 'updated_at'].map((k) => [k, { type: 'string', nullable: true }]),
+          ),
+        },
+        Container: {
+          type: 'object',
+          properties: {
+            ...Object.fromEntries(['uuid', 'name', 'project_id', 'user_id', 'image', 'status', 'status_reason', 'task_state', 'workdir', 'hostname', 'host', 'created_at', 'updated_at'].map((k) => [k, { type: 'string', nullable: true }])),
+            command: { type: 'array', items: { type: 'string' } },
+            environment: { type: 'object', additionalProperties: { type: 'string' } },
+            addresses: { type: 'object', nullable: true, additionalProperties: { type: 'array', items: { type: 'object', properties: { addr: { type: 'string' }, version: { type: 'integer' }, port: { type: 'string' }, subnet_id: { type: 'string' }, preserve_on_delete: { type: 'boolean' } } } } },
+            security_groups: { type: 'array', items: { type: 'string' } },
+            ports: { type: 'array', items: { type: 'integer' } },
+          },
+        },
+      },
+    },
+    security: [{ keystone: [] }],
+    paths: {
+      '/v1/networks': {
+        post: op('Create a network (a kuryr Docker network wrapping a Neutron network, subnet and subnet pool)', { 200: json(networkObj) }, { requestBody: { required: true, ...json({ $ref: '#/components/schemas/NetworkCreate' }) } }),
+        get: op('List the project\'s networks', { 200: json({ type: 'object', properties: { networks: { type: 'array', items: networkObj } } }) }, { parameters: [q('all_projects', { type: 'boolean' }, 'admin only')] }),
+      },
+      '/v1/networks/{ident}': {
+        get: op('Show a network (uuid, name or Neutron net id)', { 200: json(networkObj) }, { parameters: [ident] }),
+        delete: op('Delete a network (≥1.27); 409 while containers are attached', { 204: { description: 'deleted' } }, { parameters: [ident] }),
+      },
+      '/v1/containers': {
+        post: op('Create (and with run=true start) a container; built asynchronously: Creating → Created/Running or Error', { 202: json(containerObj) }, { parameters: [q('run', { type: 'boolean' })], requestBody: { required: true, ...json({ $ref: '#/components/schemas/ContainerCreate' }) } }),
+        get: op('List the project\'s containers', { 200: json({ type: 'object', properties: { containers: { type: 'array', items: containerObj } } }) }, { parameters: [q('all_projects', { type: 'boolean' }, 'admin only')] }),
+      },
+      '/v1/containers/{ident}': {
+        get: op('Show a container', { 200: json(containerObj) }, { parameters: [ident] }),
+        delete: op('Delete a container, its sandbox, ports and exposed-ports security group', { 204: { description: 'deleted' } }, { parameters: [ident, q('force', { type: 'boolean' }, 'admin only (≥1.7)'), q('stop', { type: 'boolean' }, '≥1.12')] }),
+      },
+      '/v1/containers/{ident}/start': { post: op('Start', { 202: { description: 'accepted' } }, { parameters: [ident] }) },
+      '/v1/containers/{ident}/stop': { post: op('Stop', { 202: { description: 'accepted' } }, { parameters: [ident, q('timeout', { type: 'integer' })] }) },
+      '/v1/containers/{ident}/logs': { get: op('Logs (a JSON string)', { 200: json({ type: 'string' }) }, { parameters: [ident, q('stdout', { type: 'boolean' }), q('stderr', { type: 'boolean' }), q('tail', { type: 'integer' })] }) },
+      '/v1/containers/{ident}/execute': {
+        post: op('Run a command in the container', { 200: json({ type: 'object', properties: { output: { type: 'string' }, exit_code: { type: 'integer' } } }) }, { parameters: [ident, q('command', { type: 'string' })] }),
+      },
+      '/v1/containers/{ident}/network_attach': {
+        post: op('Attach a network or a port (≥1.8)', { 200: { description: 'attached' } }, { parameters: [ident, q('network', { type: 'string' }), q('port', { type: 'string' }), q('fixed_ip', { type: 'string' })] }),
+      },
+      '/v1/containers/{ident}/network_detach': {
+        post: op('Detach a network or the network of a port (≥1.6; port ≥1.17)', { 202: { description: 'detached' } }, { parameters: [ident, q('network', { type: 'string' }), q('port', { type: 'string' })] }),
+      },
+      '/v1/containers/{ident}/network_list': {
+        get: op('The container\'s ports (≥1.13)', { 200: json({ type: 'object', properties: { networks: { type: 'array', items: { type: 'object', properties: { net_id: { type: 'string' }, port_id: { type: 'string' }, fixed_ips: { type: 'array', items: { type: 'object' } } } } } } }) }, { parameters: [ident] }),
+      },
+    },
+  };
+}

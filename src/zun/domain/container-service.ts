@@ -1,0 +1,246 @@
+/**
+ * Containers: create (202, then built in the background by SandboxBuilder),
+ * list/show in the caller's project, start/stop/delete with Zun's state rules,
+ * logs and exec, and the network actions (attach, detach, list). Lookups are
+ * by uuid or name, scoped to the project (another project's container is 404).
+ */
+import type { RequestContext } from './context.js';
+import { scopeOf } from './context.js';
+import { badRequest, conflict, describe, forbidden, notFound, ZunError } from './errors.js';
+import { dockerFailure } from './docker-errors.js';
+import type { NetworkAttachment, ZunContainer } from './model.js';
+import { normaliseExposedPorts, type NetRequest, type NetsResolver } from './nets-resolver.js';
+import type { NeutronLookup } from './neutron-lookup.js';
+import type { SandboxBuilder } from './sandbox-builder.js';
+import type { Clock, Logger, ZunSettings } from './settings.js';
+import type { DockerApi } from '../ports/docker.js';
+import type { Store } from '../ports/store.js';
+
+export interface ContainerCreateInput {
+  name?: string | undefined;
+  image: string;
+  command?: string[] | undefined;
+  environment?: Record<string, string> | undefined;
+  workdir?: string | undefined;
+  hostname?: string | undefined;
+  nets?: NetRequest[] | undefined;
+  securityGroups?: string[] | undefined;
+  exposedPorts?: Record<string, unknown> | undefined;
+  run: boolean;
+}
+
+export interface ContainerDetail {
+  container: ZunContainer;
+  attachments: NetworkAttachment[];
+}
+
+export class ContainerService {
+  readonly #jobs = new Set<Promise<void>>();
+
+  constructor(
+    readonly store: Store,
+    readonly docker: DockerApi,
+    readonly lookup: NeutronLookup,
+    readonly nets: NetsResolver,
+    readonly builder: SandboxBuilder,
+    readonly settings: ZunSettings,
+    readonly clock: Clock,
+    readonly log: Logger,
+  ) {}
+
+  /** Validates and resolves everything against Neutron, stores the row (Creating) and builds in the background. */
+  async create(ctx: RequestContext, input: ContainerCreateInput): Promise<ContainerDetail> {
+    if (input.securityGroups?.length && input.exposedPorts && Object.keys(input.exposedPorts).length > 0) {
+      throw badRequest('security_groups and exposed_ports cannot be used together', 'ZUN_ERR_SG_WITH_EXPOSED_PORTS');
+    }
+    const exposedPorts = normaliseExposedPorts(input.exposedPorts);
+    const requestedNets = await this.nets.resolve(ctx, input.nets, this.settings.host);
+    const securityGroups = await this.lookup.securityGroups(ctx, input.securityGroups ?? []);
+    const uuid = this.clock.newId();
+    const now = this.clock.now();
+    const c: ZunContainer = {
+      uuid,
+      name: input.name ?? `zun-${uuid.slice(0, 8)}`,
+      projectId: ctx.projectId,
+      userId: ctx.userId,
+      image: input.image,
+      command: input.command ?? [],
+      environment: input.environment ?? {},
+      workdir: input.workdir ?? null,
+      hostname: input.hostname ?? null,
+      status: 'Creating',
+      statusReason: null,
+      taskState: 'container_creating',
+      host: this.settings.host,
+      containerId: null,
+      sandboxId: null,
+      securityGroups,
+      exposedPorts,
+      exposedSgId: null,
+      autoStart: input.run,
+      requestedNets,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await this.store.containers.insert(c);
+    this.#background(c.uuid, async () => {
+      const result = await this.builder.build(ctx, c);
+      await this.store.containers.update(c.uuid, { ...result, updatedAt: this.clock.now() });
+      this.log.info({ container: c.uuid, status: result.status, reason: result.statusReason }, 'container create finished');
+    });
+    return { container: c, attachments: [] };
+  }
+
+  /** Resolves when every background job has finished (tests, graceful shutdown). */
+  async idle(): Promise<void> {
+    while (this.#jobs.size > 0) await Promise.allSettled([...this.#jobs]);
+  }
+
+  #background(uuid: string, work: () => Promise<void>): void {
+    const job = work()
+      .catch((err: unknown) => this.log.error({ container: uuid, err: describe(err) }, 'background job failed'))
+      .finally(() => this.#jobs.delete(job));
+    this.#jobs.add(job);
+  }
+
+  async list(ctx: RequestContext, allProjects = false): Promise<ContainerDetail[]> {
+    const rows = await this.store.containers.list({ projectId: scopeOf(ctx, allProjects) });
+    return Promise.all(rows.map(async (container) => ({ container, attachments: await this.store.attachments.listByContainer(container.uuid) })));
+  }
+
+  async get(ctx: RequestContext, ident: string): Promise<ContainerDetail> {
+    const container = await this.#find(ctx, ident);
+    return { container, attachments: await this.store.attachments.listByContainer(container.uuid) };
+  }
+
+  async #find(ctx: RequestContext, ident: string): Promise<ZunContainer> {
+    const projectId = scopeOf(ctx);
+    const byUuid = await this.store.containers.get(ident);
+    if (byUuid && (projectId === undefined || byUuid.projectId === projectId)) return byUuid;
+    const byName = await this.store.containers.list({ projectId, name: ident });
+    if (byName.length === 0) throw notFound(`Container ${ident} could not be found`, 'ZUN_ERR_CONTAINER_NOT_FOUND');
+    if (byName.length > 1) throw conflict(`Multiple containers exist with same name ${ident}. Please use the container uuid instead.`, 'ZUN_ERR_AMBIGUOUS_NAME');
+    return byName[0]!;
+  }
+
+  #requireState(c: ZunContainer, action: string, allowed: readonly string[]): void {
+    if (!allowed.includes(c.status)) {
+      throw new ZunError(409, 'ZUN_ERR_INVALID_STATE', `Cannot ${action} container ${c.uuid} in ${c.status} state.`);
+    }
+  }
+
+  async start(ctx: RequestContext, ident: string): Promise<ContainerDetail> {
+    const c = await this.#find(ctx, ident);
+    this.#requireState(c, 'start', ['Created', 'Stopped']);
+    try {
+      const sandbox = await this.docker.inspectContainer(c.sandboxId!);
+      if (!sandbox?.running) await this.docker.startContainer(c.sandboxId!);
+      await this.docker.startContainer(c.containerId!);
+    } catch (err) {
+      throw dockerFailure(`starting container ${c.uuid}`, err);
+    }
+    await this.store.containers.update(c.uuid, { status: 'Running', updatedAt: this.clock.now() });
+    return this.get(ctx, c.uuid);
+  }
+
+  async stop(ctx: RequestContext, ident: string, timeoutS?: number): Promise<ContainerDetail> {
+    const c = await this.#find(ctx, ident);
+    this.#requireState(c, 'stop', ['Running']);
+    try {
+      await this.docker.stopContainer(c.containerId!, timeoutS ?? this.settings.stopTimeoutS);
+    } catch (err) {
+      throw dockerFailure(`stopping container ${c.uuid}`, err);
+    }
+    await this.store.containers.update(c.uuid, { status: 'Stopped', updatedAt: this.clock.now() });
+    return this.get(ctx, c.uuid);
+  }
+
+  /** Zun: `force` is admin-only (container:delete_force); a running container needs stop or force. */
+  async delete(ctx: RequestContext, ident: string, opts: { force?: boolean; stop?: boolean } = {}): Promise<void> {
+    if (opts.force && !ctx.isAdmin) throw forbidden('Policy doesn\'t allow container:delete_force to be performed.', 'ZUN_ERR_POLICY');
+    const c = await this.#find(ctx, ident);
+    if (c.status === 'Creating' || c.status === 'Deleting') {
+      throw new ZunError(409, 'ZUN_ERR_INVALID_STATE', `Cannot delete container ${c.uuid} in ${c.status} state.`);
+    }
+    if (c.status === 'Running' && !opts.force && !opts.stop) {
+      throw new ZunError(409, 'ZUN_ERR_INVALID_STATE', `Cannot delete container ${c.uuid} in Running state: stop it first, or delete with stop (--stop) or force.`);
+    }
+    if (c.status === 'Running' && opts.stop && c.containerId) {
+      await this.docker.stopContainer(c.containerId, this.settings.stopTimeoutS).catch((err: unknown) => {
+        throw dockerFailure(`stopping container ${c.uuid}`, err);
+      });
+    }
+    await this.store.containers.update(c.uuid, { status: 'Deleting', taskState: 'container_deleting', updatedAt: this.clock.now() });
+    try {
+      await this.builder.teardown(c);
+    } catch (err) {
+      await this.store.containers.update(c.uuid, { status: 'Error', statusReason: `delete failed: ${describe(err)}`, taskState: null, updatedAt: this.clock.now() });
+      throw err;
+    }
+    await this.store.containers.delete(c.uuid);
+  }
+
+  async logs(ctx: RequestContext, ident: string, opts: { stdout: boolean; stderr: boolean; tail?: number }): Promise<string> {
+    const c = await this.#find(ctx, ident);
+    if (!c.containerId) throw new ZunError(409, 'ZUN_ERR_INVALID_STATE', `Container ${c.uuid} has no Docker container (status ${c.status})`);
+    try {
+      return await this.docker.logs(c.containerId, opts);
+    } catch (err) {
+      throw dockerFailure(`reading logs of ${c.uuid}`, err);
+    }
+  }
+
+  async execute(ctx: RequestContext, ident: string, command: string[]): Promise<{ output: string; exit_code: number }> {
+    const c = await this.#find(ctx, ident);
+    this.#requireState(c, 'execute on', ['Running']);
+    try {
+      const r = await this.docker.exec(c.containerId!, command);
+      return { output: r.output, exit_code: r.exitCode };
+    } catch (err) {
+      throw dockerFailure(`executing in ${c.uuid}`, err);
+    }
+  }
+
+  /** network_attach: `network` (Zun or Neutron, name or id) or `port`, optional fixed_ip; the default network when neither. */
+  async networkAttach(ctx: RequestContext, ident: string, q: { network?: string; port?: string; fixedIp?: string }): Promise<void> {
+    if (q.network && q.port) throw badRequest('network and port cannot be given together', 'ZUN_ERR_INVALID');
+    const c = await this.#find(ctx, ident);
+    this.#requireState(c, 'attach a network to', ['Created', 'Running', 'Stopped']);
+    const ip = q.network ? q.fixedIp : undefined;
+    const entry = { network: q.network, port: q.port, ...(ip ? (ip.includes(':') ? { 'v6-fixed-ip': ip } : { 'v4-fixed-ip': ip }) : {}) };
+    const req = await this.nets.resolveOne(ctx, entry, this.settings.host);
+    const attached = await this.store.attachments.listByContainer(c.uuid);
+    if (attached.some((a) => a.neutronNetId === req.neutronNetId)) {
+      throw badRequest(`Network ${req.neutronNetId} is already connected to container ${c.uuid}`, 'ZUN_ERR_ALREADY_ATTACHED');
+    }
+    await this.builder.attach(ctx, c, req);
+  }
+
+  /** network_detach: exactly one of `network` or `port`; detaches the whole network. */
+  async networkDetach(ctx: RequestContext, ident: string, q: { network?: string; port?: string }): Promise<void> {
+    if (!q.network === !q.port) throw badRequest('exactly one of network or port is required', 'ZUN_ERR_INVALID');
+    const c = await this.#find(ctx, ident);
+    const attached = await this.store.attachments.listByContainer(c.uuid);
+    let target: NetworkAttachment | undefined;
+    if (q.port) {
+      const port = await this.lookup.port(ctx, q.port);
+      target = attached.find((a) => a.portId === port.id);
+      if (!target) throw badRequest(`Port ${q.port} is not attached to container ${c.uuid}`, 'ZUN_ERR_NOT_ATTACHED');
+    } else {
+      const ref = q.network!;
+      target = attached.find((a) => a.networkUuid === ref || a.neutronNetId === ref);
+      if (!target) {
+        const zun = (await this.store.networks.list({ projectId: ctx.projectId, name: ref }))[0];
+        const netId = zun?.neutronNetId ?? (await this.lookup.network(ctx, ref)).id;
+        target = attached.find((a) => a.neutronNetId === netId);
+      }
+      if (!target) throw badRequest(`Network ${ref} is not attached to container ${c.uuid}`, 'ZUN_ERR_NOT_ATTACHED');
+    }
+    await this.builder.detach(c, target);
+  }
+
+  async networkList(ctx: RequestContext, ident: string): Promise<NetworkAttachment[]> {
+    const c = await this.#find(ctx, ident);
+    return this.store.attachments.listByContainer(c.uuid);
+  }
+}

@@ -1,0 +1,66 @@
+/**
+ * The Neutron side of a container's attachment: the port is pre-created (or a
+ * user's port is claimed) before Docker sees the container, bound to this host
+ * with device_owner compute:kuryr and device_id = the container uuid, so the
+ * kuryr driver adopts exactly that port from the IP (and MAC) Docker hands it.
+ * Released ports are deleted when the service made them and unbound — never
+ * deleted — when they are the user's.
+ */
+import type { AddressRecord, RequestedNet, ZunContainer, ZunNetwork } from './model.js';
+import type { NPort, ZunNeutron } from '../ports/neutron.js';
+
+export const DEVICE_OWNER = 'compute:kuryr';
+
+export interface ClaimedPort {
+  port: NPort;
+  created: boolean;
+}
+
+export class PortPlumbing {
+  constructor(
+    readonly neutron: ZunNeutron,
+    readonly host: string,
+  ) {}
+
+  /** Creates the service's port, or claims the user's; the caller records the undo (release). */
+  async claim(c: ZunContainer, req: RequestedNet, net: ZunNetwork): Promise<ClaimedPort> {
+    const binding = { device_id: c.uuid, device_owner: DEVICE_OWNER, 'binding:host_id': this.host };
+    if (req.portId) {
+      // Zun does not apply the container's security groups to a user's port
+      return { port: await this.neutron.update('ports', req.portId, binding), created: false };
+    }
+    const fixed = req.fixedIp
+      ? [{ ip_address: req.fixedIp }]
+      : [net.neutronSubnetId, net.neutronSubnetV6Id].filter((s): s is string => !!s).map((subnet_id) => ({ subnet_id }));
+    const port = await this.neutron.create('ports', {
+      network_id: net.neutronNetId,
+      project_id: c.projectId,
+      name: `zun-${c.uuid.slice(0, 8)}`,
+      admin_state_up: true,
+      ...binding,
+      ...(fixed.length > 0 ? { fixed_ips: fixed } : {}),
+      ...(c.securityGroups.length > 0 ? { security_groups: c.securityGroups } : {}),
+    });
+    return { port, created: true };
+  }
+
+  /** Idempotent: a vanished port is success. */
+  async release(portId: string, preserve: boolean): Promise<void> {
+    if (!preserve) {
+      await this.neutron.delete('ports', portId);
+      return;
+    }
+    const port = await this.neutron.find('ports', portId);
+    if (!port) return;
+    const profile = { ...(port['binding:profile'] ?? {}) };
+    delete profile.pci_vendor_info;
+    delete profile.pci_slot;
+    await this.neutron.update('ports', portId, { device_id: '', device_owner: '', 'binding:host_id': null, 'binding:profile': profile });
+  }
+}
+
+export function addressesOf(port: NPort, subnetVersion: (subnetId: string, ip: string) => 4 | 6): AddressRecord[] {
+  return port.fixed_ips.map((f) => ({ addr: f.ip_address, version: subnetVersion(f.subnet_id, f.ip_address), subnet_id: f.subnet_id }));
+}
+
+export const ipVersion = (ip: string): 4 | 6 => (ip.includes(':') ? 6 : 4);
