@@ -19,6 +19,7 @@ mkdir -p "$RUN"
 exec 9>"$RUN/lock"
 flock -w 600 9 || die "another up.sh/down.sh holds $RUN/lock"
 
+if [ -f "$LAB_DIR/zun.sh" ]; then bash "$LAB_DIR/zun.sh" stop 9>&- || warn "lab/zun.sh stop failed (continuing)"; fi
 if [ -f "$KURYR_SH" ]; then
   log "bash $KURYR_SH stop"
   bash "$KURYR_SH" stop 9>&- || warn "lab/kuryr.sh stop failed (continuing)"

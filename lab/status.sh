@@ -35,4 +35,5 @@ if [ -f "$KURYR_SH" ]; then
   echo "kuryr ($KURYR_SH status):"
   timeout 15 bash "$KURYR_SH" status 2>&1 | sed 's/^/  /' || true
 fi
+if [ -f "$LAB_DIR/zun.sh" ]; then echo "zun-api: $(timeout 15 bash "$LAB_DIR/zun.sh" status 2>&1 || true)"; fi
 exit $rc

@@ -370,6 +370,8 @@ if [ -f "$KURYR_SH" ]; then
   log "bash $KURYR_SH start"
   bash "$KURYR_SH" start 9>&- || die "lab/kuryr.sh start failed"
 fi
+# the container service (zun-api on 127.0.0.1:9517; `zun` on PATH)
+if [ -f "$LAB_DIR/zun.sh" ]; then bash "$LAB_DIR/zun.sh" start 9>&- || die "lab/zun.sh start failed"; fi
 
 lab_summary || warn "some components are not running (see above)"
 log "up: done; started by this lab: $(tr '\n' ' ' < "$STARTED")"

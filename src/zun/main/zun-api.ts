@@ -7,7 +7,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { pino } from 'pino';
+import type { FastifyInstance } from 'fastify';
+import { pino, type Logger } from 'pino';
 import { neutronAuthFrom } from '../../adapters/neutron/auth-sources.js';
 import { KeystoneAuth } from '../../adapters/neutron/keystone-auth.js';
 import { ConfigError } from '../../domain/errors.js';
@@ -41,14 +42,20 @@ function authMode(config: ZunConfig): AuthMode {
   };
 }
 
-export async function runZunApi(opts: ZunApiOptions): Promise<void> {
-  const config = loadZunConfig(opts.configFiles);
-  const log = pino({ level: opts.debug || config.debug ? 'debug' : 'info', base: { svc: 'zun-api' } });
+export interface ZunApp {
+  app: FastifyInstance;
+  containers: ContainerService;
+  /** Stops accepting requests, lets background creates finish, closes the database. */
+  close(): Promise<void>;
+}
+
+/** Everything zun-api runs, built from a config (also used in-process by the integration tests). */
+export async function buildZunApp(config: ZunConfig, log: Logger): Promise<ZunApp> {
   const m = /^sqlite:\/\/(\/.+)$/.exec(config.database);
   if (m?.[1] && m[1] !== '/:memory:') mkdirSync(dirname(m[1]), { recursive: true });
   const store = await openStore(config.database);
   const { auth: neutronAuth, description } = neutronAuthFrom(config.neutron);
-  log.info({ neutron: description, database: config.database.replace(/:[^:@/]+@/, ':***@'), auth: config.authStrategy }, 'zun-api configuration');
+  log.info({ neutron: description, database: config.database.replace(/:[^:@/]+@/, ':***@'), auth: config.authStrategy, host: config.host }, 'zun-api configuration');
   const neutron = new NeutronRest(neutronAuth);
   const docker = new DockerEngine({ socketPath: config.docker.socket });
   const settings: ZunSettings = Object.freeze({
@@ -63,7 +70,22 @@ export async function runZunApi(opts: ZunApiOptions): Promise<void> {
   const builder = new SandboxBuilder(store, docker, neutron, networks, settings, clock, log);
   const containers = new ContainerService(store, docker, lookup, new NetsResolver(store, lookup), builder, settings, clock, log);
   const app = buildApi({ networks, containers, auth: authMode(config), logger: log });
-  await app.listen({ host: config.api.hostIp, port: config.api.port });
+  return {
+    app,
+    containers,
+    close: async () => {
+      await app.close();
+      await containers.idle();
+      await store.close();
+    },
+  };
+}
+
+export async function runZunApi(opts: ZunApiOptions): Promise<void> {
+  const config = loadZunConfig(opts.configFiles);
+  const log = pino({ level: opts.debug || config.debug ? 'debug' : 'info', base: { svc: 'zun-api' } });
+  const zun = await buildZunApp(config, log);
+  await zun.app.listen({ host: config.api.hostIp, port: config.api.port });
   log.info({ url: `http://${config.api.hostIp}:${config.api.port}/v1` }, 'zun-api listening');
 
   let stopping = false;
@@ -71,9 +93,7 @@ export async function runZunApi(opts: ZunApiOptions): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info({ signal }, 'zun-api stopping');
-    await app.close();
-    await containers.idle();
-    await store.close();
+    await zun.close();
     process.exit(0);
   };
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
