@@ -7,6 +7,7 @@
 import { AppError } from '../domain/errors.js';
 import type { PortBinder } from '../ports/binder.js';
 import type { NeutronPort } from '../ports/neutron.js';
+import type { VmPort } from './vm-port.js';
 
 export type PortDriver = 'veth' | 'nested' | 'vlan';
 
@@ -23,6 +24,8 @@ export class BinderRegistry {
     readonly table: BinderTable,
     /** kuryr-ts `[binding] force_vif_type`: plug as this vif_type whatever Neutron says (lab and special setups). */
     readonly forceVifType?: string,
+    /** Nested drivers: the VM's Neutron port. */
+    readonly vmPort?: VmPort,
   ) {}
 
   /** The vif_type a veth-bound port is plugged as. */

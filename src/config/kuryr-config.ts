@@ -65,6 +65,8 @@ const DEFS: Record<string, Record<string, OptionDef>> = {
     enable_ssl: { kind: 'bool', default: 'false' },
     ssl_cert_file: { kind: 'str', default: '/var/lib/kuryr/certs/cert.pem' },
     ssl_key_file: { kind: 'str', default: '/var/lib/kuryr/certs/key.pem' },
+    // kuryr-ts addition: require Docker's client certificate, signed by this CA
+    ssl_ca_file: { kind: 'str' },
     pybasedir: { kind: 'str', ignored: true },
     bindir: { kind: 'str', default: '/usr/libexec/kuryr', ignored: true },
     subnetpool_name_prefix: { kind: 'str', default: 'kuryrPool' },
@@ -143,6 +145,10 @@ export interface KuryrConfig {
   readonly defaultPortDriver: string;
   readonly enabledPortDrivers: readonly string[];
   readonly processExternalConnectivity: boolean;
+  readonly enableSsl: boolean;
+  readonly sslCertFile: string;
+  readonly sslKeyFile: string;
+  readonly sslCaFile: string | undefined;
   readonly subnetpoolNamePrefix: string;
   readonly debug: boolean;
   readonly logFile: string | undefined;
@@ -259,6 +265,10 @@ export function buildConfig(doc: IniDocument, env: NodeJS.ProcessEnv = process.e
     defaultPortDriver: must<string>('DEFAULT', 'default_port_driver'),
     enabledPortDrivers: must<string[]>('DEFAULT', 'enabled_port_drivers'),
     processExternalConnectivity: must<boolean>('DEFAULT', 'process_external_connectivity'),
+    enableSsl: must<boolean>('DEFAULT', 'enable_ssl'),
+    sslCertFile: must<string>('DEFAULT', 'ssl_cert_file'),
+    sslKeyFile: must<string>('DEFAULT', 'ssl_key_file'),
+    sslCaFile: str('DEFAULT', 'ssl_ca_file'),
     subnetpoolNamePrefix: must<string>('DEFAULT', 'subnetpool_name_prefix'),
     debug: must<boolean>('DEFAULT', 'debug'),
     logFile: str('DEFAULT', 'log_file'),

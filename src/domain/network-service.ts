@@ -52,6 +52,8 @@ export class NetworkService {
     readonly sgs: SecurityGroupResolver,
     readonly settings: DriverSettings,
     readonly log: Logger,
+    /** Nested drivers: the Neutron network a network without neutron.net.* adopts (the VM's). */
+    readonly defaultNetwork?: () => Promise<string | undefined>,
   ) {}
 
   readonly #undoFailed = (step: string, err: unknown): void => {
@@ -59,7 +61,11 @@ export class NetworkService {
   };
 
   async createNetwork(req: CreateNetworkInput): Promise<void> {
-    const opts = parseNetworkOptions(req.generic);
+    let opts = parseNetworkOptions(req.generic);
+    if (!hasRef(opts.net) && this.defaultNetwork) {
+      const vmNet = await this.defaultNetwork();
+      if (vmNet) opts = { ...opts, net: { uuid: vmNet } };
+    }
     for (const d of [...req.ipv4Data.slice(1), ...req.ipv6Data.slice(1)]) {
       throw new BadRequestError(`CreateNetwork: only one pool per IP version is supported (extra pool ${d.pool})`);
     }

@@ -71,5 +71,6 @@ export function buildRegistry(config: KuryrConfig, neutron: NeutronApi, host: Ho
       ...(portDriver === 'vlan' ? { vlan: new VlanBinder(neutron, host.links, vm, onUndoFailure) } : {}),
     },
     config.binding.forceVifType,
+    portDriver === 'veth' ? undefined : vm,
   );
 }

@@ -5,7 +5,8 @@
  * shuts down cleanly on SIGTERM/SIGINT. Nothing here is global: everything is
  * constructed and passed in.
  */
-import { mkdirSync, rmSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createServer as createHttpsServer } from 'node:https';
 import { createServer, type Server } from 'node:http';
 import { dirname } from 'node:path';
 import { pino, type Logger as PinoLogger } from 'pino';
@@ -71,6 +72,29 @@ function gated(routes: RouteTable, ready: Promise<void>): RouteTable {
   );
 }
 
+/**
+ * HTTPS for kuryr_uri (`[DEFAULT] enable_ssl`, as Kuryr), plus what Kuryr
+ * lacked: with `ssl_ca_file`, Docker must present a client certificate signed
+ * by that CA (the TLSConfig CertFile/KeyFile of the plugin's .json spec).
+ */
+function createTlsServer(config: KuryrConfig, handler: Parameters<typeof createHttpsServer>[1]): Server {
+  const read = (what: string, path: string): Buffer => {
+    try {
+      return readFileSync(path);
+    } catch (err) {
+      throw new ConfigError(`[DEFAULT] ${what} = ${path}: ${(err as Error).message}`);
+    }
+  };
+  return createHttpsServer(
+    {
+      cert: read('ssl_cert_file', config.sslCertFile),
+      key: read('ssl_key_file', config.sslKeyFile),
+      ...(config.sslCaFile ? { ca: read('ssl_ca_file', config.sslCaFile), requestCert: true, rejectUnauthorized: true } : {}),
+    },
+    handler,
+  ) as unknown as Server;
+}
+
 function prepareSocket(path: string): void {
   mkdirSync(dirname(path), { recursive: true });
   try {
@@ -98,7 +122,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   const index = new NeutronIndex(neutron);
   const ipam = new IpamService(neutron, index, settings, log);
   const sgs = new SecurityGroupResolver(neutron);
-  const networks = new NetworkService(neutron, index, ipam.pools, ipam, sgs, settings, log);
+  // Nested containers live on the VM's network unless told otherwise (as Kuryr's nested driver).
+  const vmNetwork = binders.vmPort ? async () => (await binders.vmPort!.get()).network_id : undefined;
+  const networks = new NetworkService(neutron, index, ipam.pools, ipam, sgs, settings, log, vmNetwork);
   const endpoints = new EndpointService(neutron, index, binders, host.links, host.ovs, sgs, settings, log);
   const exposure = new ExposureService(neutron, index, settings, log);
 
@@ -115,7 +141,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   let tcp: Server | undefined;
   if (config.kuryrUri) {
     const url = new URL(config.kuryrUri);
-    tcp = createServer((req, res) => app.routing(req, res));
+    tcp = config.enableSsl ? createTlsServer(config, (req, res) => app.routing(req, res)) : createServer((req, res) => app.routing(req, res));
     await new Promise<void>((resolve, reject) => {
       tcp!.once('error', reject).listen(Number(url.port || 80), url.hostname.replace(/^\[|\]$/g, ''), resolve);
     });

@@ -12,14 +12,21 @@ export interface TestDaemon {
   stop(): Promise<void>;
 }
 
-export async function startDaemon(name: string, extraConf: string): Promise<TestDaemon> {
+export interface StartOptions {
+  /** A command the daemon runs under, e.g. setpriv with a capability bounding set. */
+  prefix?: string[];
+  /** Plugin socket path (default /run/docker/plugins/<name>.sock, i.e. Docker driver <name>). */
+  socket?: string;
+}
+
+export async function startDaemon(name: string, extraConf: string, opts: StartOptions = {}): Promise<TestDaemon> {
   mkdirSync('/run/kuryr-lab/test', { recursive: true });
   const conf = `/run/kuryr-lab/test/${name}.conf`;
-  const socket = `/run/docker/plugins/${name}.sock`;
+  const socket = opts.socket ?? `/run/docker/plugins/${name}.sock`;
   writeFileSync(conf, `[DEFAULT]\nplugin_socket = ${socket}\n${extraConf}\n`);
-  const child: ChildProcess = spawn(process.execPath, [`${REPO}bin/kuryr.js`, 'daemon', '--config-file', '/etc/kuryr-lab/kuryr.conf', '--config-file', conf], {
-    stdio: ['ignore', 'ignore', 'inherit'],
-  });
+  const argv = [process.execPath, `${REPO}bin/kuryr.js`, 'daemon', '--config-file', '/etc/kuryr-lab/kuryr.conf', '--config-file', conf];
+  const [cmd, ...args] = [...(opts.prefix ?? []), ...argv];
+  const child: ChildProcess = spawn(cmd!, args, { stdio: ['ignore', 'ignore', 'inherit'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   await waitFor(`daemon ${name} socket`, async () => existsSync(socket), 20_000);
   return {

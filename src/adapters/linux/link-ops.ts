@@ -4,6 +4,7 @@
  * checksum offload must be off on the container end for TCP/UDP through OVS's
  * userspace conntrack (it would see partial checksums and drop the packets).
  */
+import { readFile } from 'node:fs/promises';
 import type { LinkOps, MacvlanSpec, VethSpec, VlanSpec } from '../../ports/host-net.js';
 import { ExecFailure, type Exec } from './exec.js';
 
@@ -56,8 +57,7 @@ export class IpLinkOps implements LinkOps {
 
   async #bridgeNetfilter(): Promise<boolean> {
     try {
-      const { stdout } = await this.run('cat', ['/proc/sys/net/bridge/bridge-nf-call-iptables']);
-      return stdout.trim() === '1';
+      return (await readFile('/proc/sys/net/bridge/bridge-nf-call-iptables', 'utf8')).trim() === '1';
     } catch {
       return false; // br_netfilter not loaded: bridged traffic never sees iptables
     }

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# packaging/plugin/build.sh [NAME] - build kuryr-ts as a Docker managed (v2)
+# plugin, locally (no registry): a rootfs with node, the built app and its
+# production dependencies, and ip, ethtool, ovs-vsctl, iptables with the
+# shared libraries they need (copied from this host), plus config.json; then
+# `docker plugin create NAME` (default kuryr-ts:latest). Prints the plugin dir.
+# Needs: the project built (npm run build), docker, the host tools above.
+set -euo pipefail
+HERE=$(cd "$(dirname "$0")" && pwd)
+REPO=$(cd "$HERE/../.." && pwd)
+NAME=${1:-kuryr-ts:latest}
+WORK=${KURYR_PLUGIN_WORK:-$(mktemp -d /tmp/kuryr-plugin.XXXXXX)}
+ROOT=$WORK/rootfs
+[ -f "$REPO/dist/src/main/kuryr-cli.js" ] || { echo "build.sh: run npm run build first" >&2; exit 1; }
+
+rm -rf "$ROOT"
+mkdir -p "$ROOT"/{app,etc/kuryr,run/docker/plugins,run/openvswitch,tmp,proc,sys,dev,usr/bin,usr/sbin,usr/lib}
+chmod 1777 "$ROOT/tmp"
+mkdir -p "$ROOT/var" && ln -s /run "$ROOT/var/run"   # ovs-vsctl's default /var/run/openvswitch/db.sock
+printf 'root:x:0:0:root:/root:/bin/sh\n' > "$ROOT/etc/passwd"
+printf 'root:x:0:\n' > "$ROOT/etc/group"
+printf 'hosts: files dns\n' > "$ROOT/etc/nsswitch.conf"
+
+copy_with_libs() { # binary...: the binary (symlinks resolved) and every library ldd names
+  local b real lib
+  for b in "$@"; do
+    real=$(readlink -f "$(command -v "$b")")
+    mkdir -p "$ROOT$(dirname "$real")"
+    cp -L "$real" "$ROOT$real"
+    # the name it is called by, if it is a symlink (iptables -> xtables-nft-multi)
+    if [ "$(command -v "$b")" != "$real" ]; then
+      mkdir -p "$ROOT$(dirname "$(command -v "$b")")"
+      ln -sf "$real" "$ROOT$(command -v "$b")"
+    fi
+    for lib in $(ldd "$real" | awk '/=> \//{print $3} /^\s*\/lib/{print $1}'); do
+      mkdir -p "$ROOT$(dirname "$lib")"
+      cp -L "$lib" "$ROOT$lib"
+    done
+  done
+}
+copy_with_libs node ip ethtool ovs-vsctl iptables ip6tables
+# iptables loads its match/target extensions at run time
+for d in /usr/lib/x86_64-linux-gnu/xtables /usr/lib/xtables; do
+  if [ -d "$d" ]; then mkdir -p "$ROOT$d"; cp -a "$d/." "$ROOT$d/"; fi
+done
+for so in $(ls /usr/lib/x86_64-linux-gnu/xtables/*.so 2>/dev/null); do
+  for lib in $(ldd "$so" | awk '/=> \//{print $3}'); do mkdir -p "$ROOT$(dirname "$lib")"; cp -Ln "$lib" "$ROOT$lib" 2>/dev/null || true; done
+done
+[ -e "$ROOT/lib64" ] || { mkdir -p "$ROOT/lib64"; cp -L /lib64/ld-linux-x86-64.so.2 "$ROOT/lib64/"; }
+[ -e "$ROOT/usr/bin/node" ] || ln -s "$(readlink -f "$(command -v node)")" "$ROOT/usr/bin/node"
+
+# the app: compiled code and production dependencies only
+cp -a "$REPO/bin" "$REPO/package.json" "$REPO/package-lock.json" "$ROOT/app/"
+mkdir -p "$ROOT/app/dist"
+cp -a "$REPO/dist/src" "$ROOT/app/dist/"
+(cd "$ROOT/app" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund >/dev/null 2>&1 || npm ci --omit=dev --ignore-scripts --no-audit --no-fund)
+
+cp "$HERE/config.json" "$WORK/config.json"
+docker plugin rm -f "$NAME" >/dev/null 2>&1 || true
+docker plugin create "$NAME" "$WORK" >/dev/null
+echo "$WORK"

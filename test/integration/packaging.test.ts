@@ -1,0 +1,97 @@
+/**
+ * Deployment shapes, for real: the systemd unit's capability bounds, the
+ * TCP+TLS listener found through a Docker .json spec with client
+ * certificates, and the Docker managed (v2) plugin built from this tree.
+ */
+import assert from 'node:assert/strict';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { after, describe, it } from 'node:test';
+import { startDaemon, type TestDaemon } from './daemons.js';
+import { IMAGE, REPO, RUN_PREFIX, cleanupDocker, containerIp, docker, sh } from './support.js';
+
+const containers: string[] = [];
+const networks: string[] = [];
+const daemons: TestDaemon[] = [];
+const files: string[] = [];
+const plugins: string[] = [];
+after(async () => {
+  await cleanupDocker(containers, networks);
+  for (const d of daemons) await d.stop();
+  for (const p of plugins) await docker('plugin', 'rm', '-f', p).catch(() => undefined);
+  for (const f of files) rmSync(f, { recursive: true, force: true });
+});
+
+/** A network of `driver`, two containers, a ping between them, then everything removed. */
+async function pingThrough(driver: string, label: string, subnet: string): Promise<void> {
+  const net = `${RUN_PREFIX}-${label}`;
+  networks.push(net);
+  await docker('network', 'create', '-d', driver, '--ipam-driver', driver, '--subnet', `${subnet}.0/24`, '--gateway', `${subnet}.1`, net);
+  const [a, b] = [`${RUN_PREFIX}-${label}a`, `${RUN_PREFIX}-${label}b`];
+  containers.push(a, b);
+  await docker('run', '-d', '--name', a, '--net', net, IMAGE, 'sleep', '600');
+  await docker('run', '-d', '--name', b, '--net', net, IMAGE, 'sleep', '600');
+  assert.match(await docker('exec', a, 'ping', '-c', '2', '-W', '2', await containerIp(b, net)), /2 packets received/);
+  await docker('rm', '-f', a, b);
+  await docker('network', 'rm', net);
+}
+
+describe('deployment shapes', { timeout: 600_000 }, () => {
+  it('systemd unit: the daemon works under exactly its capability bounding set', async () => {
+    const unit = readFileSync(`${REPO}packaging/systemd/kuryr-ts.service`, 'utf8');
+    const caps = /^CapabilityBoundingSet=(.*)$/m.exec(unit)![1]!.split(/\s+/).map((c) => c.replace(/^CAP_/, '').toLowerCase());
+    assert.deepEqual(caps, ['net_admin', 'net_raw']);
+    assert.match(unit, /^Before=docker\.service$/m);
+    const bounds = `-all,${caps.map((c) => `+${c}`).join(',')}`;
+    const d = await startDaemon(`${RUN_PREFIX}cap`, '', { prefix: ['setpriv', '--bounding-set', bounds, '--inh-caps', bounds, '--'] });
+    daemons.push(d);
+    await pingThrough(d.name, 'cap', '10.190.0');
+  });
+
+  it('TCP + TLS through a Docker .json spec, with client certificates; no certificate, no entry', async () => {
+    const dir = `/run/kuryr-lab/test/${RUN_PREFIX}-tls`;
+    mkdirSync(dir, { recursive: true });
+    files.push(dir);
+    const ossl = (...args: string[]) => sh('openssl', args);
+    await ossl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=kuryr-test-ca', '-keyout', `${dir}/ca-key.pem`, '-out', `${dir}/ca.pem`);
+    for (const who of ['server', 'client']) {
+      await ossl('req', '-newkey', 'rsa:2048', '-nodes', '-subj', `/CN=${who}`, '-keyout', `${dir}/${who}-key.pem`, '-out', `${dir}/${who}.csr`);
+      writeFileSync(`${dir}/${who}.ext`, who === 'server' ? 'subjectAltName=IP:127.0.0.1\n' : 'extendedKeyUsage=clientAuth\n');
+      await ossl('x509', '-req', '-in', `${dir}/${who}.csr`, '-CA', `${dir}/ca.pem`, '-CAkey', `${dir}/ca-key.pem`, '-CAcreateserial', '-days', '1', '-extfile', `${dir}/${who}.ext`, '-out', `${dir}/${who}.pem`);
+    }
+    const port = 23800 + (process.pid % 100);
+    const name = `${RUN_PREFIX}tls`;
+    const d = await startDaemon(
+      name,
+      `kuryr_uri = https://127.0.0.1:${port}\nenable_ssl = true\nssl_cert_file = ${dir}/server.pem\nssl_key_file = ${dir}/server-key.pem\nssl_ca_file = ${dir}/ca.pem`,
+      { socket: `${dir}/kuryr.sock` }, // not under /run/docker/plugins: Docker must use the .json spec
+    );
+    daemons.push(d);
+    const spec = `/etc/docker/plugins/${name}.json`;
+    mkdirSync('/etc/docker/plugins', { recursive: true });
+    files.push(spec);
+    writeFileSync(
+      spec,
+      JSON.stringify({ Name: name, Addr: `https://127.0.0.1:${port}`, TLSConfig: { CAFile: `${dir}/ca.pem`, CertFile: `${dir}/client.pem`, KeyFile: `${dir}/client-key.pem` } }),
+    );
+    await pingThrough(name, 'tls', '10.191.0');
+    const refused = await sh('curl', ['-s', '-o', '/dev/null', '-w', '%{http_code}', '--cacert', `${dir}/ca.pem`, '-X', 'POST', `https://127.0.0.1:${port}/Plugin.Activate`]).catch((e: Error) => e.message);
+    assert.doesNotMatch(refused, /^200$/, 'a client without a certificate is refused');
+  });
+
+  it('Docker managed (v2) plugin built from this tree: enable, network, ping, disable', async () => {
+    const name = `${RUN_PREFIX}plug:latest`;
+    plugins.push(name);
+    const work = (await sh('bash', [`${REPO}packaging/plugin/build.sh`, name], 300_000)).split('\n').pop()!;
+    files.push(work);
+    const confDir = `/run/kuryr-lab/test/${RUN_PREFIX}-plugconf`;
+    mkdirSync(confDir, { recursive: true });
+    files.push(confDir);
+    writeFileSync(`${confDir}/kuryr.conf`, readFileSync('/etc/kuryr-lab/kuryr.conf'));
+    await docker('plugin', 'set', name, `kuryr-conf.source=${confDir}`);
+    await docker('plugin', 'enable', name);
+    assert.match(await docker('plugin', 'inspect', '-f', '{{.Enabled}}', name), /true/);
+    await pingThrough(name, 'plug', '10.192.0');
+    await docker('plugin', 'disable', name);
+    await docker('plugin', 'rm', name);
+  });
+});
