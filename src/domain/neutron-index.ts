@@ -135,9 +135,8 @@ export class NeutronIndex {
       return carved;
     }
     let subnet = (await this.neutron.list('subnets', { subnetpool_id: pool.id }))[0];
-    // Kuryr tags its pool with the subnet id when it is made for an existing subnet
-    // (neutron.subnet.* options); only then can the subnet live outside the pool.
-    if (!subnet && pool.prefixes[0] && pool.tags.length > 0) {
+    // An existing subnet kuryr adopted lives outside the pool: it carries the PoolID as a tag.
+    if (!subnet && pool.prefixes[0]) {
       subnet = (await this.neutron.list('subnets', { cidr: pool.prefixes[0], tags: pool.id }))[0];
     }
     if (subnet) this.#subnetByPool.set(pool.id, subnet);

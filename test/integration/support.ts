@@ -106,9 +106,9 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
 }
 
 /** Raw request on the plugin socket, as Docker sends it (no Content-Type). */
-export function pluginCall(method: string, payload: string): Promise<{ status: number; body: string }> {
+export function pluginCall(method: string, payload: string, socketPath = PLUGIN_SOCKET): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath: PLUGIN_SOCKET, path: `/${method}`, method: 'POST', headers: { 'Content-Length': Buffer.byteLength(payload) } }, (res) => {
+    const req = request({ socketPath, path: `/${method}`, method: 'POST', headers: { 'Content-Length': Buffer.byteLength(payload) } }, (res) => {
       let body = '';
       res.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => resolve({ status: res.statusCode ?? 0, body }));
     });
