@@ -65,10 +65,10 @@ describe('zun CLI', () => {
     assert.equal(busy.code, 1);
     assert.match(busy.err, /still has 1 container.*HTTP 409/);
 
-    const running = await zun('delete', 'web');
+    const running = await zun('delete', '--no-stop', 'web');
     assert.equal(running.code, 1);
     assert.match(running.err, /Running state/);
-    assert.equal((await zun('delete', '--stop', 'web')).code, 0);
+    assert.equal((await zun('delete', 'web')).code, 0, 'the CLI stops a running container first by default');
     assert.equal((await zun('network-delete', 'foo')).code, 0);
     assert.doesNotMatch((await zun('network-list')).out, /foo/);
   });

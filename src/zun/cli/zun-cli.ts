@@ -50,6 +50,7 @@ export async function main(argv: string[], out: Out = (t) => process.stdout.writ
     .option('--zun-url <url>', 'zun-api URL (default: ZUN_URL or http://127.0.0.1:9517)')
     .option('--zun-api-version <ver>', 'API microversion', env.ZUN_API_VERSION ?? '1.40')
     .option('--os-project-id <id>', 'project to act as when zun-api runs in noauth mode (X-Project-Id)')
+    .enablePositionalOptions()
     .exitOverride()
     .configureOutput({ writeOut: (s) => out(s.trimEnd()), writeErr: (s) => err(s.trimEnd()) })
     .showHelpAfterError();
@@ -133,6 +134,7 @@ export async function main(argv: string[], out: Out = (t) => process.stdout.writ
       .option('-w, --workdir <dir>', 'working directory')
       .option('--hostname <name>', 'hostname (of the sandbox)')
       .option('--wait', 'wait until the container left Creating; exit 1 when it ends in Error')
+      .passThroughOptions()
       .argument('<image>', 'image')
       .argument('[command...]', 'command and arguments')
       .action(async (image: string, command: string[], o: CreateOpts) => {
@@ -218,6 +220,7 @@ export async function main(argv: string[], out: Out = (t) => process.stdout.writ
     .description('Run a command in a running container; exits with its exit code')
     .argument('<container>')
     .argument('<command...>')
+    .passThroughOptions()
     .action(async (ident: string, command: string[]) => {
       const r = await client().request<{ output: string; exit_code: number }>('POST', `/v1/containers/${encodeURIComponent(ident)}/execute`, { query: { run: 'true' }, body: { command } });
       if (r.output) out(r.output.replace(/\n$/, ''));
@@ -228,12 +231,13 @@ export async function main(argv: string[], out: Out = (t) => process.stdout.writ
     .command('delete')
     .argument('<container...>')
     .option('-f, --force', 'force delete (admin)')
-    .option('--stop', 'stop a running container first')
+    .option('--stop', 'stop a running container first (the default)')
+    .option('--no-stop', 'refuse (409) to delete a running container, as the Zun API does without stop')
     .action(async (idents: string[], o: { force?: boolean; stop?: boolean }) => {
       let failed = 0;
       for (const ident of idents) {
         try {
-          await client().request('DELETE', `/v1/containers/${encodeURIComponent(ident)}`, { query: { force: o.force ? 'true' : undefined, stop: o.stop ? 'true' : undefined } });
+          await client().request('DELETE', `/v1/containers/${encodeURIComponent(ident)}`, { query: { force: o.force ? 'true' : undefined, stop: o.stop !== false && !o.force ? 'true' : undefined } });
           out(`Request to delete container ${ident} has been accepted.`);
         } catch (e) {
           if (!(e instanceof ApiError)) throw e;

@@ -61,6 +61,8 @@ export class SandboxBuilder {
             ...(c.hostname ? { hostname: c.hostname } : { hostname: sandboxName(c.uuid).slice(0, 63) }),
             labels: { 'zun.container.uuid': c.uuid, 'zun.role': 'sandbox' },
             networkMode: first.net.dockerName,
+            // the app container joins the sandbox's IPC namespace too (Docker's default is private)
+            ipcMode: 'shareable',
             endpoint: endpointOf(first.net.dockerName, first.port),
             macAddress: first.port.mac_address,
             ...(Object.keys(c.exposedPorts).length > 0 ? { exposedPorts: Object.keys(c.exposedPorts) } : {}),
