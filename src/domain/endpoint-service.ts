@@ -126,19 +126,22 @@ export class EndpointService {
         if (current.length !== wantedSgs.length || current.some((g) => !wantedSgs.includes(g))) update.security_groups = wantedSgs;
       }
       const binder = this.binders.forPort(bound);
-      const tags = [...new Set([...bound.tags, ...(isKuryrPort(bound) ? [TAG_PORT_OURS] : []), ...idTags(req.endpointId)])];
+      const tagging = this.index.tagging;
+      const tags = tagging ? [...new Set([...bound.tags, ...(isKuryrPort(bound) ? [TAG_PORT_OURS] : []), ...idTags(req.endpointId)])] : bound.tags;
+      // Tag-less Neutron: the endpoint is found by the port's name (Kuryr's `<EID>-port`).
+      if (!tagging && bound.name !== endpointPortName(req.endpointId)) update.name = endpointPortName(req.endpointId);
 
       // The Neutron update/tagging and the host plumbing are independent: run them together.
       const steps = await Promise.allSettled([
         Object.keys(update).length > 0 ? this.neutron.update('ports', bound.id, update) : Promise.resolve(bound),
-        this.neutron.replaceTags('ports', bound.id, tags),
+        tagging ? this.neutron.replaceTags('ports', bound.id, tags) : Promise.resolve(),
         binder.bind({ port: bound, endpointId: req.endpointId, mtu: net.mtu ?? 1500 }),
       ]);
       const [updated, tagged, plugged] = steps;
       if (plugged.status === 'fulfilled') {
         undo.push(`unbind port ${bound.id}`, () => binder.unbind({ portId: bound.id, endpointId: req.endpointId, port: bound }));
       }
-      if (tagged.status === 'fulfilled') {
+      if (tagging && tagged.status === 'fulfilled') {
         undo.push(`restore tags of port ${bound.id}`, () => this.neutron.replaceTags('ports', bound.id, bound.tags));
       }
       const failed = steps.find((s): s is PromiseRejectedResult => s.status === 'rejected');
@@ -182,7 +185,7 @@ export class EndpointService {
   async #endpointPort(networkId: string, endpointId: string): Promise<NeutronPort | undefined> {
     const rec = this.index.endpoint(endpointId);
     if (rec) return rec.port;
-    const ports = await this.neutron.list('ports', { tags: idTags(endpointId).join(',') });
+    const ports = await this.neutron.list('ports', this.index.tagging ? { tags: idTags(endpointId).join(',') } : { name: endpointPortName(endpointId) });
     return ports[0];
   }
 

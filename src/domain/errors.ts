@@ -96,3 +96,8 @@ export class HostError extends AppError {
 export function describeError(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/** A feature that needs Neutron's tag extension, refused with a clear error in tag-less mode. */
+export function needsTags(what: string): AppError {
+  return new AppError('KURYR_ERR_NEEDS_TAGS', 'bad-request', `${what} needs Neutron's tag extension (standard-attr-tag), which this Neutron lacks`);
+}

@@ -9,7 +9,7 @@
 import { withUndo } from '../lib/undo.js';
 import type { NeutronApi, NeutronPort } from '../ports/neutron.js';
 import { BadRequestError, NeutronError, describeError } from './errors.js';
-import { exposedPortsGroupName, idTags } from './naming.js';
+import { endpointPortName, exposedPortsGroupName, idTags } from './naming.js';
 import type { NeutronIndex } from './neutron-index.js';
 import type { DriverSettings, Logger } from './settings.js';
 
@@ -68,7 +68,8 @@ export class ExposureService {
   ) {}
 
   async #port(endpointId: string): Promise<NeutronPort | undefined> {
-    return this.index.endpoint(endpointId)?.port ?? (await this.neutron.list('ports', { tags: idTags(endpointId).join(',') }))[0];
+    const query = this.index.tagging ? { tags: idTags(endpointId).join(',') } : { name: endpointPortName(endpointId) };
+    return this.index.endpoint(endpointId)?.port ?? (await this.neutron.list('ports', query))[0];
   }
 
   async program(req: { endpointId: string; options: Record<string, unknown> }): Promise<void> {
@@ -90,7 +91,7 @@ export class ExposureService {
       });
       undo.push(`delete security group ${sg.id}`, () => this.neutron.delete('security-groups', sg.id));
       await Promise.all([
-        this.neutron.replaceTags('security-groups', sg.id, idTags(req.endpointId)),
+        this.index.tagging ? this.neutron.replaceTags('security-groups', sg.id, idTags(req.endpointId)) : Promise.resolve(),
         this.neutron.createBulk(
           'security-group-rules',
           rules.flatMap((r) =>
@@ -114,7 +115,10 @@ export class ExposureService {
   async #groupOf(endpointId: string): Promise<string | undefined> {
     const rec = this.index.endpoint(endpointId);
     if (rec) return rec.exposedGroupId;
-    return (await this.neutron.list('security-groups', { tags: idTags(endpointId).join(',') }))[0]?.id;
+    if (this.index.tagging) return (await this.neutron.list('security-groups', { tags: idTags(endpointId).join(',') }))[0]?.id;
+    // Tag-less Neutron: Kuryr's name, from the endpoint's port.
+    const port = await this.#port(endpointId);
+    return port ? (await this.neutron.list('security-groups', { name: exposedPortsGroupName(port.id) }))[0]?.id : undefined;
   }
 
   /** Idempotent: no group is fine; a port already gone is fine. */

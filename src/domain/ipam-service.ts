@@ -9,7 +9,7 @@
  */
 import { cidrContains, firstHost, ipVersion, isNetworkAddress, normalizeCidr, normalizeIp, parseCidr } from '../lib/cidr.js';
 import type { NeutronApi, NeutronPort, NeutronSubnet, NeutronSubnetPool } from '../ports/neutron.js';
-import { BadRequestError, ConflictError, NeutronError, NotFoundError } from './errors.js';
+import { BadRequestError, ConflictError, NeutronError, NotFoundError, needsTags } from './errors.js';
 import { DEVICE_OWNER, TAG_NET_LH, TAG_NET_UH, TAG_POOL_EXISTING, TAG_PORT_EXISTING, TAG_PORT_OURS, UNBOUND_PORT_NAME } from './naming.js';
 import type { NeutronIndex } from './neutron-index.js';
 import { parseIpamOptions } from './options.js';
@@ -218,6 +218,8 @@ export class IpamService {
 
   /** A user's pre-created port: free → bound to this host and tagged kuryr.port.existing; in use → refused. */
   async #adopt(port: NeutronPort, subnet: NeutronSubnet, address: string, mac: string): Promise<NeutronPort> {
+    // Without tags a user's port could not be told from kuryr's and would be deleted on release (Kuryr renamed it, K7).
+    if (!this.index.tagging) throw needsTags(`adopting the pre-created port ${port.id}`);
     if (address && !port.fixed_ips.some((f) => f.subnet_id === subnet.id && normalizeIp(f.ip_address) === address)) {
       throw new ConflictError(`RequestAddress: MAC ${mac} belongs to port ${port.id}, which does not have address ${address}`);
     }
@@ -246,13 +248,21 @@ export class IpamService {
     const fixedIp = address ? { subnet_id: subnet.id, ip_address: address } : { subnet_id: subnet.id };
     let port: NeutronPort;
     try {
-      port = await this.neutron.create('ports', { name: UNBOUND_PORT_NAME, network_id: subnet.network_id, admin_state_up: true, fixed_ips: [fixedIp] });
+      port = await this.neutron.create('ports', {
+        name: UNBOUND_PORT_NAME,
+        network_id: subnet.network_id,
+        admin_state_up: true,
+        fixed_ips: [fixedIp],
+        // Tag-less Neutron: the name + owner mark it as kuryr's (Kuryr's convention).
+        ...(this.index.tagging ? {} : { device_owner: DEVICE_OWNER }),
+      });
     } catch (err) {
       if (err instanceof NeutronError && err.isConflict && address) {
         throw new ConflictError(`RequestAddress: address ${address} is already in use on subnet ${subnet.id}: ${err.message}`);
       }
       throw err;
     }
+    if (!this.index.tagging) return port;
     try {
       await this.neutron.addTag('ports', port.id, TAG_PORT_OURS);
     } catch (err) {

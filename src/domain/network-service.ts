@@ -10,7 +10,7 @@ import { ipOf, normalizeCidr, normalizeIp, parseCidr, rangesExcluding } from '..
 import { KeyedMutex } from '../lib/keyed-mutex.js';
 import { withUndo, type UndoStack } from '../lib/undo.js';
 import type { NeutronApi, NeutronNetwork, NeutronSubnet } from '../ports/neutron.js';
-import { BadRequestError, ConflictError, NeutronError, describeError } from './errors.js';
+import { BadRequestError, ConflictError, NeutronError, describeError, needsTags } from './errors.js';
 import { SUBNET_NAME_PREFIX, TAG_NET_EXISTING, TAG_NET_LH, TAG_NET_SG, existingNetworkTag, idTags, networkName, subnetName } from './naming.js';
 import type { SecurityGroupResolver } from './security-groups.js';
 import { carvedPoolId, type NeutronIndex } from './neutron-index.js';
@@ -78,6 +78,7 @@ export class NetworkService {
       }
       await withUndo(this.#undoFailed, async (undo) => {
         // Resolve the security groups first: a bad name fails before anything is made.
+        if (opts.securityGroups && !this.index.tagging) throw needsTags('-o neutron.security_groups');
         const sgIds = opts.securityGroups ? await this.sgs.resolve(opts.securityGroups, '-o') : [];
         const net = hasRef(opts.net) ? await this.#adopt(req.networkId, opts, undo) : await this.#create(req.networkId, opts, undo);
         if (sgIds.length > 0) {
@@ -143,7 +144,7 @@ export class NetworkService {
         created.map(async (s, i) => {
           const poolId = toCreate[i]?.poolId;
           if (!poolId) return;
-          if (poolId.includes('/')) {
+          if (poolId.includes('/') || !this.index.tagging) {
             // A carved block: found by subnetpool_id + cidr, no tag (an IPv6 PoolID is longer than a tag may be).
             this.pools.settleCarved(poolId);
           } else {
@@ -160,18 +161,22 @@ export class NetworkService {
 
   async #create(networkId: string, opts: NeutronOptions, undo: UndoStack): Promise<NeutronNetwork> {
     const net = await this.neutron.create('networks', {
-      name: networkName(networkId),
+      // Without tags the Docker network id is the name (Kuryr's fallback).
+      name: this.index.tagging ? networkName(networkId) : networkId,
       admin_state_up: true,
       shared: opts.shared ?? false,
       ...(opts.mtu !== undefined ? { mtu: opts.mtu } : {}),
     });
     undo.push(`delete network ${net.id}`, () => this.neutron.delete('networks', net.id));
+    if (!this.index.tagging) return net;
     await this.neutron.replaceTags('networks', net.id, idTags(networkId));
     return { ...net, tags: idTags(networkId) };
   }
 
   /** -o neutron.net.uuid|name: tag the user's network (several Docker networks may share it), never delete it. */
   async #adopt(networkId: string, opts: NeutronOptions, undo: UndoStack): Promise<NeutronNetwork> {
+    // Kuryr renamed the user's network to the Docker id here, losing its name and then deleting it on rm (C8).
+    if (!this.index.tagging) throw needsTags('-o neutron.net.uuid|name (adopting an existing network)');
     const net = await this.pools.findOne('networks', opts.net, 'neutron.net');
     // Check before tagging anything (Kuryr bug C9 left the tags behind).
     if (opts.shared !== undefined && net.shared !== opts.shared) {
@@ -302,3 +307,4 @@ export class NetworkService {
     }
   }
 }
+

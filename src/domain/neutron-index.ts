@@ -31,6 +31,13 @@ export interface EndpointRecord {
 }
 
 export class NeutronIndex {
+  /**
+   * Whether Neutron has the tag extensions (set by the start-up probe). Without
+   * them kuryr falls back to Kuryr's name-based identity: networks named by the
+   * Docker network id, ports `<endpoint id>-port`.
+   */
+  tagging = true;
+
   readonly #networks: BoundedMap<string, NeutronNetwork>;
   readonly #subnetsByNetwork: BoundedMap<string, NeutronSubnet[]>;
   readonly #pools: BoundedMap<string, NeutronSubnetPool>;
@@ -60,7 +67,7 @@ export class NeutronIndex {
   async network(dockerNetworkId: string): Promise<NeutronNetwork | undefined> {
     const hit = this.#networks.get(dockerNetworkId);
     if (hit) return hit;
-    const found = await this.neutron.list('networks', { tags: idTags(dockerNetworkId).join(',') });
+    const found = await this.neutron.list('networks', this.tagging ? { tags: idTags(dockerNetworkId).join(',') } : { name: dockerNetworkId });
     const net = found[0];
     if (net) this.#networks.set(dockerNetworkId, net);
     return net;
@@ -136,7 +143,7 @@ export class NeutronIndex {
     }
     let subnet = (await this.neutron.list('subnets', { subnetpool_id: pool.id }))[0];
     // An existing subnet kuryr adopted lives outside the pool: it carries the PoolID as a tag.
-    if (!subnet && pool.prefixes[0]) {
+    if (!subnet && pool.prefixes[0] && this.tagging) {
       subnet = (await this.neutron.list('subnets', { cidr: pool.prefixes[0], tags: pool.id }))[0];
     }
     if (subnet) this.#subnetByPool.set(pool.id, subnet);

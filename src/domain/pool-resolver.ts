@@ -10,7 +10,7 @@ import { BoundedMap } from '../lib/bounded-map.js';
 import { cidrContains, cidrsOverlap, normalizeCidr, parseCidr, subnetsOf } from '../lib/cidr.js';
 import { KeyedMutex } from '../lib/keyed-mutex.js';
 import type { NeutronApi, NeutronSubnet, NeutronSubnetPool, Query, ResourceTypes } from '../ports/neutron.js';
-import { BadRequestError, ConflictError, NotFoundError } from './errors.js';
+import { BadRequestError, ConflictError, NotFoundError, needsTags } from './errors.js';
 import { TAG_POOL_EXISTING, poolName } from './naming.js';
 import { carvedPoolId, type NeutronIndex } from './neutron-index.js';
 import { describeRef, hasRef, type NeutronOptions, type Ref } from './options.js';
@@ -53,6 +53,7 @@ export class PoolResolver {
   async optionSubnet(cidr: string, version: 4 | 6, opts: NeutronOptions): Promise<NeutronSubnet | undefined> {
     const ref = opts.subnet[version];
     if (!hasRef(ref)) return undefined;
+    if (!this.index.tagging) throw needsTags(`${version === 6 ? 'neutron.subnet.v6' : 'neutron.subnet'} (reusing an existing subnet)`);
     const label = version === 6 ? 'neutron.subnet.v6' : 'neutron.subnet';
     const subnet = await this.findOne('subnets', ref, label);
     if (normalizeCidr(subnet.cidr) !== cidr) {
@@ -75,7 +76,7 @@ export class PoolResolver {
         if (opts.shared !== undefined && pool.shared !== opts.shared) {
           throw new ConflictError(`option neutron.net.shared=${opts.shared} disagrees with subnet pool ${pool.id} (shared=${pool.shared})`, 'KURYR_ERR_BAD_OPTION');
         }
-        if (create && !pool.tags.includes(TAG_POOL_EXISTING)) {
+        if (create && this.index.tagging && !pool.tags.includes(TAG_POOL_EXISTING)) {
           await this.neutron.addTag('subnetpools', pool.id, TAG_POOL_EXISTING);
           pool.tags = [...pool.tags, TAG_POOL_EXISTING];
         }

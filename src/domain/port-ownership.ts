@@ -15,7 +15,11 @@ export function refuseForeignPort(port: NeutronPort, hostId: string, endpointId:
   const foreignOwner = owner !== '' && owner !== DEVICE_OWNER;
   const foreignDevice = owner === '' && port.device_id !== '';
   const lh = port.tags.find((t) => t.startsWith(TAG_NET_LH));
-  const otherEndpoint = lh !== undefined && (endpointId === undefined || lh !== `${TAG_NET_LH}${endpointId.slice(0, 32)}`);
+  // Tagged with another endpoint, or (tag-less Neutron) named for another endpoint.
+  const namedFor = /^([0-9a-f]{64}|[0-9a-z]{25})-port$/.exec(port.name)?.[1];
+  const otherEndpoint =
+    (lh !== undefined && (endpointId === undefined || lh !== `${TAG_NET_LH}${endpointId.slice(0, 32)}`)) ||
+    (namedFor !== undefined && namedFor !== endpointId && owner === DEVICE_OWNER);
   if (foreignHost || foreignOwner || foreignDevice || otherEndpoint) {
     throw new ConflictError(
       `${op}: Neutron port ${port.id} is already in use (device_owner=${owner || '-'}, binding:host_id=${host || '-'}, device_id=${port.device_id || '-'}${otherEndpoint ? ', attached to another Docker endpoint' : ''}); refusing to rebind it`,

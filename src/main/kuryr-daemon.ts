@@ -128,7 +128,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   const endpoints = new EndpointService(neutron, index, binders, host.links, host.ovs, sgs, settings, log);
   const exposure = new ExposureService(neutron, index, settings, log);
 
-  const ready = probeNeutron(neutron, log);
+  const ready = probeNeutron(neutron, log).then((features) => {
+    index.tagging = features.tags;
+  });
   ready.catch((err: unknown) => log.error({ err: describeError(err) }, 'Neutron is not usable; driver calls will fail'));
   const routes = gated({ ...networkRoutes(networks, endpoints, exposure, settings), ...ipamRoutes(ipam) }, ready);
   const app = buildPluginServer({ routes, stats, logger: log, extraStats: () => ({ caches: index.sizes() }) });

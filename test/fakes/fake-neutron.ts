@@ -57,8 +57,19 @@ export class FakeNeutron implements NeutronApi {
     return new NeutronError('GET', `/v2.0/${resource}/${id}`, 404, `${resource}NotFound`, `${resource} ${id} could not be found`);
   }
 
+  get #tagging(): boolean {
+    return this.extensions.has('standard-attr-tag');
+  }
+
+  #noTags(what: string): NeutronError {
+    return new NeutronError('PUT', what, 404, 'HTTPNotFound', 'The resource could not be found.');
+  }
+
   async list<R extends ResourceName>(resource: R, query: Query = {}): Promise<Array<ResourceTypes[R]>> {
     this.#record(`GET ${resource}`);
+    if (!this.#tagging && Object.keys(query).some((k) => k.startsWith('tags') || k.startsWith('not-tags'))) {
+      throw new NeutronError('GET', `/v2.0/${resource}`, 400, 'HTTPBadRequest', `tags is an invalid filter`);
+    }
     const rows = [...this.#table(resource).values()].filter((row) => matches(row, query));
     return structuredClone(rows) as unknown as Array<ResourceTypes[R]>;
   }
@@ -217,6 +228,7 @@ export class FakeNeutron implements NeutronApi {
 
   async replaceTags(resource: ResourceName, id: string, tags: readonly string[]): Promise<void> {
     this.#record(`PUT ${resource}/tags`);
+    if (!this.#tagging) throw this.#noTags(`/v2.0/${resource}/${id}/tags`);
     const row = this.#table(resource).get(id);
     if (!row) throw this.#notFound(resource, id);
     row.tags = [...tags];
@@ -224,6 +236,7 @@ export class FakeNeutron implements NeutronApi {
 
   async addTag(resource: ResourceName, id: string, tag: string): Promise<void> {
     this.#record(`PUT ${resource}/tag`);
+    if (!this.#tagging) throw this.#noTags(`/v2.0/${resource}/${id}/tags/${tag}`);
     const row = this.#table(resource).get(id);
     if (!row) throw this.#notFound(resource, id);
     if (!row.tags.includes(tag)) row.tags.push(tag);

@@ -42,6 +42,8 @@ export const dockerId = (): string => randomBytes(32).toString('hex');
 export const dockerMac = (): string => `02:42:${[...randomBytes(4)].map((b) => b.toString(16).padStart(2, '0')).join(':')}`;
 
 export interface DriverOptions {
+  /** false: Neutron without the tag extension (name-based fallback). */
+  tagging?: boolean;
   portDriver?: PortDriver;
   forceVifType?: string;
   /** Extra binders (nested, vlan), built over the harness's fakes. */
@@ -49,6 +51,7 @@ export interface DriverOptions {
 }
 
 export function buildDriver(neutron = new FakeNeutron(), dopts: DriverOptions = {}) {
+  if (dopts.tagging === false) neutron.extensions.delete('standard-attr-tag');
   const log = pino({ level: 'silent' });
   const stats = new OpStats();
   const links = new FakeLinks();
@@ -56,6 +59,7 @@ export function buildDriver(neutron = new FakeNeutron(), dopts: DriverOptions = 
   // What the daemon keeps across requests is only a cache: `restart()` drops it.
   const make = () => {
     const index = new NeutronIndex(neutron);
+    index.tagging = dopts.tagging !== false;
     const noop = () => undefined;
     const veth = (plug: ConstructorParameters<typeof VethBinder>[1]) => new VethBinder(links, plug, noop);
     const binders = new BinderRegistry(

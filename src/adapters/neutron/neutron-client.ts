@@ -41,6 +41,12 @@ export function buildQuery(query: Query | undefined): string {
   return text ? `?${text}` : '';
 }
 
+/** A Neutron without the tag extension returns no `tags`: the domain always sees an array. */
+function withTags<T>(v: T): T {
+  if (v && typeof v === 'object' && !Array.isArray(v) && !('tags' in (v as object))) (v as Record<string, unknown>).tags = [];
+  return v;
+}
+
 export class NeutronClient implements NeutronApi {
   readonly #sleep: (ms: number) => Promise<void>;
 
@@ -53,29 +59,29 @@ export class NeutronClient implements NeutronApi {
 
   async list<R extends ResourceName>(resource: R, query?: Query): Promise<Array<ResourceTypes[R]>> {
     const body = (await this.#request('GET', `/${resource}${buildQuery(query)}`)) as Record<string, unknown>;
-    return (body[`${SINGULAR[resource]}s`] ?? []) as Array<ResourceTypes[R]>;
+    return ((body[`${SINGULAR[resource]}s`] ?? []) as Array<ResourceTypes[R]>).map(withTags);
   }
 
   async show<R extends ResourceName>(resource: R, id: string): Promise<ResourceTypes[R]> {
     const body = (await this.#request('GET', `/${resource}/${encodeURIComponent(id)}`)) as Record<string, unknown>;
-    return body[SINGULAR[resource]] as ResourceTypes[R];
+    return withTags(body[SINGULAR[resource]] as ResourceTypes[R]);
   }
 
   async create<R extends ResourceName>(resource: R, body: CreateBody<R>): Promise<ResourceTypes[R]> {
     const res = (await this.#request('POST', `/${resource}`, { [SINGULAR[resource]]: body })) as Record<string, unknown>;
-    return res[SINGULAR[resource]] as ResourceTypes[R];
+    return withTags(res[SINGULAR[resource]] as ResourceTypes[R]);
   }
 
   async createBulk<R extends ResourceName>(resource: R, bodies: Array<CreateBody<R>>): Promise<Array<ResourceTypes[R]>> {
     const plural = `${SINGULAR[resource]}s`; // security-group-rules → security_group_rules
     const res = (await this.#request('POST', `/${resource}`, { [plural]: bodies })) as Record<string, unknown>;
-    return res[plural] as Array<ResourceTypes[R]>;
+    return (res[plural] as Array<ResourceTypes[R]>).map(withTags);
   }
 
   async update<R extends ResourceName>(resource: R, id: string, body: CreateBody<R>, opts: { ifRevision?: number } = {}): Promise<ResourceTypes[R]> {
     const headers = opts.ifRevision !== undefined ? { 'If-Match': `revision_number=${opts.ifRevision}` } : undefined;
     const res = (await this.#request('PUT', `/${resource}/${encodeURIComponent(id)}`, { [SINGULAR[resource]]: body }, headers)) as Record<string, unknown>;
-    return res[SINGULAR[resource]] as ResourceTypes[R];
+    return withTags(res[SINGULAR[resource]] as ResourceTypes[R]);
   }
 
   async delete(resource: ResourceName, id: string): Promise<boolean> {

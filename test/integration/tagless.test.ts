@@ -1,0 +1,91 @@
+/**
+ * Kuryr's name-based fallback against the real Neutron with its tag
+ * extensions hidden: Neutron Zed always loads them (a default service
+ * plugin), so a proxy in front of it answers as a tag-less Neutron would
+ * (extensions absent, tag URLs 404, tag filters 400, no tags in bodies).
+ */
+import assert from 'node:assert/strict';
+import { createServer, request, type Server } from 'node:http';
+import { after, describe, it } from 'node:test';
+import { startDaemon, type TestDaemon } from './daemons.js';
+import { IMAGE, RUN_PREFIX, cleanupDocker, containerIp, docker, dockerFails, networkId, neutron } from './support.js';
+
+const HIDDEN = new Set(['standard-attr-tag', 'tag', 'tag-ext', 'tag-ports-during-bulk-creation', 'tag-creation']);
+
+function stripTags(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(stripTags);
+  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).filter(([k]) => k !== 'tags').map(([k, x]) => [k, stripTags(x)]));
+  return v;
+}
+
+function taglessNeutron(port: number): Promise<Server> {
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const deny = (status: number, message: string) => {
+      res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify({ NeutronError: { type: 'HTTPNotFound', message, detail: '' } }));
+    };
+    const ext = /\/extensions\/([^/]+)$/.exec(url.pathname);
+    if (ext && HIDDEN.has(decodeURIComponent(ext[1]!))) return deny(404, 'Extension not found');
+    if (/\/tags(\/|$)/.test(url.pathname)) return deny(404, 'The resource could not be found.');
+    if ([...url.searchParams.keys()].some((k) => /^(not-)?tags(-any)?$/.test(k))) return deny(400, 'tags is an invalid filter');
+    const up = request({ host: '127.0.0.1', port: 9696, path: req.url, method: req.method, headers: req.headers }, (r) => {
+      const chunks: Buffer[] = [];
+      r.on('data', (c: Buffer) => chunks.push(c)).on('end', () => {
+        let body = Buffer.concat(chunks).toString('utf8');
+        if (body && (r.headers['content-type'] ?? '').includes('json')) {
+          const json = JSON.parse(body) as { extensions?: Array<{ alias: string }> };
+          if (json.extensions) json.extensions = json.extensions.filter((e) => !HIDDEN.has(e.alias));
+          body = JSON.stringify(stripTags(json));
+        }
+        const headers = { ...r.headers, 'content-length': String(Buffer.byteLength(body)) };
+        delete headers['transfer-encoding'];
+        res.writeHead(r.statusCode ?? 502, headers).end(body);
+      });
+    });
+    up.on('error', () => deny(502, 'upstream'));
+    req.pipe(up);
+  });
+  return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve(server)));
+}
+
+const containers: string[] = [];
+const networks: string[] = [];
+let proxy: Server | undefined;
+let daemon: TestDaemon | undefined;
+after(async () => {
+  await cleanupDocker(containers, networks);
+  await daemon?.stop();
+  await new Promise((r) => (proxy ? proxy.close(r) : r(undefined)));
+});
+
+describe('tag-less Neutron: the name-based fallback', { timeout: 300_000 }, () => {
+  it('networks named by the Docker id, ports <endpoint>-port, packets flow, nothing left; adoption refused', async () => {
+    const port = 19700 + (process.pid % 200);
+    proxy = await taglessNeutron(port);
+    daemon = await startDaemon(`${RUN_PREFIX}nt`, `[neutron]\nendpoint_override = http://127.0.0.1:${port}`);
+    const net = `${RUN_PREFIX}-nt`;
+    networks.push(net);
+    await docker('network', 'create', '-d', daemon.name, '--ipam-driver', daemon.name, '--subnet', '10.203.0.0/24', '--gateway', '10.203.0.1', net);
+    const id = await networkId(net);
+    const [n] = await neutron.list('networks', { name: id });
+    assert.ok(n, 'the Neutron network is named by the Docker network id');
+    assert.deepEqual(n.tags, [], 'and carries no tags');
+    const [a, b] = [`${RUN_PREFIX}-nta`, `${RUN_PREFIX}-ntb`];
+    containers.push(a, b);
+    await docker('run', '-d', '--name', a, '--net', net, IMAGE, 'sleep', '600');
+    await docker('run', '-d', '--name', b, '--net', net, IMAGE, 'httpd', '-f', '-p', '8080', '-h', '/etc');
+    const ports = (await neutron.list('ports', { network_id: n.id })).filter((p) => p.device_owner === 'compute:kuryr');
+    assert.equal(ports.length, 2);
+    for (const p of ports) assert.match(p.name, /^[0-9a-f]{64}-port$/);
+    const ipB = await containerIp(b, net);
+    assert.match(await docker('exec', a, 'ping', '-c', '2', '-W', '2', ipB), /2 packets received/);
+    assert.ok((await docker('exec', a, 'wget', '-qO-', '-T', '3', `http://${ipB}:8080/hostname`)).length > 0);
+    const err = await dockerFails('network', 'create', '-d', daemon.name, '--ipam-driver', daemon.name, '--subnet', '10.204.0.0/24', '-o', `neutron.net.uuid=${n.id}`, `${RUN_PREFIX}-nt2`);
+    assert.match(err, /needs Neutron's tag extension/);
+    await docker('rm', '-f', a, b);
+    await docker('network', 'rm', net);
+    assert.deepEqual(await neutron.list('networks', { name: id }), []);
+    assert.deepEqual(await neutron.list('subnetpools', { name: 'kuryrPool-10.203.0.0/24' }), []);
+    assert.deepEqual(await neutron.list('subnetpools', { name: 'kuryrPool-10.204.0.0/24' }), []);
+  });
+});
