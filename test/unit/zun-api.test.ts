@@ -260,6 +260,43 @@ describe('zun-api: rollback and cleanup', () => {
     assert.equal((await call('GET', '/v1/networks')).body.networks.length, 0);
   });
 
+  it('Docker down → 503 on container create, no row, no port', async () => {
+    await makeFoo();
+    h.docker.down = true;
+    const r = await call('POST', '/v1/containers', { image: 'kuryr/busybox', nets: [{ network: 'foo' }] });
+    assert.equal(r.status, 503);
+    assert.match(r.body.errors[0].detail, /Docker is unavailable/);
+    assert.equal((await call('GET', '/v1/containers')).body.containers.length, 0);
+    assert.equal(h.neutron.all('ports').length, 0);
+  });
+
+  it('after a restart, a container left in Creating is torn down and marked Error', async () => {
+    await makeFoo();
+    const c = (await run({ nets: [{ network: 'foo' }] })).body;
+    await h.store.containers.update(c.uuid, { status: 'Creating' });
+    assert.equal(await h.containers.recover(), 1);
+    const show = await call('GET', `/v1/containers/${c.uuid}`);
+    assert.equal(show.body.status, 'Error');
+    assert.match(show.body.status_reason, /restarted while the container was Creating/);
+    assert.equal(h.neutron.all('ports').length, 0);
+    assert.equal(h.docker.containers.size, 0);
+  });
+
+  it('several nets: the first is the sandbox\'s network, the others are connected with their ports\' IPs', async () => {
+    const { net } = await makeFoo();
+    const bar = h.neutron.add('networks', { name: 'barnet', project_id: 'p1' });
+    h.neutron.add('subnets', { network_id: bar.id, project_id: 'p1', ip_version: 4, cidr: '10.3.0.0/24', gateway_ip: '10.3.0.1', subnetpool_id: null });
+    const c = (await run({ nets: [{ network: 'foo' }, { network: 'barnet', 'v4-fixed-ip': '10.3.0.20' }] })).body;
+    const show = await call('GET', `/v1/containers/${c.uuid}`);
+    assert.equal(show.body.status, 'Running', show.body.status_reason);
+    assert.deepEqual(Object.keys(show.body.addresses).sort(), [net.id, bar.id].sort());
+    const sandbox = [...h.docker.containers.values()].find((x) => x.spec.name.startsWith('zun-sandbox-'))!;
+    assert.equal(sandbox.spec.networkMode, net.id);
+    assert.deepEqual(sandbox.networks.get(bar.id), { network: bar.id, ipv4: '10.3.0.20' });
+    const dup = await call('POST', '/v1/containers', { image: 'kuryr/busybox', nets: [{ network: 'foo' }, { network: 'testnet' }] });
+    assert.equal(dup.status, 400, 'one port per network');
+  });
+
   it('Neutron down → 503 with the cause at create, no row', async () => {
     h.neutron.failures.set('list networks', new NeutronError('GET', '/v2.0/networks', undefined, undefined, 'ECONNREFUSED'));
     const r = await call('POST', '/v1/containers', { image: 'kuryr/busybox', nets: [{ network: 'x' }] });

@@ -55,6 +55,10 @@ export class ContainerService {
     }
     const exposedPorts = normaliseExposedPorts(input.exposedPorts);
     const requestedNets = await this.nets.resolve(ctx, input.nets, this.settings.host);
+    // Docker down → 503 now, with nothing made (a missing image is the build's Error, as Zun's pull failure)
+    await this.docker.imageExists(input.image).catch((err: unknown) => {
+      throw dockerFailure('checking the Docker engine', err);
+    });
     const securityGroups = await this.lookup.securityGroups(ctx, input.securityGroups ?? []);
     const uuid = this.clock.newId();
     const now = this.clock.now();
@@ -89,6 +93,26 @@ export class ContainerService {
       this.log.info({ container: c.uuid, status: result.status, reason: result.statusReason }, 'container create finished');
     });
     return { container: c, attachments: [] };
+  }
+
+  /**
+   * After a restart: containers of this host left in Creating or Deleting (the
+   * process died mid-way) are torn down (ports, sandbox, SG) and marked Error,
+   * so nothing stays half-made.
+   */
+  async recover(): Promise<number> {
+    const stuck = (await this.store.containers.list({})).filter((c) => c.host === this.settings.host && (c.status === 'Creating' || c.status === 'Deleting'));
+    for (const c of stuck) {
+      const reason = `zun-api restarted while the container was ${c.status}`;
+      try {
+        await this.builder.teardown(c);
+        await this.store.containers.update(c.uuid, { status: 'Error', statusReason: reason, taskState: null, sandboxId: null, containerId: null, exposedSgId: null, updatedAt: this.clock.now() });
+      } catch (err) {
+        await this.store.containers.update(c.uuid, { status: 'Error', statusReason: `${reason}; cleanup failed: ${describe(err)}`, taskState: null, updatedAt: this.clock.now() });
+      }
+      this.log.warn({ container: c.uuid, was: c.status }, 'recovered an interrupted container');
+    }
+    return stuck.length;
   }
 
   /** Resolves when every background job has finished (tests, graceful shutdown). */

@@ -70,6 +70,7 @@ export async function buildZunApp(config: ZunConfig, log: Logger): Promise<ZunAp
   const builder = new SandboxBuilder(store, docker, neutron, networks, settings, clock, log);
   const containers = new ContainerService(store, docker, lookup, new NetsResolver(store, lookup), builder, settings, clock, log);
   const app = buildApi({ networks, containers, auth: authMode(config), logger: log });
+  await containers.recover().catch((err: unknown) => log.error({ err: (err as Error).message }, 'recovering interrupted containers failed'));
   return {
     app,
     containers,
