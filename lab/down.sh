@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# lab/down.sh - stop the kuryr-ts lab: first `lab/kuryr.sh stop` (if that file
-# exists), then EXACTLY the components listed in /run/kuryr-lab/started (what
-# up.sh started), in reverse start order, by pid file - never by process name:
+# lab/down.sh - stop the kuryr-ts lab: first the multi-host lab's hosts
+# (`lab/hosts.sh down`: what /run/kuryr-lab/hosts.started lists), then
+# `lab/zun.sh stop` and `lab/kuryr.sh stop` (if those files exist), then
+# EXACTLY the components listed in /run/kuryr-lab/started (what up.sh
+# started), in reverse start order, by pid file - never by process name:
 #   dockerd         SIGTERM its pid, wait up to 20 s, then SIGKILL; its containerd
 #                   (a child) and shims follow, leftovers of those pids are killed
 #   neutron-server  SIGTERM, wait up to 20 s, then SIGKILL its process group
@@ -19,6 +21,7 @@ mkdir -p "$RUN"
 exec 9>"$RUN/lock"
 flock -w 600 9 || die "another up.sh/down.sh holds $RUN/lock"
 
+if [ -f "$LAB_DIR/hosts.sh" ]; then KURYR_LAB_LOCK_HELD=1 bash "$LAB_DIR/hosts.sh" down 9>&- || warn "lab/hosts.sh down failed (continuing)"; fi
 if [ -f "$LAB_DIR/zun.sh" ]; then bash "$LAB_DIR/zun.sh" stop 9>&- || warn "lab/zun.sh stop failed (continuing)"; fi
 if [ -f "$KURYR_SH" ]; then
   log "bash $KURYR_SH stop"

@@ -35,6 +35,7 @@ PACKAGES=(
   busybox-static          # `busybox ping` on the host + rootfs of the test images
   docker.io iptables bridge-utils ethtool kmod
   keystone                # Keystone (+ uwsgi-core, uwsgi-plugin-python3): Neutron runs behind it
+  tcpdump                 # the multi-host test's capture of Geneve on the underlay (docs/multihost.md)
 )
 
 if [ "${KURYR_LAB_SKIP_APT:-0}" != 1 ]; then

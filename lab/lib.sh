@@ -101,7 +101,14 @@ pid_of() { # pidfile -> pid on stdout (first line; postmaster.pid has more)
   [ -n "$p" ] || return 1
   echo "$p"
 }
-alive() { kill -0 "$1" 2>/dev/null; }
+alive() { # pid: running (a zombie counts as gone: a daemon whose parent exited is
+  # reaped by init or a subreaper, which may take seconds)
+  local st
+  kill -0 "$1" 2>/dev/null || return 1
+  st=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+  st=${st##*) }
+  [ "${st%% *}" != Z ]
+}
 pid_alive() { # pidfile [cmdline-substring]: live process, optionally checked against its
   # command line so that a stale pid file (reused pid) is never mistaken for ours.
   local p

@@ -4,6 +4,7 @@
 # up.sh started it, plus the auth mode, the Keystone and Neutron APIs, the OVN
 # agent and the binding host. Runs `lab/kuryr.sh status` too when lab/kuryr.sh
 # exists (informational only).
+# The multi-host lab's hosts follow (`lab/hosts.sh status`, informational).
 # Exit 0 when all core components run (ovs, postgres, OVN, keystone when Neutron
 # runs behind it, neutron-server with its API answering, dockerd answering), 1
 # otherwise. Usage: status.sh
@@ -36,4 +37,8 @@ if [ -f "$KURYR_SH" ]; then
   timeout 15 bash "$KURYR_SH" status 2>&1 | sed 's/^/  /' || true
 fi
 if [ -f "$LAB_DIR/zun.sh" ]; then echo "zun-api: $(timeout 15 bash "$LAB_DIR/zun.sh" status 2>&1 || true)"; fi
+if [ -f "$LAB_DIR/hosts.sh" ]; then
+  echo "multi-host lab ($LAB_DIR/hosts.sh status):"
+  timeout 30 bash "$LAB_DIR/hosts.sh" status 2>&1 | sed 's/^/  /' || true
+fi
 exit $rc

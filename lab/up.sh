@@ -22,7 +22,11 @@
 # down.sh stops exactly those. A dockerd/OVS that was already running is reused
 # and not recorded. Idempotent: a second run is a fast no-op.
 #
-# Usage: up.sh [--fresh]
+# Usage: up.sh [--fresh] [--hosts N]
+#   --hosts N (2..8): then also the multi-host lab, `lab/hosts.sh up N`: Docker
+#           hosts host1..hostN, each in its own namespaces with its own OVS,
+#           ovn-controller (OVN chassis), dockerd and kuryr daemon
+#           (docs/multihost.md); down.sh stops them too.
 #   --fresh (or KURYR_LAB_FRESH=1): wipe the Neutron DB and the OVN NB/SB DBs
 #           together first (never one without the other), and Keystone's DB and
 #           keys; refused while neutron, OVN or keystone run - run down.sh first.
@@ -37,13 +41,20 @@ set -euo pipefail
 FRESH=${KURYR_LAB_FRESH:-0}
 MODE=keystone
 if [ "${KURYR_LAB_NOAUTH:-0}" = 1 ]; then MODE=noauth; fi
-for a in "$@"; do
-  case $a in
+HOSTS=0
+while [ $# -gt 0 ]; do
+  case $1 in
     --fresh) FRESH=1 ;;
+    --hosts) HOSTS=${2:-}; shift ;;
+    --hosts=*) HOSTS=${1#--hosts=} ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    *) echo "usage: up.sh [--fresh]" >&2; exit 2 ;;
+    *) echo "usage: up.sh [--fresh] [--hosts N]" >&2; exit 2 ;;
   esac
+  shift
 done
+if ! [[ "$HOSTS" =~ ^[0-9]+$ ]] || { [ "$HOSTS" -ne 0 ] && { [ "$HOSTS" -lt 2 ] || [ "$HOSTS" -gt 8 ]; }; }; then
+  echo "up.sh: --hosts N needs 2 <= N <= 8" >&2; exit 2
+fi
 need_root
 mkdir -p "$RUN" "$LOGDIR" "$DATA/lock"
 touch "$STARTED"
@@ -372,6 +383,11 @@ if [ -f "$KURYR_SH" ]; then
 fi
 # the container service (zun-api on 127.0.0.1:9517; `zun` on PATH)
 if [ -f "$LAB_DIR/zun.sh" ]; then bash "$LAB_DIR/zun.sh" start 9>&- || die "lab/zun.sh start failed"; fi
+
+# the multi-host lab (docs/multihost.md)
+if [ "$HOSTS" -ge 2 ]; then
+  KURYR_LAB_LOCK_HELD=1 bash "$LAB_DIR/hosts.sh" up "$HOSTS" 9>&- || die "lab/hosts.sh up $HOSTS failed"
+fi
 
 lab_summary || warn "some components are not running (see above)"
 log "up: done; started by this lab: $(tr '\n' ' ' < "$STARTED")"
