@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
+import { neutronAuthFrom } from '../../src/adapters/neutron/auth-sources.js';
 import { parseIni } from '../../src/config/ini.js';
 import { buildZunConfig } from '../../src/zun/main/zun-config.js';
 import { buildZunApp, type ZunApp } from '../../src/zun/main/zun-api.js';
@@ -34,10 +35,11 @@ const NET = `${RUN_PREFIX}-testnet`;
 const POOL = `${RUN_PREFIX}-testpool`;
 const SUBNET = `${RUN_PREFIX}-testsubnet`;
 const FOO = `${RUN_PREFIX}-foo`;
+const PORT = `${RUN_PREFIX}-userport`;
 
 let zunApp: ZunApp;
 let zunUrl: string;
-const made = { containers: [] as string[], neutronNet: '' };
+const made = { containers: [] as string[], neutronNet: '', userPort: '' };
 
 /** The caller's environment: the lab's demo user (Keystone), or noauth. */
 function callerEnv(cloud = 'lab-demo'): NodeJS.ProcessEnv {
@@ -67,14 +69,18 @@ function prop(table: string, key: string): string {
   return line ? line.split('|')[2]!.trim() : '';
 }
 
+/** The demo user's token, fetched once (polling through the CLI would ask Keystone for a token per poll). */
+const demoAuth = KEYSTONE ? neutronAuthFrom({ cloud: 'lab-demo' }, { env: { OS_CLIENT_CONFIG_FILE: CLOUDS } }).auth : undefined;
+
 async function waitRunning(name: string): Promise<string> {
-  return waitFor(`container ${name} to leave Creating`, async () => {
-    const r = await zun('show', name);
-    const status = prop(r.out, 'status');
-    if (status === 'Creating' || status === '') return undefined;
-    assert.equal(status, 'Running', `status_reason: ${prop(r.out, 'status_reason')}`);
-    return r.out;
+  await waitFor(`container ${name} to leave Creating`, async () => {
+    const res = await fetch(`${zunUrl}/v1/containers/${name}`, { headers: { ...(await demoAuth?.headers()) } });
+    const c = (await res.json()) as { status?: string; status_reason?: string };
+    if (c.status === 'Creating') return undefined;
+    assert.equal(c.status, 'Running', `status_reason: ${c.status_reason}`);
+    return true;
   }, 90_000);
+  return (await zun('show', name)).out;
 }
 
 before(async () => {
@@ -97,9 +103,14 @@ after(async () => {
   if (made.neutronNet) await docker('network', 'rm', made.neutronNet).catch(() => undefined);
   await zunApp?.close();
   for (const c of made.containers) for (const p of await neutron.list('ports', { device_id: c }).catch(() => [])) await neutron.delete('ports', p.id).catch(() => undefined);
-  await cli('neutron', ['subnet-delete', SUBNET]);
-  await cli('neutron', ['subnetpool-delete', POOL]);
-  await cli('neutron', ['net-delete', NET]);
+  // Neutron cleanup through the API (the CLI costs seconds per call)
+  if (made.userPort) await neutron.delete('ports', made.userPort).catch(() => undefined);
+  for (const n of await neutron.list('networks', { name: NET }).catch(() => [])) {
+    for (const p of await neutron.list('ports', { network_id: n.id }).catch(() => [])) await neutron.delete('ports', p.id).catch(() => undefined);
+    for (const sn of await neutron.list('subnets', { network_id: n.id }).catch(() => [])) await neutron.delete('subnets', sn.id).catch(() => undefined);
+    await neutron.delete('networks', n.id).catch(() => undefined);
+  }
+  for (const pool of await neutron.list('subnetpools', { name: POOL }).catch(() => [])) await neutron.delete('subnetpools', pool.id).catch(() => undefined);
   rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -126,15 +137,15 @@ describe('zun workflow on the real lab (issue 5)', () => {
     assert.equal(dnet.IPAM.Options['neutron.pool.uuid'], prop(created.out, 'neutron_pool_id'));
 
     mark('network created');
-    const names = [`${RUN_PREFIX}-a`, `${RUN_PREFIX}-b`];
-    for (const name of names) {
+    const names = [`${RUN_PREFIX}-a`, `${RUN_PREFIX}-b`, `${RUN_PREFIX}-c`];
+    for (const name of names.slice(0, 2)) {
       const r = await zun('run', `--net=${FOO}`, '--name', name, 'kuryr/busybox', 'sleep', '600');
       assert.equal(r.code, 0, r.err);
       made.containers.push(prop(r.out, 'uuid'));
     }
     mark('containers requested');
     const shows = [];
-    for (const name of names) shows.push(await waitRunning(name));
+    for (const name of names.slice(0, 2)) shows.push(await waitRunning(name));
     const ips = shows.map((s) => /10\.2\.0\.\d+/.exec(prop(s, 'addresses'))![0]);
 
     mark('containers running');
@@ -164,6 +175,25 @@ describe('zun workflow on the real lab (issue 5)', () => {
     assert.match(ping.out, /3 packets received/);
 
     mark('pinged');
+    // a user's pre-created port: adopted as is, and after delete only unbound (never deleted)
+    const userPort = /\| id +\| ([0-9a-f-]{36})/.exec(await neutronCli('port-create', '--name', PORT, NET))![1]!;
+    made.userPort = userPort;
+    const withPort = await zun('run', '--net', `port=${PORT}`, '--name', names[2]!, 'kuryr/busybox', 'sleep', '600');
+    assert.equal(withPort.code, 0, withPort.err);
+    made.containers.push(prop(withPort.out, 'uuid'));
+    const cShow = await waitRunning(names[2]!);
+    assert.match(prop(cShow, 'addresses'), new RegExp(`"port":"${userPort}".*"preserve_on_delete":true`));
+    const userIp = /10\.2\.0\.\d+/.exec(prop(cShow, 'addresses'))![0];
+    const ping2 = await zun('exec', names[0]!, 'ping', '-c', '2', '-W', '2', userIp);
+    assert.equal(ping2.code, 0, `ping ${userIp} (user port): ${ping2.out}${ping2.err}`);
+    assert.equal((await zun('delete', names[2]!)).code, 0);
+    const unbound = (await neutron.list('ports', { id: userPort }))[0];
+    assert.ok(unbound, 'the user port survives the delete');
+    assert.equal(unbound.device_id, '');
+    assert.equal(unbound.device_owner, '');
+    assert.equal(unbound['binding:host_id'] ?? '', '');
+    mark('user port used and unbound');
+
     if (KEYSTONE) {
       // project isolation on real tokens: the admin project does not see demo's container; no token → 401
       assert.equal((await zunAs('lab-admin', 'show', names[0]!)).code, 1);
@@ -174,7 +204,7 @@ describe('zun workflow on the real lab (issue 5)', () => {
     }
 
     assert.equal((await zun('network-delete', FOO)).code, 1, 'refused while containers are attached');
-    for (const name of names) {
+    for (const name of names.slice(0, 2)) {
       const d = await zun('delete', name);
       assert.equal(d.code, 0, d.err);
     }
