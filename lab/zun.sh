@@ -8,7 +8,8 @@
 #          (/usr/local/bin), start `zun-api` in the background (pid file
 #          /run/kuryr-lab/zun-api.pid, log /var/log/kuryr-lab/zun-api.log) on
 #          127.0.0.1:9517 and wait until it answers. A running zun-api is left
-#          alone unless zun.conf changed: then it is restarted.
+#          alone unless zun.conf or the built code (dist/src/zun) changed: then
+#          it is restarted.
 #   stop:  SIGTERM by pid file (SIGKILL after 15 s).
 # Idempotent. Called by up.sh / down.sh / status.sh after lab/kuryr.sh.
 set -euo pipefail
@@ -18,6 +19,7 @@ set -euo pipefail
 ZUN_PID=$RUN/zun-api.pid
 ZUN_LOG=$LOGDIR/zun-api.log
 ZUN_CONF=$ETC/zun.conf
+ZUN_STAMP=$RUN/zun-api.started   # touched at start: newer built code means restart
 ZUN_PORT=${KURYR_LAB_ZUN_PORT:-9517}
 ZUN_URL=http://127.0.0.1:$ZUN_PORT
 
@@ -89,13 +91,16 @@ start() {
   need_root
   local changed=0
   if write_conf; then changed=1; fi
+  build
   if zun_running && zun_answers; then
-    if [ $changed = 0 ]; then log "zun-api already running (pid $(pid_of "$ZUN_PID"))"; build; return 0; fi
-    log "zun.conf changed: restarting zun-api"
+    if [ $changed = 0 ] && [ -f "$ZUN_STAMP" ] && [ -z "$(find "$REPO_DIR/dist/src/zun" -newer "$ZUN_STAMP" -name '*.js' 2>/dev/null | head -1)" ]; then
+      log "zun-api already running (pid $(pid_of "$ZUN_PID"))"; return 0
+    fi
+    log "zun.conf or the built code changed: restarting zun-api"
     stop
   fi
-  build
   log "starting zun-api on $ZUN_URL (log $ZUN_LOG)"
+  touch "$ZUN_STAMP"
   spawn "$ZUN_PID" "$ZUN_LOG" node "$REPO_DIR/bin/zun-api.js" --config-file "$ZUN_CONF"
   if ! wait_for 30 "zun-api on $ZUN_URL" zun_answers; then
     tail -20 "$ZUN_LOG" >&2

@@ -101,11 +101,13 @@ export async function main(argv: string[], out: Out = (t) => process.stdout.writ
 
   program
     .command('network-show')
+    .description('Show a network')
     .argument('<network>', 'name, uuid or Neutron net id')
     .action(async (ident: string) => showNetwork(await client().request<Json>('GET', `/v1/networks/${encodeURIComponent(ident)}`)));
 
   program
     .command('network-delete')
+    .description('Delete networks (refused while containers are attached)')
     .argument('<network...>', 'names or uuids')
     .action(async (idents: string[]) => {
       let failed = 0;
@@ -186,12 +188,14 @@ export async function main(argv: string[], out: Out = (t) => process.stdout.writ
 
   program
     .command('show')
+    .description('Show a container')
     .argument('<container>')
     .action(async (ident: string) => showContainer(await client().request<Json>('GET', `/v1/containers/${encodeURIComponent(ident)}`)));
 
   for (const action of ['start', 'stop'] as const) {
     program
       .command(action)
+      .description(`${action === 'start' ? 'Start' : 'Stop'} containers`)
       .argument('<container...>')
       .action(async (idents: string[]) => {
         for (const ident of idents) {
@@ -203,6 +207,7 @@ export async function main(argv: string[], out: Out = (t) => process.stdout.writ
 
   program
     .command('logs')
+    .description('Show the logs of a container')
     .argument('<container>')
     .option('--stdout', 'only stdout')
     .option('--stderr', 'only stderr')
@@ -229,6 +234,7 @@ export async function main(argv: string[], out: Out = (t) => process.stdout.writ
 
   program
     .command('delete')
+    .description('Delete containers with their sandbox, ports and exposed-ports security group')
     .argument('<container...>')
     .option('-f, --force', 'force delete (admin)')
     .option('--stop', 'stop a running container first (the default)')
@@ -250,6 +256,7 @@ export async function main(argv: string[], out: Out = (t) => process.stdout.writ
 
   program
     .command('network-attach')
+    .description('Attach a network (or a port) to a container')
     .argument('<container>')
     .option('--network <network>', 'network name or id')
     .addOption(new Option('--port <port>', 'Neutron port name or id').conflicts('network'))
@@ -261,6 +268,7 @@ export async function main(argv: string[], out: Out = (t) => process.stdout.writ
 
   program
     .command('network-detach')
+    .description('Detach a network (or the network of a port) from a container')
     .argument('<container>')
     .option('--network <network>', 'network name or id')
     .addOption(new Option('--port <port>', 'Neutron port name or id').conflicts('network'))
