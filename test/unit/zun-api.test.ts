@@ -376,6 +376,9 @@ describe('zun-api: actions', () => {
     assert.equal(nl.find((n: any) => n.net_id === bar.id).fixed_ips[0].ip_address, '10.3.0.9');
     const sandbox = [...h.docker.containers.values()].find((x) => x.spec.name.startsWith('zun-sandbox-'))!;
     assert.deepEqual(sandbox.networks.get(bar.id), { network: bar.id, ipv4: '10.3.0.9' });
+    const barPort = h.neutron.all('ports').find((p) => p.network_id === bar.id)!;
+    assert.equal(barPort.device_owner, 'compute:kuryr');
+    assert.equal(barPort['binding:host_id'], undefined, 'kuryr binds a connected port itself (with Docker\'s MAC)');
     const again = await call('POST', `${url}/network_attach?network=barnet`);
     assert.equal(again.status, 400);
     assert.equal((await call('POST', `${url}/network_attach?network=barnet&port=x`)).status, 400);

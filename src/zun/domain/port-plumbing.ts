@@ -22,9 +22,16 @@ export class PortPlumbing {
     readonly host: string,
   ) {}
 
-  /** Creates the service's port, or claims the user's; the caller records the undo (release). */
-  async claim(c: ZunContainer, req: RequestedNet, net: ZunNetwork): Promise<ClaimedPort> {
-    const binding = { device_id: c.uuid, device_owner: DEVICE_OWNER, 'binding:host_id': this.host };
+  /**
+   * Creates the service's port, or claims the user's; the caller records the
+   * undo (release). Only the primary port (the sandbox's first network, whose
+   * MAC Docker is given) is bound to this host here, as Zun does: for a
+   * `docker network connect` Docker picks the MAC itself (API 1.41 has no MAC
+   * in EndpointConfig) and kuryr must set it together with the binding, which
+   * Neutron refuses on an already bound port (409 PortBound).
+   */
+  async claim(c: ZunContainer, req: RequestedNet, net: ZunNetwork, primary: boolean): Promise<ClaimedPort> {
+    const binding = { device_id: c.uuid, device_owner: DEVICE_OWNER, ...(primary ? { 'binding:host_id': this.host } : {}) };
     if (req.portId) {
       // Zun does not apply the container's security groups to a user's port
       return { port: await this.neutron.update('ports', req.portId, binding), created: false };

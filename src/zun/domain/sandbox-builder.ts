@@ -51,7 +51,7 @@ export class SandboxBuilder {
         const withSgs = sgs ? { ...c, securityGroups: [sgs], exposedSgId: sgs } : c;
         if (sgs) await this.store.containers.update(c.uuid, { securityGroups: [sgs], exposedSgId: sgs });
         const attached: Array<{ net: ZunNetwork; port: NPort }> = [];
-        for (const req of c.requestedNets) attached.push(await this.#attachPort(ctx, withSgs, req, undo));
+        for (const [i, req] of c.requestedNets.entries()) attached.push(await this.#attachPort(ctx, withSgs, req, i === 0, undo));
         const [first, ...rest] = attached;
         if (!first) throw new ZunError(500, 'ZUN_ERR_NO_ADDRESS', 'Unexpected missing of addresses');
         const sandboxId = await this.#step('creating the sandbox container', () =>
@@ -97,10 +97,10 @@ export class SandboxBuilder {
   }
 
   /** Claims/creates the port of one requested network and records the attachment row (undo: both). */
-  async #attachPort(ctx: RequestContext, c: ZunContainer, req: RequestedNet, undo: UndoStack): Promise<{ net: ZunNetwork; port: NPort }> {
+  async #attachPort(ctx: RequestContext, c: ZunContainer, req: RequestedNet, primary: boolean, undo: UndoStack): Promise<{ net: ZunNetwork; port: NPort }> {
     const net = req.networkUuid ? await this.store.networks.get(req.networkUuid) : undefined;
     const zn = net ?? (await this.networks.ensureFor({ ...ctx, isAdmin: true }, (await this.neutron.find('networks', req.neutronNetId))!));
-    const { port, created } = await this.plumbing.claim(c, req, zn);
+    const { port, created } = await this.plumbing.claim(c, req, zn, primary);
     undo.push(`release port ${port.id}`, () => this.plumbing.release(port.id, !created));
     const row: NetworkAttachment = {
       uuid: this.clock.newId(),
@@ -158,7 +158,7 @@ export class SandboxBuilder {
   /** Connects a running container's sandbox to one more network (network_attach); undone on failure. */
   async attach(ctx: RequestContext, c: ZunContainer, req: RequestedNet): Promise<void> {
     await withUndo(this.#report, async (undo) => {
-      const { net, port } = await this.#attachPort(ctx, c, req, undo);
+      const { net, port } = await this.#attachPort(ctx, c, req, false, undo);
       await this.#step(`connecting the sandbox to ${net.dockerName}`, () => this.docker.connectNetwork(net.dockerName, c.sandboxId!, endpointOf(net.dockerName, port)));
     });
   }
