@@ -424,6 +424,15 @@ export function markdown(r: Results, stamp: string): string {
       }
       out.push('');
     }
+    const put = l.neutronByCall.find((x) => x.shape === 'PUT ports/{id}');
+    const post = l.neutronByCall.find((x) => x.shape === 'POST ports');
+    const ce = l.pluginMs['kuryr run -d']?.['NetworkDriver.CreateEndpoint'];
+    if (put && post) {
+      out.push(
+        `In \`docker run -d\`, RequestAddress waits for \`POST ports\` (the bound port: ${ms(post.median)} median, the floor) and CreateEndpoint for \`PUT ports/<id>\` (\`device_id\` = EndpointID, Kuryr's footprint: ${ms(put.median)} median — with ML2/OVN every port update is written through to the OVN northbound DB) in parallel with the tags and the veth/OVS plumbing${ce !== undefined ? ` (CreateEndpoint: ${ms(ce)} median)` : ''}. Setting \`device_id\` after CreateEndpoint has answered (in the background, as the tags could be) would take it off the critical path; the bound port create cannot leave it without pre-created ports.`,
+        '',
+      );
+    }
     const run = l.ratios['run -d'];
     if (run) {
       out.push(
@@ -437,7 +446,7 @@ export function markdown(r: Results, stamp: string): string {
   if (c) {
     out.push('## 3. Concurrency', '');
     out.push(
-      `${c.containers} \`docker run -d\` on one kuryr network one after another, then all removed at once; then ${c.containers} started at once (${c.containers} docker CLI processes), checked, and removed at once. Daemon fds and RSS from \`/proc/<pid>\` (sampled every 250 ms); "settled" is 6 s after the last removal (idle keep-alive connections to Neutron close after a few seconds).`,
+      `${c.containers} \`docker run -d\` on one kuryr network one after another, then all removed at once; then ${c.containers} started at once (${c.containers} docker CLI processes), checked, and removed at once. Daemon fds and RSS from \`/proc/<pid>\` (sampled every 500 ms); "settled" is 6 s after the last removal (idle keep-alive connections to Neutron close after a few seconds).`,
       '',
       '| measure | value |',
       '|---|---|',

@@ -383,7 +383,7 @@ async function phaseConcurrency(): Promise<NonNullable<Results['concurrency']>> 
     } catch {
       /* the daemon is gone: reported by the phase itself */
     }
-  }, 250);
+  }, 500);
   const s0 = await daemonStats(daemon!.socket);
   const runArgs = (network: string) => (name: string): string[] => ['run', '-d', '--name', name, '--net', network, IMAGE, 'sleep', '600'];
   const rmArgs = (name: string): string[] => ['rm', '-f', name];
