@@ -36,10 +36,11 @@ const POOL = `${RUN_PREFIX}-testpool`;
 const SUBNET = `${RUN_PREFIX}-testsubnet`;
 const FOO = `${RUN_PREFIX}-foo`;
 const PORT = `${RUN_PREFIX}-userport`;
+const NET2 = `${RUN_PREFIX}-testnet2`;
 
 let zunApp: ZunApp;
 let zunUrl: string;
-const made = { containers: [] as string[], neutronNet: '', userPort: '' };
+const made = { containers: [] as string[], neutronNet: '', userPort: '', net2: '' };
 
 /** The caller's environment: the lab's demo user (Keystone), or noauth. */
 function callerEnv(cloud = 'lab-demo'): NodeJS.ProcessEnv {
@@ -100,12 +101,12 @@ after(async () => {
     const labels = await docker('inspect', '-f', '{{index .Config.Labels "zun.container.uuid"}}', id).catch(() => '');
     if (labels && made.containers.includes(labels)) await docker('rm', '-f', id).catch(() => undefined);
   }
-  if (made.neutronNet) await docker('network', 'rm', made.neutronNet).catch(() => undefined);
+  for (const n of [made.neutronNet, made.net2]) if (n) await docker('network', 'rm', n).catch(() => undefined);
   await zunApp?.close();
   for (const c of made.containers) for (const p of await neutron.list('ports', { device_id: c }).catch(() => [])) await neutron.delete('ports', p.id).catch(() => undefined);
   // Neutron cleanup through the API (the CLI costs seconds per call)
   if (made.userPort) await neutron.delete('ports', made.userPort).catch(() => undefined);
-  for (const n of await neutron.list('networks', { name: NET }).catch(() => [])) {
+  for (const n of [...(await neutron.list('networks', { name: NET }).catch(() => [])), ...(await neutron.list('networks', { name: NET2 }).catch(() => []))]) {
     for (const p of await neutron.list('ports', { network_id: n.id }).catch(() => [])) await neutron.delete('ports', p.id).catch(() => undefined);
     for (const sn of await neutron.list('subnets', { network_id: n.id }).catch(() => [])) await neutron.delete('subnets', sn.id).catch(() => undefined);
     await neutron.delete('networks', n.id).catch(() => undefined);
@@ -175,6 +176,20 @@ describe('zun workflow on the real lab (issue 5)', () => {
     assert.match(ping.out, /3 packets received/);
 
     mark('pinged');
+    // network_attach / network_detach at runtime: a second network of the same project, connected with a fixed IP
+    const net2 = await neutron.create('networks', { name: NET2, project_id: ports[0]!.project_id });
+    made.net2 = net2.id;
+    await neutron.create('subnets', { network_id: net2.id, project_id: ports[0]!.project_id, ip_version: 4, cidr: '10.3.0.0/24', name: `${NET2}-subnet` });
+    const attach = await zun('network-attach', '--network', NET2, '--fixed-ip', '10.3.0.9', names[0]!);
+    assert.equal(attach.code, 0, attach.err);
+    assert.match((await zun('network-list', names[0]!)).out, /10\.3\.0\.9/);
+    assert.match((await zun('exec', names[0]!, 'ip', '-o', '-4', 'addr')).out, /inet 10\.3\.0\.9\/24/);
+    const detach = await zun('network-detach', '--network', NET2, names[0]!);
+    assert.equal(detach.code, 0, detach.err);
+    assert.doesNotMatch((await zun('exec', names[0]!, 'ip', '-o', '-4', 'addr')).out, /10\.3\.0\.9/);
+    assert.equal((await zun('network-delete', net2.id)).code, 0, 'the lazily made network of net2');
+    mark('network attached and detached');
+
     // a user's pre-created port: adopted as is, and after delete only unbound (never deleted)
     const userPort = /\| id +\| ([0-9a-f-]{36})/.exec(await neutronCli('port-create', '--name', PORT, NET))![1]!;
     made.userPort = userPort;
