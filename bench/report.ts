@@ -363,7 +363,7 @@ export function markdown(r: Results, stamp: string): string {
   const out: string[] = [];
   out.push(`# kuryr-ts benchmark ${m.date.slice(0, 16).replace('T', ' ')} UTC`, '');
   out.push(
-    `Code: commit \`${m.commit}\`${m.uncommittedSrc.length ? ` plus uncommitted changes in ${m.uncommittedSrc.length} files of src/ (other developers' work in progress: ${m.uncommittedSrc.map((f) => `\`${f.slice(3)}\``).join(', ')})` : ''}. ` +
+    `Code: commit \`${m.commit}\`${m.uncommittedSrc.length ? ` plus uncommitted changes in ${m.uncommittedSrc.length} files of the daemon's src/ (other developers' work in progress: ${m.uncommittedSrc.map((f) => `\`${f.slice(3)}\``).join(', ')})` : ''}. ` +
       `${m.distStale ? '**dist/ was older than src/ (the daemon measured is the last build).** ' : ''}Docker ${m.docker}, Node ${m.node}, ${m.cpus} CPUs, load average ${m.loadavgStart.join(' ')} at the start and ${m.loadavgEnd?.join(' ')} at the end (the machine is shared), run time ${Math.round(m.durationS)} s. ` +
       'Lab: Neutron (Zed, ML2/OVN, 2 API workers) behind Keystone, OVS userspace datapath, all on this machine. ' +
       'The bench starts its own kuryr daemon (driver `kbench`), whose Neutron endpoint is a counting proxy: every number of Neutron calls below is counted outside the daemon, and compared with the daemon\'s own counter (`GET /kuryr/stats`).',

@@ -739,12 +739,14 @@ function cleanup(): Promise<Results['cleanup']> {
 
 // ---------------------------------------------------------------- main
 
-/** Is any src/ file newer than the build the bench daemon runs? */
+/** Is any of the daemon's src/ files newer than the build the bench daemon runs? */
 function distIsStale(): boolean {
   const built = statSync(`${REPO}dist/src/main/kuryr-cli.js`, { throwIfNoEntry: false })?.mtimeMs ?? 0;
   const newest = (dir: string): number =>
     readdirSync(dir, { withFileTypes: true }).reduce((m, e) => Math.max(m, e.isDirectory() ? newest(`${dir}/${e.name}`) : e.name.endsWith('.ts') ? statSync(`${dir}/${e.name}`).mtimeMs : 0), 0);
-  return newest(`${REPO}src`) > built;
+  // src/zun is the container service, not part of the daemon
+  const daemonDirs = readdirSync(`${REPO}src`).filter((d) => d !== 'zun');
+  return Math.max(...daemonDirs.map((d) => newest(`${REPO}src/${d}`))) > built;
 }
 
 /**
@@ -770,7 +772,7 @@ async function main(): Promise<number> {
   const meta = {
     date: new Date().toISOString(),
     commit: execFileSync('git', ['-C', REPO, 'rev-parse', '--short', 'HEAD']).toString().trim(),
-    uncommittedSrc: execFileSync('git', ['-C', REPO, 'status', '--porcelain', '--', 'src', 'bin']).toString().trim().split('\n').filter(Boolean),
+    uncommittedSrc: execFileSync('git', ['-C', REPO, 'status', '--porcelain', '--', 'src', 'bin', ':!src/zun']).toString().trim().split('\n').filter(Boolean),
     node: process.version,
     docker: (await docker('version', '-f', '{{.Server.Version}}')).out,
     cpus: cpus().length,
