@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# lab/hosts.sh up N | down | status - the multi-host lab: N extra Docker hosts
+# lab/hosts.sh up N | down | status | list - the multi-host lab: N extra Docker hosts
 # ("host1" .. "hostN"), each a Neutron compute host of its own, on this machine.
 # Adapted from ../shared/reference/multihost-lab (see docs/multihost.md).
 #
@@ -43,6 +43,10 @@
 #   mount/UTS namespaces, the netns (with their veths).
 # status: one line per host and component; exit 1 if a recorded host is not
 #   fully up.
+# list: "<host> unix:///run/kuryr-lab/<host>/docker.sock <tunnel address>" per
+#   running host (for tools that need the hosts, e.g. a container service).
+# A host process that died (or was killed to simulate a host failure) is
+# started again by the next `up N`.
 # Called by up.sh --hosts N, down.sh and status.sh (they hold the lab lock and
 # set KURYR_LAB_LOCK_HELD=1); standalone it takes /run/kuryr-lab/lock itself.
 # Needs the main lab up (OVN SB/NB, Keystone, neutron-server, Docker, kuryr.conf).
@@ -401,9 +405,15 @@ LIST
   return $rc
 }
 
+cmd_list() { # one line per recorded host: name (= binding host id = chassis), Docker API, tunnel address
+  local h
+  for h in $(recorded_hosts); do echo "$h unix://$(hrun "$h")/docker.sock $UL_PREFIX.${h#host}"; done
+}
+
 case "${1:-}" in
   up) shift; cmd_up "$@" ;;
   down) cmd_down ;;
   status) cmd_status ;;
-  *) echo "usage: $0 up N | down | status" >&2; exit 2 ;;
+  list) cmd_list ;;
+  *) echo "usage: $0 up N | down | status | list" >&2; exit 2 ;;
 esac
