@@ -393,6 +393,27 @@ describe('zun-api: actions', () => {
   });
 });
 
+describe('zun-api: attach and detach by port', () => {
+  it('attaches a user\'s port, detaches it by port (unbound, kept), refuses a port that is not attached', async () => {
+    const { net } = await makeFoo();
+    const bar = h.neutron.add('networks', { name: 'barnet', project_id: 'p1' });
+    const barSub = h.neutron.add('subnets', { network_id: bar.id, project_id: 'p1', ip_version: 4, cidr: '10.3.0.0/24', gateway_ip: '10.3.0.1', subnetpool_id: null });
+    const mine = h.neutron.add('ports', { name: 'mine', network_id: bar.id, project_id: 'p1', status: 'DOWN', device_id: '', device_owner: '', fixed_ips: [{ subnet_id: barSub.id, ip_address: '10.3.0.50' }] });
+    h.neutron.add('ports', { name: 'other', network_id: net.id, project_id: 'p1', status: 'DOWN', device_id: '', device_owner: '', fixed_ips: [] });
+    const c = (await run({ nets: [{ network: 'foo' }] })).body;
+    const url = `/v1/containers/${c.uuid}`;
+    assert.equal((await call('POST', `${url}/network_attach?port=mine`)).status, 200);
+    assert.equal(mine.device_id, c.uuid);
+    const nl = (await call('GET', `${url}/network_list`)).body.networks;
+    assert.ok(nl.some((n: any) => n.port_id === mine.id));
+    assert.equal((await call('POST', `${url}/network_detach?port=other`)).status, 400, 'not attached');
+    assert.equal((await call('POST', `${url}/network_detach?port=mine`, undefined, { ...P1, 'openstack-api-version': 'container 1.16' })).status, 406, 'port needs 1.17');
+    assert.equal((await call('POST', `${url}/network_detach?port=mine`)).status, 202);
+    assert.equal(mine.device_id, '');
+    assert.ok(h.neutron.all('ports').some((p) => p.id === mine.id), 'the user port is kept');
+  });
+});
+
 describe('zun-api: isolation, policy, versions, validation', () => {
   it('another project\'s network and container are 404, and absent from its lists', async () => {
     await makeFoo();

@@ -108,7 +108,7 @@ export class SandboxBuilder {
       networkUuid: zn.uuid,
       neutronNetId: zn.neutronNetId,
       portId: port.id,
-      macAddress: port.mac_address,
+      macAddress: port.mac_address ?? '',
       addresses: port.fixed_ips.map((f) => ({ addr: f.ip_address, version: ipVersion(f.ip_address), subnet_id: f.subnet_id })),
       preserveOnDelete: !created,
       projectId: c.projectId,
