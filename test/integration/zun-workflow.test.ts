@@ -95,7 +95,7 @@ before(async () => {
 
 after(async () => {
   // whatever a failed assertion left: our containers, the Docker network, the Neutron resources
-  for (const c of made.containers) await zun('delete', '--force', c).catch(() => undefined);
+  for (const c of made.containers) await zun('delete', c).catch(() => undefined);
   const leftovers = await docker('ps', '-aq', '--filter', `name=zun-`).catch(() => '');
   for (const id of leftovers.split('\n').filter(Boolean)) {
     const labels = await docker('inspect', '-f', '{{index .Config.Labels "zun.container.uuid"}}', id).catch(() => '');
@@ -103,7 +103,10 @@ after(async () => {
   }
   for (const n of [made.neutronNet, made.net2]) if (n) await docker('network', 'rm', n).catch(() => undefined);
   await zunApp?.close();
-  for (const c of made.containers) for (const p of await neutron.list('ports', { device_id: c }).catch(() => [])) await neutron.delete('ports', p.id).catch(() => undefined);
+  for (const c of made.containers) {
+    for (const p of await neutron.list('ports', { device_id: c }).catch(() => [])) await neutron.delete('ports', p.id).catch(() => undefined);
+    for (const sg of await neutron.list('security-groups', { name: `zun-${c}` }).catch(() => [])) await neutron.delete('security-groups', sg.id).catch(() => undefined);
+  }
   // Neutron cleanup through the API (the CLI costs seconds per call)
   if (made.userPort) await neutron.delete('ports', made.userPort).catch(() => undefined);
   for (const n of [...(await neutron.list('networks', { name: NET }).catch(() => [])), ...(await neutron.list('networks', { name: NET2 }).catch(() => []))]) {
@@ -138,7 +141,7 @@ describe('zun workflow on the real lab (issue 5)', () => {
     assert.equal(dnet.IPAM.Options['neutron.pool.uuid'], prop(created.out, 'neutron_pool_id'));
 
     mark('network created');
-    const names = [`${RUN_PREFIX}-a`, `${RUN_PREFIX}-b`, `${RUN_PREFIX}-c`];
+    const names = [`${RUN_PREFIX}-a`, `${RUN_PREFIX}-b`, `${RUN_PREFIX}-c`, `${RUN_PREFIX}-d`];
     for (const name of names.slice(0, 2)) {
       const r = await zun('run', `--net=${FOO}`, '--name', name, 'kuryr/busybox', 'sleep', '600');
       assert.equal(r.code, 0, r.err);
@@ -208,6 +211,20 @@ describe('zun workflow on the real lab (issue 5)', () => {
     assert.equal(unbound.device_owner, '');
     assert.equal(unbound['binding:host_id'] ?? '', '');
     mark('user port used and unbound');
+
+    // exposed ports: a security group zun-<uuid> made in the user's project with IPv4 and IPv6 rules, removed with the container
+    const exposed = await zun('run', `--net=${FOO}`, '-p', '8080', '-p', '53/udp', '--name', names[3]!, 'kuryr/busybox', 'sleep', '600');
+    assert.equal(exposed.code, 0, exposed.err);
+    const dUuid = prop(exposed.out, 'uuid');
+    made.containers.push(dUuid);
+    await waitRunning(names[3]!);
+    const [sg] = await neutron.list('security-groups', { name: `zun-${dUuid}` });
+    assert.ok(sg, 'exposed-ports security group');
+    const dPorts = await neutron.list('ports', { device_id: dUuid });
+    assert.deepEqual(dPorts[0]!.security_groups, [sg!.id]);
+    assert.equal((await zun('delete', names[3]!)).code, 0);
+    assert.deepEqual(await neutron.list('security-groups', { name: `zun-${dUuid}` }), [], 'group deleted with the container');
+    mark('exposed ports');
 
     if (KEYSTONE) {
       // project isolation on real tokens: the admin project does not see demo's container; no token → 401

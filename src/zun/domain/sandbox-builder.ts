@@ -65,7 +65,8 @@ export class SandboxBuilder {
             ipcMode: 'shareable',
             endpoint: endpointOf(first.net.dockerName, first.port),
             macAddress: first.port.mac_address,
-            ...(Object.keys(c.exposedPorts).length > 0 ? { exposedPorts: Object.keys(c.exposedPorts) } : {}),
+            // exposed ports are not handed to Docker: the service's own group zun-<uuid> opens them, and
+            // kuryr (process_external_connectivity) would add a second group for the same ports
           }),
         );
         undo.push('remove sandbox', () => this.docker.removeContainer(sandboxId, true));
