@@ -25,12 +25,12 @@ export class MacvlanBinder implements PortBinder {
 
   async bind(req: BindRequest): Promise<BindResult> {
     const name = this.containerIfName(req.port.id);
-    const mac = req.port.mac_address.toLowerCase();
+    const mac = (req.mac ?? req.port.mac_address).toLowerCase();
     return withUndo(this.onUndoFailure, async (undo) => {
       await this.links.deleteLink(name);
       await this.links.createMacvlan({ name, parent: this.vm.linkIface, mac, mtu: req.mtu });
       undo.push(`delete macvlan ${name}`, () => this.links.deleteLink(name));
-      const added = pairsOf(req.port);
+      const added = pairsOf(req.port, mac);
       await this.vm.updatePairs((pairs) => [...pairs.filter((p) => !added.some((a) => a.ip_address === p.ip_address)), ...added]);
       return { containerIfName: name };
     });
@@ -40,7 +40,7 @@ export class MacvlanBinder implements PortBinder {
     await this.links.deleteLink(this.containerIfName(req.portId));
     const port = req.port;
     if (!port) return;
-    const mac = port.mac_address.toLowerCase();
-    await this.vm.updatePairs((pairs) => pairs.filter((p) => (p.mac_address ?? '').toLowerCase() !== mac));
+    const ips = port.fixed_ips.map((f) => f.ip_address);
+    await this.vm.updatePairs((pairs) => pairs.filter((p) => !ips.includes(p.ip_address)));
   }
 }

@@ -56,6 +56,7 @@ export class VmPort {
   }
 }
 
-export function pairsOf(port: NeutronPort): Pair[] {
-  return port.fixed_ips.map((f) => ({ ip_address: f.ip_address, mac_address: port.mac_address.toLowerCase() }));
+/** The allowed address pairs of a container: its addresses with its interface's MAC. */
+export function pairsOf(port: NeutronPort, mac: string): Pair[] {
+  return port.fixed_ips.map((f) => ({ ip_address: f.ip_address, mac_address: mac.toLowerCase() }));
 }

@@ -116,7 +116,8 @@ export class EndpointService {
         update.device_owner = DEVICE_OWNER; // together with the host (DVR, Kuryr bug 1802163)
       }
       if (!bound.device_id) update.device_id = req.endpointId;
-      if (mac && bound.mac_address.toLowerCase() !== mac) update.mac_address = mac;
+      // Nested: the container's MAC lives on the VM port (allowed address pair), not on this port.
+      if (mac && this.settings.bindHost && bound.mac_address.toLowerCase() !== mac) update.mac_address = mac;
       if (!bound.admin_state_up) update.admin_state_up = true;
       if (wantedSgs.length > 0) {
         if (bound.port_security_enabled === false) {
@@ -132,10 +133,11 @@ export class EndpointService {
       if (!tagging && bound.name !== endpointPortName(req.endpointId)) update.name = endpointPortName(req.endpointId);
 
       // The Neutron update/tagging and the host plumbing are independent: run them together.
+      const plug = binder.bind({ port: bound, endpointId: req.endpointId, mtu: net.mtu ?? 1500, mac: mac || bound.mac_address });
       const steps = await Promise.allSettled([
         Object.keys(update).length > 0 ? this.neutron.update('ports', bound.id, update) : Promise.resolve(bound),
         tagging ? this.neutron.replaceTags('ports', bound.id, tags) : Promise.resolve(),
-        binder.bind({ port: bound, endpointId: req.endpointId, mtu: net.mtu ?? 1500 }),
+        plug,
       ]);
       const [updated, tagged, plugged] = steps;
       if (plugged.status === 'fulfilled') {

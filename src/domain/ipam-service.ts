@@ -178,6 +178,7 @@ export class IpamService {
     }
     const fixedIp = address ? { subnet_id: subnet.id, ip_address: address } : { subnet_id: subnet.id };
     try {
+      if (!this.settings.bindHost) return await this.#nestedPort(subnet, fixedIp);
       return await this.neutron.create('ports', {
         name: UNBOUND_PORT_NAME,
         network_id: subnet.network_id,
@@ -185,7 +186,7 @@ export class IpamService {
         fixed_ips: [fixedIp],
         mac_address: mac,
         device_owner: DEVICE_OWNER,
-        ...(this.settings.bindHost ? { 'binding:host_id': this.settings.hostId } : {}),
+        'binding:host_id': this.settings.hostId,
       });
     } catch (err) {
       if (!(err instanceof NeutronError && err.isConflict)) throw err;
@@ -202,6 +203,23 @@ export class IpamService {
       }
       return this.#adopt(existing, subnet, address, mac);
     }
+  }
+
+  /**
+   * Nested containers: the port only reserves the address; the traffic is the
+   * VM port's (an allowed address pair with the container's MAC). The port
+   * keeps a MAC of Neutron's own: with the container's MAC, ML2/OVN would have
+   * two logical ports claiming it and the container's replies could be sent
+   * to the idle one.
+   */
+  async #nestedPort(subnet: NeutronSubnet, fixedIp: Record<string, string>): Promise<NeutronPort> {
+    return this.neutron.create('ports', {
+      name: UNBOUND_PORT_NAME,
+      network_id: subnet.network_id,
+      admin_state_up: true,
+      fixed_ips: [fixedIp],
+      device_owner: DEVICE_OWNER,
+    });
   }
 
   async #addAddress(port: NeutronPort, subnet: NeutronSubnet, address: string): Promise<NeutronPort> {

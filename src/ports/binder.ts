@@ -6,6 +6,8 @@ export interface BindRequest {
   endpointId: string;
   /** MTU of the Neutron network (Kuryr: network mtu, or 1500). */
   mtu: number;
+  /** The container interface's MAC (Docker's); defaults to the port's. */
+  mac?: string;
 }
 
 export interface BindResult {

@@ -21,6 +21,7 @@ import { RUN_PREFIX, hostId, neutron, pluginCall, sh, waitFor } from './support.
 
 const cleanups: Array<() => Promise<unknown>> = [];
 after(async () => {
+  if (process.env.KURYR_TEST_PAUSE) await new Promise((r) => setTimeout(r, Number(process.env.KURYR_TEST_PAUSE) * 1000));
   for (const undo of cleanups.reverse()) await undo().catch(() => undefined);
 });
 
@@ -72,7 +73,9 @@ describe('nested containers (kuryr inside a VM)', { timeout: 300_000 }, () => {
     await plugNamespace(peerNs, peer, `tpe${tag}`);
 
     // The VM's path to the control plane: a link to the root namespace and a relay there.
-    const [hostSide, vmSide] = ['169.254.77.1', '169.254.77.2'];
+    // A link-local /30 of our own per run: concurrent runs (other developers' test runs) do not collide.
+    const third = 20 + (process.pid % 200);
+    const [hostSide, vmSide] = [`169.254.${third}.1`, `169.254.${third}.2`];
     await ip('link', 'add', `rl${tag}`, 'type', 'veth', 'peer', 'name', `rl${tag}p`);
     cleanups.push(() => ip('link', 'del', `rl${tag}`));
     await ip('link', 'set', `rl${tag}p`, 'netns', vmNs);
@@ -117,7 +120,7 @@ describe('nested containers (kuryr inside a VM)', { timeout: 300_000 }, () => {
 
     // docker run: RequestAddress, CreateEndpoint, Join, then Docker moves SrcName into the container
     const endpointId = randomBytes(32).toString('hex');
-    const mac = '02:42:0a:c1:00:33';
+    const mac = `02:42:0a:c1:${randomBytes(2).toString('hex').replace(/(..)(..)/, '$1:$2')}`;
     const addr = await call('IpamDriver.RequestAddress', { PoolID: pool.PoolID, Address: '', Options: { 'com.docker.network.endpoint.macaddress': mac } });
     await call('NetworkDriver.CreateEndpoint', { NetworkID: networkId, EndpointID: endpointId, Interface: { Address: addr.Address, AddressIPv6: '', MacAddress: mac }, Options: {} });
     const join = await call('NetworkDriver.Join', { NetworkID: networkId, EndpointID: endpointId, SandboxKey: '/var/run/docker/netns/0123456789ab', Options: {} });
@@ -125,7 +128,7 @@ describe('nested containers (kuryr inside a VM)', { timeout: 300_000 }, () => {
     const containerIp = String(addr.Address).split('/')[0]!;
     const pairs = (await neutron.show('ports', vmPort.id)).allowed_address_pairs ?? [];
     assert.deepEqual(pairs.map((p) => [p.ip_address, p.mac_address]), [[containerIp, mac]], 'the container is an allowed address pair of the VM port');
-    const containerPort = (await neutron.list('ports', { network_id: net.id, mac_address: mac }))[0]!;
+    const containerPort = (await neutron.list('ports', { network_id: net.id })).find((p) => p.fixed_ips.some((f) => f.ip_address === containerIp))!;
     assert.equal(containerPort['binding:host_id'], '', 'nested container ports stay unbound');
 
     await ip('netns', 'add', ctrNs);
@@ -136,7 +139,20 @@ describe('nested containers (kuryr inside a VM)', { timeout: 300_000 }, () => {
     await ip('-n', ctrNs, 'link', 'set', 'eth0', 'up');
     const ping = await waitFor('ping from the nested container', async () =>
       sh('ip', ['netns', 'exec', ctrNs, 'busybox', 'ping', '-c', '2', '-W', '2', peer.fixed_ips[0]!.ip_address]).catch(() => undefined),
-    );
+    ).catch(async (err: Error) => {
+      // What the namespaces looked like, for whoever reads the failure.
+      const state = await Promise.all([
+        ip('-n', ctrNs, '-d', 'addr'),
+        ip('-n', vmNs, '-d', 'link'),
+        sh('ovs-vsctl', ['list-ports', 'br-int']),
+        sh('ovn-nbctl', ['lsp-get-port-security', vmPort.id]),
+        sh('ovn-nbctl', ['lsp-get-addresses', vmPort.id]),
+        sh('ovn-nbctl', ['lsp-get-addresses', peer.id]),
+        sh('ip', ['netns', 'exec', ctrNs, 'ip', 'neigh']),
+        neutron.show('ports', vmPort.id).then((p) => JSON.stringify([p.status, p.allowed_address_pairs, p.security_groups])),
+      ]).catch((e: Error) => e.message);
+      throw new Error(`${err.message}\n${String(state)}`, { cause: err });
+    });
     assert.match(ping, /2 packets received/);
 
     // docker stop: Leave, the interface goes back to the VM, DeleteEndpoint, ReleaseAddress
