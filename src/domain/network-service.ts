@@ -182,7 +182,10 @@ export class NetworkService {
     if (opts.shared !== undefined && net.shared !== opts.shared) {
       throw new ConflictError(`option -o neutron.net.shared=${opts.shared} disagrees with Neutron network ${net.id} (shared=${net.shared})`, 'KURYR_ERR_BAD_OPTION');
     }
-    const tags = [...idTags(networkId), existingNetworkTag(networkId)].filter((t) => !net.tags.includes(t));
+    // A network kuryr made for another Docker network (another host, adopted by name): share it
+    // as kuryr's own, so the last Docker network using it deletes it, whichever host made it.
+    const kuryrMade = /^kuryr-net-[0-9a-f]{8}$/.test(net.name);
+    const tags = [...idTags(networkId), ...(kuryrMade ? [] : [existingNetworkTag(networkId)])].filter((t) => !net.tags.includes(t));
     await Promise.all(
       tags.map(async (t) => {
         await this.neutron.addTag('networks', net.id, t);

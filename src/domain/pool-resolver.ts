@@ -88,7 +88,8 @@ export class PoolResolver {
     const subnet = await this.optionSubnet(cidr, version, opts);
     const name = poolName(this.settings.subnetpoolNamePrefix, cidr);
     const find = async (): Promise<NeutronSubnetPool | undefined> => {
-      if (!subnet) {
+      // RequestPool always asks Neutron: another host may have deleted the pool we remember.
+      if (!subnet && !create) {
         const known = this.index.knownPoolByName(name);
         if (known && !known.tags.some((t) => UUID.test(t))) return known;
       }

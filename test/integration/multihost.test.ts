@@ -254,7 +254,6 @@ describe('two Docker hosts on one Neutron (lab/hosts.sh)', { skip: skip ?? false
 
   it(
     'network made on host1, adopted by name on host2, removed on host1 first: the last host deletes it',
-    { todo: 'src/domain/network-service.ts deleteNetwork: the adopter only untags, so the network kuryr made is left behind' },
     async () => {
       const net = `${RUN_PREFIX}-mhb`;
       const id = await netCreate('host1', net, bCidr, gw(bCidr));

@@ -62,7 +62,7 @@ describe('Kuryr-libnetwork parity: existing Neutron resources', () => {
     assert.equal(d.neutron.networks.length, 1);
   });
 
-  it('a network kuryr created and another Docker network adopted by name is deleted by the last one', async () => {
+  it('a network kuryr created on one host and adopted by name on another is deleted by the last user', async () => {
     const d = buildDriver();
     const n1 = await d.createNetwork('10.104.0.0/24', '10.104.0.1');
     const name = d.neutron.networks[0]!.name;
@@ -70,7 +70,8 @@ describe('Kuryr-libnetwork parity: existing Neutron resources', () => {
     await d.removeNetwork(n1);
     assert.equal(d.neutron.networks.length, 1, 'kept: host 2 still uses it');
     await d.removeNetwork(n2);
-    assert.equal(d.neutron.networks.length, 1, 'host 2 adopted it: only untags');
+    assert.equal(d.neutron.networks.length, 0, 'kuryr made it: the last Docker network using it deletes it, whichever host made it');
+    assert.equal(d.neutron.pools.length + d.neutron.subnets.length, 0);
   });
 
   it('overlapping CIDRs in different Neutron networks, same IP on both (neutron.subnet.uuid + PoolID tags)', async () => {
