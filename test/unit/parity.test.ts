@@ -178,3 +178,47 @@ describe('Kuryr-libnetwork parity: pre-created ports', () => {
     assert.equal((await d.neutron.show('ports', zunPort.id)).device_owner, '');
   });
 });
+
+describe('Kuryr-libnetwork parity: gateways and routes', () => {
+  it('host routes of the subnets become Join StaticRoutes; a subnet without gateway works', async () => {
+    const d = buildDriver();
+    const n = await d.neutron.create('networks', { name: 'nogw' });
+    const s = await d.neutron.create('subnets', {
+      network_id: n.id,
+      cidr: '10.140.0.0/24',
+      ip_version: 4,
+      gateway_ip: null,
+      host_routes: [{ destination: '192.0.2.0/24', nexthop: '10.140.0.254' }],
+    });
+    const networkId = dockerId();
+    const pool = await d.ok('IpamDriver.RequestPool', { AddressSpace: 'x', Pool: '10.140.0.0/24', SubPool: '', Options: { 'neutron.subnet.uuid': s.id }, V6: false });
+    await d.ok('NetworkDriver.CreateNetwork', {
+      NetworkID: networkId,
+      Options: { 'com.docker.network.generic': { 'neutron.net.uuid': n.id, 'neutron.subnet.uuid': s.id } },
+      IPv4Data: [{ AddressSpace: 'x', Pool: '10.140.0.0/24' }],
+      IPv6Data: [],
+    });
+    const gw = await d.ok('IpamDriver.RequestAddress', { PoolID: pool.PoolID, Address: '', Options: { RequestAddressType: 'com.docker.network.gateway' } });
+    assert.equal(gw.Address, '0.0.0.0/0', 'Kuryr bug 1881910: a subnet without gateway');
+    const ep = await d.attach({ networkId, poolId: String(pool.PoolID) });
+    assert.equal(ep.join.Gateway, '');
+    assert.deepEqual(ep.join.StaticRoutes, [{ Destination: '192.0.2.0/24', RouteType: 0, NextHop: '10.140.0.254' }]);
+    assert.equal(ep.join.DisableGatewayService, true, 'no docker_gwbridge either');
+  });
+
+  it('a --gateway that disagrees with an existing subnet is a clear error', async () => {
+    const d = buildDriver();
+    const n = await d.neutron.create('networks', { name: 'gw' });
+    const s = await d.neutron.create('subnets', { network_id: n.id, cidr: '10.141.0.0/24', ip_version: 4, gateway_ip: '10.141.0.1' });
+    const pool = await d.ok('IpamDriver.RequestPool', { AddressSpace: 'x', Pool: '10.141.0.0/24', SubPool: '', Options: { 'neutron.subnet.uuid': s.id }, V6: false });
+    await d.ok('NetworkDriver.CreateNetwork', {
+      NetworkID: dockerId(),
+      Options: { 'com.docker.network.generic': { 'neutron.net.uuid': n.id, 'neutron.subnet.uuid': s.id } },
+      IPv4Data: [{ AddressSpace: 'x', Pool: '10.141.0.0/24', Gateway: '10.141.0.1/24' }],
+      IPv6Data: [],
+    });
+    const res = await d.call('IpamDriver.RequestAddress', { PoolID: pool.PoolID, Address: '10.141.0.9', Options: { RequestAddressType: 'com.docker.network.gateway' } });
+    assert.equal(res.status, 409);
+    assert.match(String(res.json.Error), /requested gateway 10\.141\.0\.9 does not match gateway 10\.141\.0\.1/);
+  });
+});
