@@ -106,13 +106,7 @@ start() {
 
 stop() {
   need_root
-  local pid
-  if pid=$(pid_of "$KURYR_PID") && kuryr_running; then
-    log "stopping kuryr daemon (pid $pid)"
-    kill -TERM "$pid" 2>/dev/null || true
-    wait_gone "$pid" 10 || kill -KILL "$pid" 2>/dev/null || true
-  fi
-  rm -f "$KURYR_PID"
+  stop_pid_group "kuryr daemon" "$KURYR_PID" kuryr
 }
 
 case "${1:-}" in

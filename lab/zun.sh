@@ -111,13 +111,7 @@ start() {
 
 stop() {
   need_root
-  local pid
-  if pid=$(pid_of "$ZUN_PID") && zun_running; then
-    log "stopping zun-api (pid $pid)"
-    kill -TERM "$pid" 2>/dev/null || true
-    wait_gone "$pid" 15 || kill -KILL "$pid" 2>/dev/null || true
-  fi
-  rm -f "$ZUN_PID"
+  stop_pid_group "zun-api" "$ZUN_PID" zun
 }
 
 case "${1:-}" in
