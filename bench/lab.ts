@@ -76,6 +76,8 @@ export interface NeutronReply {
 export class NeutronDirect {
   #token: string | undefined;
   #endpoint = '';
+  /** the project of the daemon's (and the bench's) Keystone user: where kuryr's networks count against the quota */
+  projectId: string | undefined;
 
   async init(): Promise<void> {
     const n = readIni(LAB_CONF).neutron ?? {};
@@ -99,7 +101,8 @@ export class NeutronDirect {
     });
     if (!res.ok) throw new Error(`Keystone token for the bench: HTTP ${res.status}`);
     this.#token = res.headers.get('x-subject-token') ?? undefined;
-    const body = (await res.json()) as { token: { catalog?: Array<{ type: string; endpoints: Array<{ interface: string; region?: string; url: string }> }> } };
+    const body = (await res.json()) as { token: { project?: { id: string }; catalog?: Array<{ type: string; endpoints: Array<{ interface: string; region?: string; url: string }> }> } };
+    this.projectId = body.token.project?.id;
     const iface = n.endpoint_type ?? 'public';
     const eps = body.token.catalog?.find((s) => s.type === 'network')?.endpoints ?? [];
     const ep = eps.find((e) => e.interface === iface && (!n.region_name || e.region === n.region_name)) ?? eps[0];

@@ -577,6 +577,7 @@ async function phaseScale(latency: Results['latency']): Promise<NonNullable<Resu
   const fits = Math.floor((P.hardBudgetS - elapsedS() - 90) / perNetS);
   const n = Math.max(Math.min(P.networks, 20), Math.min(P.networks, fits));
   if (n < P.networks) log(`  only ${n} networks fit in the time left (BENCH_HARD_BUDGET_S=${P.hardBudgetS}); the report says so`);
+  await raiseQuota(n + 20);
   const createMs: number[] = [];
   const createCalls: number[] = [];
   const nets: PluginNet[] = [];
@@ -681,6 +682,32 @@ async function phaseScale(latency: Results['latency']): Promise<NonNullable<Resu
   };
 }
 
+/**
+ * Neutron's default quota (100 networks and subnets per project) is below what the scale phase
+ * needs next to what already exists in the lab: raise the network and subnet quotas of the
+ * daemon's project for the phase, and put the old limits back at cleanup.
+ */
+const quotaRestore: Record<string, number> = {};
+let quotaNote = '';
+async function raiseQuota(extra: number): Promise<void> {
+  const project = neutron.projectId;
+  if (!project) return;
+  const r = await neutron.call('GET', `/quotas/${project}/details`);
+  const q = r.body.quota as Record<string, { limit: number; used: number; reserved?: number }> | undefined;
+  if (r.status !== 200 || !q) return;
+  const change: Record<string, number> = {};
+  for (const res of ['network', 'subnet', 'subnetpool']) {
+    const d = q[res];
+    if (!d || d.limit < 0 || d.limit - d.used - (d.reserved ?? 0) >= extra) continue;
+    change[res] = d.used + extra + 50;
+    quotaRestore[res] = d.limit;
+  }
+  if (Object.keys(change).length === 0) return;
+  await neutron.must('PUT', `/quotas/${project}`, { quota: change });
+  quotaNote = `quota of project ${project} raised for the scale phase (${Object.entries(change).map(([k, v]) => `${k} ${quotaRestore[k]} → ${v}`).join(', ')}) and restored afterwards`;
+  log(`  ${quotaNote}`);
+}
+
 // ---------------------------------------------------------------- cleanup
 
 let cleaning: Promise<Results['cleanup']> | undefined;
@@ -704,6 +731,10 @@ function cleanup(): Promise<Results['cleanup']> {
       daemon = undefined;
     }
     await proxy.stop();
+    if (Object.keys(quotaRestore).length > 0 && neutron.projectId) {
+      const restored = await neutron.call('PUT', `/quotas/${neutron.projectId}`, { quota: quotaRestore });
+      notes.push(restored.status === 200 ? quotaNote : `could not restore the quota ${JSON.stringify(quotaRestore)}: HTTP ${restored.status}`);
+    }
     // what is left in Neutron of this run (each should be 0)
     const leaks = { networks: 0, subnetpools: 0, ports: 0 };
     try {
