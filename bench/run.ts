@@ -370,7 +370,7 @@ async function phaseConcurrency(): Promise<NonNullable<Results['concurrency']>> 
   const net = `${RUN}-cc`;
   const bnet = `${RUN}-ccb`;
   await dockerOk('network', 'create', '-d', DRIVER, '--ipam-driver', DRIVER, '--subnet', '10.230.32.0/23', '--gateway', '10.230.32.1', net).then((id) => dockerNetworkIds.add(id));
-  await dockerOk('network', 'create', '-d', 'bridge', '--subnet', '10.230.34.0/23', bnet);
+  await dockerOk('network', 'create', '-d', 'bridge', '--subnet', '10.230.36.0/23', bnet);
   const netDockerId = await dockerOk('network', 'inspect', '-f', '{{.Id}}', net);
   const neutronNet = await neutronNetworkOf(neutron, netDockerId);
   await proxy.quiesce();
