@@ -73,11 +73,8 @@ mkdir -p "$ETC" "$LOGDIR" "$DATA/lock" "$RUN" "$KS_ETC" "$KS_DATA"
 
 changed=0
 write_if_changed() { # file [mode, default 644] (content on stdin)
-  local tmp
-  tmp=$(mktemp)
-  cat > "$tmp"
-  if [ -f "$1" ] && cmp -s "$tmp" "$1"; then rm -f "$tmp"; return 0; fi
-  mv "$tmp" "$1"; chmod "${2:-644}" "$1"
+  replace_if_changed "$1" || return 0
+  chmod "${2:-644}" "$1"
   log "wrote $1"
   changed=1
 }

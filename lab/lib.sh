@@ -201,6 +201,27 @@ neutron_api_ok() { # a 401 (e.g. Keystone's keys were renewed) drops the cached 
 ovn_agent_alive() { # host
   ensure_lab_token && ncurl -m 5 "$API/agents?host=$1" | jq -e '[.agents[] | select(.agent_type=="OVN Controller agent" and .alive)] | length > 0' >/dev/null 2>&1
 }
+replace_if_changed() { # file (content on stdin): install it only if it differs;
+  # returns 0 when the file was written, 1 when it was already like that
+  local tmp
+  tmp=$(mktemp "$1.XXXXXX")
+  cat > "$tmp"
+  if [ -f "$1" ] && cmp -s "$tmp" "$1"; then rm -f "$tmp"; return 1; fi
+  mv "$tmp" "$1"
+}
+kuryr_keystone_auth() { # the keystoneauth options of the lab's kuryr user (kuryr.conf / zun.conf)
+  cat <<CONF
+auth_type = password
+auth_url = $KS_API
+username = kuryr
+password = $KS_KURYR_PASSWORD
+user_domain_name = Default
+project_name = service
+project_domain_name = Default
+region_name = $KS_REGION
+endpoint_type = public
+CONF
+}
 stop_pid_group() { # name pidfile cmdline-substring: SIGTERM, wait up to 20 s, then SIGKILL the
   # process group (up.sh starts daemons with setsid: pgid = pid)
   local pid
