@@ -11,7 +11,7 @@ import { KeyedMutex } from '../lib/keyed-mutex.js';
 import { withUndo, type UndoStack } from '../lib/undo.js';
 import type { NeutronApi, NeutronNetwork, NeutronSubnet } from '../ports/neutron.js';
 import { BadRequestError, ConflictError, NeutronError, describeError, needsTags } from './errors.js';
-import { SUBNET_NAME_PREFIX, TAG_NET_EXISTING, TAG_NET_LH, TAG_NET_SG, existingNetworkTag, idTags, networkName, subnetName } from './naming.js';
+import { SUBNET_NAME_PREFIX, TAG_NET_EXISTING, TAG_NET_LH, TAG_NET_SG, existingNetworkTag, idTags, networkName, poolName, subnetName } from './naming.js';
 import type { SecurityGroupResolver } from './security-groups.js';
 import { carvedPoolId, type NeutronIndex } from './neutron-index.js';
 import { hasRef, parseNetworkOptions, type NeutronOptions } from './options.js';
@@ -71,7 +71,9 @@ export class NetworkService {
     }
     const data = [...req.ipv4Data.slice(0, 1), ...req.ipv6Data.slice(0, 1)];
     await this.#locks.run(req.networkId, async () => {
-      const existing = await this.index.network(req.networkId);
+      // A repeated call (Docker retrying, or another host in global scope) finds the network.
+      // Only the call whose pools this very process just created cannot be a repeat: skip the GET.
+      const existing = this.index.knownNetwork(req.networkId) ?? (this.#firstCall(data, opts) ? undefined : await this.index.network(req.networkId));
       if (existing) {
         this.log.info({ neutronNetworkId: existing.id }, 'CreateNetwork: network already exists (repeated call)');
         return;
@@ -97,6 +99,25 @@ export class NetworkService {
         const subnets = await this.#ensureSubnets(net, data, opts, undo);
         this.index.rememberNetwork(req.networkId, net, subnets);
       });
+    });
+  }
+
+  /**
+   * Whether every pool of this CreateNetwork is a Kuryr pool this process
+   * created in the RequestPool just before and no subnet uses yet. Then no
+   * Neutron network can carry this Docker network's id: an earlier
+   * CreateNetwork for it (a retry after a crash, another host) would have
+   * needed that pool's CIDR in a pool that already existed, and RequestPool
+   * would have found that one instead of creating its own.
+   */
+  #firstCall(data: IpamData[], opts: NeutronOptions): boolean {
+    if (data.length === 0) return false;
+    return data.every((d) => {
+      const cidr = normalizeCidr(d.pool);
+      const version = parseCidr(cidr).version;
+      if (hasRef(opts.pool[version]) || hasRef(opts.subnet[version])) return false;
+      const pool = this.index.knownPoolByName(poolName(this.settings.subnetpoolNamePrefix, cidr));
+      return pool !== undefined && this.index.isFreshPool(pool.id);
     });
   }
 
@@ -138,16 +159,22 @@ export class NetworkService {
       }
     }
     if (toCreate.length > 0) {
-      const created = await this.neutron.createBulk('subnets', toCreate.map((b) => b.body));
+      // A PoolID tag, in the POST itself when Neutron takes tags there (a carved PoolID is no tag: too long for IPv6).
+      const tagOf = (poolId?: string): string | undefined => (poolId && !poolId.includes('/') && this.index.tagging ? poolId : undefined);
+      const bodies = toCreate.map((b) => {
+        const tag = tagOf(b.poolId);
+        return this.index.tagOnCreate && tag ? { ...b.body, tags: [tag] } : b.body;
+      });
+      const created = await this.neutron.createBulk('subnets', bodies);
       for (const s of created) undo.push(`delete subnet ${s.id}`, () => this.neutron.delete('subnets', s.id));
       await Promise.all(
         created.map(async (s, i) => {
           const poolId = toCreate[i]?.poolId;
           if (!poolId) return;
-          if (poolId.includes('/') || !this.index.tagging) {
-            // A carved block: found by subnetpool_id + cidr, no tag (an IPv6 PoolID is longer than a tag may be).
+          if (!tagOf(poolId)) {
+            // A carved block: found by subnetpool_id + cidr.
             this.pools.settleCarved(poolId);
-          } else {
+          } else if (!this.index.tagOnCreate) {
             await this.neutron.replaceTags('subnets', s.id, [poolId]);
             s.tags = [poolId];
           }
@@ -166,9 +193,10 @@ export class NetworkService {
       admin_state_up: true,
       shared: opts.shared ?? false,
       ...(opts.mtu !== undefined ? { mtu: opts.mtu } : {}),
+      ...(this.index.tagOnCreate ? { tags: idTags(networkId) } : {}),
     });
     undo.push(`delete network ${net.id}`, () => this.neutron.delete('networks', net.id));
-    if (!this.index.tagging) return net;
+    if (!this.index.tagging || this.index.tagOnCreate) return net;
     await this.neutron.replaceTags('networks', net.id, idTags(networkId));
     return { ...net, tags: idTags(networkId) };
   }

@@ -37,6 +37,8 @@ export class NeutronIndex {
    * Docker network id, ports `<endpoint id>-port`.
    */
   tagging = true;
+  /** Whether Neutron takes `tags` in a POST body (the tag-creation extension, Neutron 2024.2+). */
+  tagOnCreate = false;
 
   readonly #networks: BoundedMap<string, NeutronNetwork>;
   readonly #subnetsByNetwork: BoundedMap<string, NeutronSubnet[]>;
@@ -71,6 +73,11 @@ export class NeutronIndex {
     const net = found[0];
     if (net) this.#networks.set(dockerNetworkId, net);
     return net;
+  }
+
+  /** The Neutron network of a Docker network, only if this process knows it (no call). */
+  knownNetwork(dockerNetworkId: string): NeutronNetwork | undefined {
+    return this.#networks.get(dockerNetworkId);
   }
 
   rememberNetwork(dockerNetworkId: string, net: NeutronNetwork, subnets?: NeutronSubnet[]): void {
@@ -111,6 +118,11 @@ export class NeutronIndex {
     this.#pools.set(pool.id, pool);
     this.#poolIdByName.set(pool.name, pool.id);
     if (opts.fresh) this.#freshPools.set(pool.id, true);
+  }
+
+  /** A pool this process created and no subnet uses yet. */
+  isFreshPool(poolId: string): boolean {
+    return this.#freshPools.get(poolId) === true;
   }
 
   /** A pool by name, only from what this process has seen (undefined = ask Neutron). */

@@ -99,20 +99,26 @@ export class PoolResolver {
     };
     if (!create) return find();
     return this.#locks.run(`${name}|${subnet?.id ?? ''}`, async () => {
-      const existing = await find();
-      if (existing) {
-        this.index.rememberPool(existing);
-        return existing;
+      // A CIDR this process has not seen is usually new: create first and let the duplicate
+      // check below find an older pool if there is one (one read instead of two).
+      if (subnet || this.index.knownPoolByName(name)) {
+        const existing = await find();
+        if (existing) {
+          this.index.rememberPool(existing);
+          return existing;
+        }
       }
-      const { prefixLength } = { prefixLength: Number(cidr.split('/')[1]) };
+      const prefixLength = Number(cidr.split('/')[1]);
+      const tagInPost = subnet !== undefined && this.index.tagOnCreate;
       let pool = await this.neutron.create('subnetpools', {
         name,
         prefixes: [cidr],
         default_prefixlen: prefixLength,
         min_prefixlen: prefixLength,
         shared: opts.shared ?? false,
+        ...(tagInPost ? { tags: [subnet.id] } : {}),
       });
-      if (subnet) {
+      if (subnet && !tagInPost) {
         await this.neutron.addTag('subnetpools', pool.id, subnet.id);
         pool.tags = [subnet.id];
       }
@@ -122,7 +128,7 @@ export class PoolResolver {
         .sort(oldestFirst);
       const winner = all[0];
       if (winner && winner.id !== pool.id) {
-        this.log.info({ ours: pool.id, kept: winner.id }, 'RequestPool: another host created the same pool; keeping the oldest');
+        this.log.info({ ours: pool.id, kept: winner.id }, 'RequestPool: the pool already existed (or another host made it at the same time); keeping the oldest');
         await this.neutron.delete('subnetpools', pool.id).catch(() => undefined);
         pool = winner;
         this.index.rememberPool(pool);

@@ -130,6 +130,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
 
   const ready = probeNeutron(neutron, log).then((features) => {
     index.tagging = features.tags;
+    index.tagOnCreate = features.tagOnCreate;
   });
   ready.catch((err: unknown) => log.error({ err: describeError(err) }, 'Neutron is not usable; driver calls will fail'));
   const routes = gated({ ...networkRoutes(networks, endpoints, exposure, settings), ...ipamRoutes(ipam) }, ready);

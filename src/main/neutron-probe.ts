@@ -11,7 +11,7 @@ export async function probeNeutron(
   neutron: NeutronApi,
   log: Logger,
   opts: { attempts?: number; sleep?: (ms: number) => Promise<void> } = {},
-): Promise<{ tags: boolean }> {
+): Promise<{ tags: boolean; tagOnCreate: boolean }> {
   const attempts = opts.attempts ?? 8;
   const sleep = opts.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
   for (let i = 1; ; i++) {
@@ -20,9 +20,11 @@ export async function probeNeutron(
         throw new AppError('KURYR_ERR_NEUTRON_EXTENSION', 'unavailable', 'Neutron lacks the mandatory subnet_allocation extension');
       }
       const tags = (await neutron.hasExtension('standard-attr-tag')) || ((await neutron.hasExtension('tag')) && (await neutron.hasExtension('tag-ext')));
-      if (tags) log.info({}, 'Neutron ready: subnet_allocation and tag extensions present');
+      // Neutron 2024.2+ takes tags in the POST body of any tagged resource: one call instead of two.
+      const tagOnCreate = tags && (await neutron.hasExtension('tag-creation'));
+      if (tags) log.info({ tagOnCreate }, 'Neutron ready: subnet_allocation and tag extensions present');
       else log.warn({}, "Neutron ready, without the tag extension: Kuryr's name-based fallback (networks named by the Docker id, ports <endpoint>-port; no adoption of existing resources)");
-      return { tags };
+      return { tags, tagOnCreate };
     } catch (err) {
       // Neutron or Keystone not up yet (unreachable, 5xx): retry; bad credentials or a bad catalog: no
       const transient =

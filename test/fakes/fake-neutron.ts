@@ -138,6 +138,14 @@ export class FakeNeutron implements NeutronApi {
         tags: [],
       };
     }
+    if (body.tags !== undefined) {
+      // Neutron takes tags in a POST only with tag-creation (ports: tag-ports-during-bulk-creation).
+      const ext = resource === 'ports' ? 'tag-ports-during-bulk-creation' : 'tag-creation';
+      if (!this.extensions.has(ext) && !this.extensions.has('tag-creation')) {
+        throw new NeutronError('POST', `/v2.0/${resource}`, 400, 'HTTPBadRequest', "Unrecognized attribute(s) 'tags'");
+      }
+      row.tags = [...(body.tags as string[])];
+    }
     this.#table(resource).set(id, row);
     return row;
   }

@@ -60,6 +60,7 @@ export function buildDriver(neutron = new FakeNeutron(), dopts: DriverOptions = 
   const make = () => {
     const index = new NeutronIndex(neutron);
     index.tagging = dopts.tagging !== false;
+    index.tagOnCreate = index.tagging && neutron.extensions.has('tag-creation');
     const noop = () => undefined;
     const veth = (plug: ConstructorParameters<typeof VethBinder>[1]) => new VethBinder(links, plug, noop);
     const binders = new BinderRegistry(

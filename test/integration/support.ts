@@ -124,9 +124,9 @@ export async function cleanupDocker(containers: string[], networks: string[]): P
 }
 
 /** GET on the plugin socket (the daemon's /kuryr/stats). */
-export function pluginGet(path: string): Promise<unknown> {
+export function pluginGet(path: string, socketPath = PLUGIN_SOCKET): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    const req = request({ socketPath: PLUGIN_SOCKET, path, method: 'GET' }, (res) => {
+    const req = request({ socketPath, path, method: 'GET' }, (res) => {
       let body = '';
       res.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => resolve(JSON.parse(body) as unknown));
     });

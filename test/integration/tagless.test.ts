@@ -5,48 +5,11 @@
  * (extensions absent, tag URLs 404, tag filters 400, no tags in bodies).
  */
 import assert from 'node:assert/strict';
-import { createServer, request, type Server } from 'node:http';
+import type { Server } from 'node:http';
 import { after, describe, it } from 'node:test';
 import { startDaemon, type TestDaemon } from './daemons.js';
+import { taglessNeutron } from './neutron-shims.js';
 import { IMAGE, RUN_PREFIX, cleanupDocker, containerIp, docker, dockerFails, networkId, neutron } from './support.js';
-
-const HIDDEN = new Set(['standard-attr-tag', 'tag', 'tag-ext', 'tag-ports-during-bulk-creation', 'tag-creation']);
-
-function stripTags(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(stripTags);
-  if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).filter(([k]) => k !== 'tags').map(([k, x]) => [k, stripTags(x)]));
-  return v;
-}
-
-function taglessNeutron(port: number): Promise<Server> {
-  const server = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', 'http://x');
-    const deny = (status: number, message: string) => {
-      res.writeHead(status, { 'Content-Type': 'application/json' }).end(JSON.stringify({ NeutronError: { type: 'HTTPNotFound', message, detail: '' } }));
-    };
-    const ext = /\/extensions\/([^/]+)$/.exec(url.pathname);
-    if (ext && HIDDEN.has(decodeURIComponent(ext[1]!))) return deny(404, 'Extension not found');
-    if (/\/tags(\/|$)/.test(url.pathname)) return deny(404, 'The resource could not be found.');
-    if ([...url.searchParams.keys()].some((k) => /^(not-)?tags(-any)?$/.test(k))) return deny(400, 'tags is an invalid filter');
-    const up = request({ host: '127.0.0.1', port: 9696, path: req.url, method: req.method, headers: req.headers }, (r) => {
-      const chunks: Buffer[] = [];
-      r.on('data', (c: Buffer) => chunks.push(c)).on('end', () => {
-        let body = Buffer.concat(chunks).toString('utf8');
-        if (body && (r.headers['content-type'] ?? '').includes('json')) {
-          const json = JSON.parse(body) as { extensions?: Array<{ alias: string }> };
-          if (json.extensions) json.extensions = json.extensions.filter((e) => !HIDDEN.has(e.alias));
-          body = JSON.stringify(stripTags(json));
-        }
-        const headers = { ...r.headers, 'content-length': String(Buffer.byteLength(body)) };
-        delete headers['transfer-encoding'];
-        res.writeHead(r.statusCode ?? 502, headers).end(body);
-      });
-    });
-    up.on('error', () => deny(502, 'upstream'));
-    req.pipe(up);
-  });
-  return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve(server)));
-}
 
 const containers: string[] = [];
 const networks: string[] = [];

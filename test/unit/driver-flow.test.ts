@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { buildDriver } from '../fakes/harness.js';
+import { idTags } from '../../src/domain/naming.js';
+import { FakeNeutron } from '../fakes/fake-neutron.js';
 
 describe('Docker → driver → Neutron (fakes): the skeleton flow', () => {
   it('creates a tagged network, subnet and pool, binds a port, and leaves nothing behind', async () => {
@@ -73,10 +75,51 @@ describe('Docker → driver → Neutron (fakes): the skeleton flow', () => {
     const rm = await count(() => d.removeNetwork(net));
     assert.ok(attach.length <= 4, `attach: ${attach.join(', ')}`);
     assert.ok(detach.length <= 3, `detach: ${detach.join(', ')}`);
-    // network create/rm: ≤ 8 / ≤ 5 today (the pool's find-or-create and its cross-host
-    // duplicate check cost 3); the ≤ 4 target is issue #7's work
-    assert.ok(create.length <= 8, `create: ${create.join(', ')}`);
+    // network create: the pool (POST + duplicate check), the network, its tags, the subnet,
+    // its PoolID tag. Tags go into the POSTs where Neutron takes them (below).
+    assert.deepEqual(create, ['POST subnetpools', 'GET subnetpools', 'POST networks', 'PUT networks/tags', 'POST subnets (bulk)', 'PUT subnets/tags']);
     assert.ok(rm.length <= 5, `rm: ${rm.join(', ')}`);
+  });
+
+  it('network create in 4 calls when Neutron takes tags in the POST (tag-creation), with the same footprint', async () => {
+    const neutron = new FakeNeutron();
+    neutron.extensions.add('tag-creation');
+    const d = buildDriver(neutron);
+    const before = d.neutron.calls.length;
+    const net = await d.createNetwork('10.21.0.0/24', '10.21.0.1');
+    assert.deepEqual(d.neutron.calls.slice(before), ['POST subnetpools', 'GET subnetpools', 'POST networks', 'POST subnets (bulk)']);
+    const [n] = d.neutron.networks;
+    assert.deepEqual(n?.tags, idTags(net.networkId));
+    assert.deepEqual(d.neutron.subnets[0]?.tags, [net.poolId]);
+    const ep = await d.attach(net);
+    await d.detach(net, ep);
+    await d.removeNetwork(net);
+    assert.deepEqual([d.neutron.networks.length, d.neutron.subnets.length, d.neutron.pools.length, d.neutron.ports.length], [0, 0, 0, 0]);
+  });
+
+  it('a CIDR whose pool exists already (made before a restart, or by another host): one pool, reused', async () => {
+    const d = buildDriver();
+    const first = await d.createNetwork('10.22.0.0/24', '10.22.0.1');
+    d.restart();
+    // A second network on the same CIDR (another Neutron network): the daemon does not know
+    // the pool any more, creates one, sees the older one and drops its own.
+    const pool = await d.ok('IpamDriver.RequestPool', { AddressSpace: 'global_scope', Pool: '10.22.0.0/24', Options: {}, V6: false });
+    assert.equal(pool.PoolID, first.poolId);
+    assert.equal(d.neutron.pools.length, 1);
+  });
+
+  it('a repeated CreateNetwork (Docker retrying after a daemon restart) finds the network it made', async () => {
+    const d = buildDriver();
+    const net = await d.createNetwork('10.23.0.0/24', '10.23.0.1');
+    d.restart();
+    await d.ok('NetworkDriver.CreateNetwork', {
+      NetworkID: net.networkId,
+      Options: { 'com.docker.network.enable_ipv6': false, 'com.docker.network.generic': {} },
+      IPv4Data: [{ AddressSpace: 'global_scope', Pool: '10.23.0.0/24', Gateway: '10.23.0.1/24' }],
+      IPv6Data: [],
+    });
+    assert.equal(d.neutron.networks.length, 1);
+    assert.equal(d.neutron.subnets.length, 1);
   });
 
   it('works across a daemon restart between every step (Neutron is the only state)', async () => {
