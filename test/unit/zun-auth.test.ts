@@ -55,7 +55,7 @@ describe('zun auth', () => {
   it('keystone mode: no token → 401, a valid token → the caller\'s project only', async () => {
     const h = await harness();
     const ks = fakeKeystone({ demo: { project: 'p1', roles: ['member'] } });
-    const app = buildApi({ networks: h.networks, containers: h.containers, auth: { kind: 'keystone', validator: ks.validator } });
+    const app = buildApi({ networks: h.networks, containers: h.containers, hosts: h.hostService, auth: { kind: 'keystone', validator: ks.validator } });
     try {
       const none = await app.inject({ method: 'GET', url: '/v1/containers' });
       assert.equal(none.statusCode, 401);

@@ -1,26 +1,32 @@
 /**
  * In-memory fakes of the container service's ports (ZunNeutron, DockerApi),
  * recording calls, with failure injection by operation name, plus a harness
- * that builds the services exactly as the composition root does over them and
- * a SQLite :memory: store, and drives the API through fastify inject().
+ * that builds the services exactly as the composition root does over them (one
+ * FakeDocker per compute host) and a SQLite :memory: store, and drives the API
+ * through fastify inject().
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { NeutronError } from '../../src/domain/errors.js';
 import { buildApi } from '../../src/zun/api/server.js';
 import { openStore, type KyselyStore } from '../../src/zun/db/kysely-store.js';
+import { ComputeHosts } from '../../src/zun/domain/compute-hosts.js';
 import { ContainerService } from '../../src/zun/domain/container-service.js';
+import { HostNetworks } from '../../src/zun/domain/host-networks.js';
+import { HostService } from '../../src/zun/domain/host-service.js';
 import { NetsResolver } from '../../src/zun/domain/nets-resolver.js';
 import { NetworkService } from '../../src/zun/domain/network-service.js';
 import { NeutronLookup } from '../../src/zun/domain/neutron-lookup.js';
+import { Placement } from '../../src/zun/domain/placement.js';
 import { SandboxBuilder } from '../../src/zun/domain/sandbox-builder.js';
-import type { Logger, ZunSettings } from '../../src/zun/domain/settings.js';
+import type { Clock, Logger, ZunSettings } from '../../src/zun/domain/settings.js';
 import {
   DockerRequestError,
   DockerUnavailable,
   type ContainerState,
   type DockerApi,
   type DockerContainerSpec,
+  type DockerNetworkInfo,
   type DockerNetworkSpec,
   type EndpointRequest,
 } from '../../src/zun/ports/docker.js';
@@ -140,6 +146,8 @@ export class FakeDocker implements DockerApi {
   readonly images = new Set(['kuryr/busybox:latest', 'kuryr/pause:latest']);
   readonly calls: string[] = [];
   readonly failures = new Map<string, Error>();
+  /** op → a promise the op waits for before it acts (to interleave concurrent callers). */
+  readonly gates = new Map<string, Promise<void>>();
   down = false;
 
   #op(op: string): void {
@@ -152,6 +160,10 @@ export class FakeDocker implements DockerApi {
     }
   }
 
+  async ping(): Promise<void> {
+    this.#op('ping');
+  }
+
   #container(id: string): FakeContainer {
     const c = this.containers.get(id) ?? [...this.containers.values()].find((x) => x.spec.name === id);
     if (!c) throw new DockerRequestError(404, `No such container: ${id}`);
@@ -160,18 +172,19 @@ export class FakeDocker implements DockerApi {
 
   async createNetwork(spec: DockerNetworkSpec): Promise<string> {
     this.#op('createNetwork');
+    await this.gates.get('createNetwork');
     if (this.networks.has(spec.name)) throw new DockerRequestError(409, `network with name ${spec.name} already exists`);
     const id = randomUUID().replace(/-/g, '');
     this.networks.set(spec.name, { id, spec });
     return id;
   }
 
-  async findNetwork(name: string) {
+  async findNetwork(name: string): Promise<DockerNetworkInfo | undefined> {
     this.#op('findNetwork');
     const n = this.networks.get(name);
     if (!n) return undefined;
     const containers = [...this.containers.values()].filter((c) => c.networks.has(name)).length;
-    return { id: n.id, name, containers };
+    return { id: n.id, name, containers, labels: n.spec.labels };
   }
 
   async removeNetwork(name: string): Promise<void> {
@@ -242,39 +255,83 @@ export class FakeDocker implements DockerApi {
   }
 }
 
-export const settings: ZunSettings = { host: 'testhost', driverName: 'kuryr', sandboxImage: 'kuryr/pause:latest', stopTimeoutS: 1 };
+export const settings: ZunSettings = { driverName: 'kuryr', sandboxImage: 'kuryr/pause:latest', stopTimeoutS: 1 };
+
+/** A clock whose time moves 1 ms per reading and whose sleep only yields (it records the waits). */
+export function testClock(): Clock & { sleeps: number[] } {
+  let n = 0;
+  const sleeps: number[] = [];
+  return {
+    now: () => new Date(Date.UTC(2026, 0, 2, 0, 0, 0, n++)).toISOString(),
+    newId: () => randomUUID(),
+    sleep: async (ms) => {
+      sleeps.push(ms);
+      await new Promise((r) => setImmediate(r));
+    },
+    sleeps,
+  };
+}
 
 export interface Harness {
   app: FastifyInstance;
   neutron: FakeNeutron;
+  /** The first host's Docker. */
   docker: FakeDocker;
+  /** Every host's Docker, by host name. */
+  dockers: Map<string, FakeDocker>;
+  hosts: ComputeHosts;
   store: Store & KyselyStore;
   containers: ContainerService;
   networks: NetworkService;
+  hostNetworks: HostNetworks;
+  hostService: HostService;
+  clock: ReturnType<typeof testClock>;
   close(): Promise<void>;
 }
 
-export async function harness(dbUrl = 'sqlite::memory:'): Promise<Harness> {
-  const neutron = new FakeNeutron();
-  const docker = new FakeDocker();
-  const store = await openStore(dbUrl);
-  let n = 0;
-  const clock = { now: () => new Date(Date.UTC(2026, 0, 2, 0, 0, 0, n++)).toISOString(), newId: () => randomUUID() };
+export interface HarnessOptions {
+  /** Compute host names (default: one, `testhost`). */
+  hosts?: string[];
+  /** [scheduler] disabled_hosts. */
+  disabled?: string[];
+  /** Another harness whose store and Neutron this one shares (a second zun-api process on one database). */
+  shareWith?: Harness;
+}
+
+export async function harness(dbUrl = 'sqlite::memory:', opts: HarnessOptions = {}): Promise<Harness> {
+  const neutron = opts.shareWith?.neutron ?? new FakeNeutron();
+  const names = opts.hosts ?? ['testhost'];
+  const dockers = new Map(names.map((name) => [name, opts.shareWith?.dockers.get(name) ?? new FakeDocker()]));
+  const store = opts.shareWith?.store ?? (await openStore(dbUrl));
+  const clock = testClock();
+  const hosts = new ComputeHosts(
+    names.map((name) => ({ name, endpoint: `unix:///fake/${name}.sock`, docker: dockers.get(name)! })),
+    clock,
+    silent,
+  );
   const lookup = new NeutronLookup(neutron);
-  const networks = new NetworkService(store, docker, lookup, settings, clock, silent);
-  const builder = new SandboxBuilder(store, docker, neutron, networks, settings, clock, silent);
-  const containers = new ContainerService(store, docker, lookup, new NetsResolver(store, lookup), builder, settings, clock, silent);
-  const app = buildApi({ networks, containers, auth: { kind: 'noauth', projectId: 'p1', userId: 'u1' } });
+  const placement = new Placement(hosts, store, opts.disabled ?? []);
+  const hostNetworks = new HostNetworks(store, hosts, neutron, settings, clock, silent);
+  const networks = new NetworkService(store, hostNetworks, hosts, lookup, clock, silent);
+  const builder = new SandboxBuilder(store, hosts, neutron, networks, settings, clock, silent);
+  const containers = new ContainerService(store, hosts, placement, lookup, new NetsResolver(store, lookup), builder, settings, clock, silent);
+  const hostService = new HostService(hosts, placement);
+  const app = buildApi({ networks, containers, hosts: hostService, auth: { kind: 'noauth', projectId: 'p1', userId: 'u1' } });
   return {
     app,
     neutron,
-    docker,
+    docker: dockers.get(names[0]!)!,
+    dockers,
+    hosts,
     store,
     containers,
     networks,
+    hostNetworks,
+    hostService,
+    clock,
     close: async () => {
       await app.close();
-      await store.close();
+      if (!opts.shareWith) await store.close();
     },
   };
 }

@@ -26,7 +26,12 @@ export async function storeContract(store: Store): Promise<void> {
   await store.networks.insert(n);
   assert.deepEqual(await store.networks.get(n.uuid), n);
   await assert.rejects(store.networks.insert(network({ name: 'other', neutronNetId: n.neutronNetId })), StoreConflict, 'unique (neutron net, host)');
-  await assert.rejects(store.networks.insert(network({ name: 'foo' })), StoreConflict, 'unique (name, project)');
+  await assert.rejects(store.networks.insert(network({ name: 'foo' })), StoreConflict, 'unique (name, project, host)');
+  // a network's row on another host: same name, project and Neutron network
+  const onH2 = network({ neutronNetId: n.neutronNetId, host: 'h2' });
+  await store.networks.insert(onH2);
+  assert.deepEqual((await store.networks.list({ neutronNetId: n.neutronNetId, host: 'h2' })).map((x) => x.uuid), [onH2.uuid]);
+  await store.networks.delete(onH2.uuid);
   await store.networks.insert(network({ name: 'foo', projectId: 'p2' }));
   assert.equal((await store.networks.list({ projectId: 'p1' })).length, 1);
   assert.equal((await store.networks.list({})).length, 2);
@@ -43,6 +48,9 @@ export async function storeContract(store: Store): Promise<void> {
   assert.equal(got.autoStart, false);
   assert.deepEqual(got.command, ['sleep', '1'], 'unpatched JSON columns keep their value');
   assert.deepEqual((await store.containers.list({ projectId: 'p1', name: 'c1' })).map((x) => x.uuid), [c.uuid]);
+  await store.containers.insert(container({ host: 'h2', status: 'Error' }));
+  await store.containers.insert(container({ host: 'h2' }));
+  assert.deepEqual(await store.containers.countByHost(), { h1: 1, h2: 1 }, 'load per host: Error rows do not count');
   assert.equal((await store.containers.list({ projectId: 'p2' })).length, 0);
 
   const a: NetworkAttachment = {

@@ -14,6 +14,7 @@ import {
   type ContainerState,
   type DockerApi,
   type DockerContainerSpec,
+  type DockerNetworkInfo,
   type DockerNetworkSpec,
   type EndpointRequest,
 } from '../ports/docker.js';
@@ -22,6 +23,8 @@ export interface DockerEngineOptions {
   socketPath?: string;
   /** Per-request timeout (ms). */
   timeoutMs?: number;
+  /** Timeout of the health ping (ms): a hung engine must not stall the health check. */
+  pingTimeoutMs?: number;
 }
 
 function translate(err: unknown): Error {
@@ -54,9 +57,18 @@ export function demux(buf: Buffer): string {
 
 export class DockerEngine implements DockerApi {
   readonly #docker: Docker;
+  readonly #pinger: Docker;
 
   constructor(opts: DockerEngineOptions = {}) {
-    this.#docker = new Docker({ socketPath: opts.socketPath ?? '/var/run/docker.sock', version: 'v1.41', timeout: opts.timeoutMs ?? 120_000 });
+    const socketPath = opts.socketPath ?? '/var/run/docker.sock';
+    this.#docker = new Docker({ socketPath, version: 'v1.41', timeout: opts.timeoutMs ?? 120_000 });
+    this.#pinger = new Docker({ socketPath, version: 'v1.41', timeout: opts.pingTimeoutMs ?? 3_000 });
+  }
+
+  ping(): Promise<void> {
+    return call(async () => {
+      await this.#pinger.ping();
+    });
   }
 
   createNetwork(spec: DockerNetworkSpec): Promise<string> {
@@ -74,11 +86,11 @@ export class DockerEngine implements DockerApi {
     });
   }
 
-  findNetwork(name: string): Promise<{ id: string; name: string; containers: number } | undefined> {
+  findNetwork(name: string): Promise<DockerNetworkInfo | undefined> {
     return call(async () => {
       const all = await this.#docker.listNetworks({ filters: { name: [name] } });
       const n = all.find((x) => x.Name === name);
-      return n ? { id: n.Id, name: n.Name, containers: Object.keys(n.Containers ?? {}).length } : undefined;
+      return n ? { id: n.Id, name: n.Name, containers: Object.keys(n.Containers ?? {}).length, labels: n.Labels ?? {} } : undefined;
     });
   }
 

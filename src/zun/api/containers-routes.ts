@@ -35,6 +35,7 @@ interface CreateBody {
   nets?: NetRequest[] | null;
   security_groups?: string[] | null;
   exposed_ports?: Record<string, unknown> | null;
+  host?: string | null;
   run?: boolean;
 }
 type Ident = { Params: { ident: string } };
@@ -49,6 +50,7 @@ export function containerRoutes(app: FastifyInstance, deps: ApiDeps): void {
       const ctx = ctxOf(req);
       const b = req.body;
       if (b.exposed_ports && Object.keys(b.exposed_ports).length > 0) requireVersion(req.zunVersion, 24, 'exposed_ports');
+      if (b.host) requireVersion(req.zunVersion, 39, 'host');
       const detail = await svc.create(ctx, {
         name: b.name ?? undefined,
         image: b.image,
@@ -59,6 +61,7 @@ export function containerRoutes(app: FastifyInstance, deps: ApiDeps): void {
         nets: b.nets ?? undefined,
         securityGroups: b.security_groups ?? undefined,
         exposedPorts: b.exposed_ports ?? undefined,
+        host: b.host ?? undefined,
         run: truthy(req.query.run) || b.run === true,
       });
       const view = containerView(detail, ctx, baseUrl(req, deps));

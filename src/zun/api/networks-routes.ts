@@ -1,4 +1,7 @@
-/** /v1/networks: create (200, as Zun), list, show, delete (204; refused with 409 while containers use it). */
+/**
+ * /v1/networks: create (200, as Zun), list, show, delete (204; refused with
+ * 409 while containers use it or while a host that has its Docker network is down).
+ */
 import type { FastifyInstance } from 'fastify';
 import { forbidden } from '../domain/errors.js';
 import { requireVersion } from './microversion.js';

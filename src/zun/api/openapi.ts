@@ -29,9 +29,29 @@ export function openApiDocument(): object {
         ContainerCreate: s.containerCreateBody,
         Network: {
           type: 'object',
-          properties: Object.fromEntries(
-            ['uuid', 'name', 'project_id', 'user_id', 'network_id', 'neutron_net_id', 'neutron_subnet_id', 'neutron_subnet_v6_id', 'neutron_pool_id', 'docker_network_name', 'host', 'created_at', 'updated_at'].map((k) => [k, { type: 'string', nullable: true }]),
-          ),
+          properties: {
+            ...Object.fromEntries(
+              ['uuid', 'name', 'project_id', 'user_id', 'network_id', 'neutron_net_id', 'neutron_subnet_id', 'neutron_subnet_v6_id', 'neutron_pool_id', 'docker_network_name', 'host', 'created_at', 'updated_at'].map((k) => [k, { type: 'string', nullable: true }]),
+            ),
+            hosts: { $ref: '#/components/schemas/NetworkHosts' },
+          },
+        },
+        NetworkHosts: {
+          type: 'array',
+          description: 'admin only: the hosts that have the network\'s Docker network (made per host, lazily)',
+          items: { type: 'object', properties: { host: { type: 'string' }, network_id: { type: 'string', nullable: true } } },
+        },
+        Host: {
+          type: 'object',
+          properties: {
+            hostname: { type: 'string', description: 'binding host id (OVN chassis) of the host\'s ports' },
+            state: { type: 'string', enum: ['up', 'down', 'unknown'], description: 'from Docker\'s /_ping' },
+            disabled: { type: 'boolean', description: 'skipped by least-loaded placement ([scheduler] disabled_hosts)' },
+            total_containers: { type: 'integer' },
+            docker_endpoint: { type: 'string' },
+            last_checked_at: { type: 'string', nullable: true },
+            reason: { type: 'string', nullable: true },
+          },
         },
         Container: {
           type: 'object',
@@ -54,10 +74,10 @@ export function openApiDocument(): object {
       },
       '/v1/networks/{ident}': {
         get: op('Show a network (uuid, name or Neutron net id)', { 200: json(networkObj) }, { parameters: [ident] }),
-        delete: op('Delete a network (≥1.27); 409 while containers are attached', { 204: { description: 'deleted' } }, { parameters: [ident] }),
+        delete: op('Delete a network and its Docker network on every host (≥1.27); 409 while containers are attached or such a host is down', { 204: { description: 'deleted' } }, { parameters: [ident] }),
       },
       '/v1/containers': {
-        post: op('Create (and with run=true start) a container; built asynchronously: Creating → Created/Running or Error', { 202: json(containerObj) }, { parameters: [q('run', { type: 'boolean' })], requestBody: { required: true, ...json({ $ref: '#/components/schemas/ContainerCreate' }) } }),
+        post: op('Create (and with run=true start) a container on the least-loaded healthy host, or the admin-requested `host` (≥1.39); built asynchronously: Creating → Created/Running or Error', { 202: json(containerObj) }, { parameters: [q('run', { type: 'boolean' })], requestBody: { required: true, ...json({ $ref: '#/components/schemas/ContainerCreate' }) } }),
         get: op('List the project\'s containers', { 200: json({ type: 'object', properties: { containers: { type: 'array', items: containerObj } } }) }, { parameters: [q('all_projects', { type: 'boolean' }, 'admin only')] }),
       },
       '/v1/containers/{ident}': {
@@ -75,6 +95,12 @@ export function openApiDocument(): object {
       },
       '/v1/containers/{ident}/network_detach': {
         post: op('Detach a network or the network of a port (≥1.6; port ≥1.17)', { 202: { description: 'detached' } }, { parameters: [ident, q('network', { type: 'string' }), q('port', { type: 'string' })] }),
+      },
+      '/v1/hosts': {
+        get: op('List the compute hosts with health and load (admin)', { 200: json({ type: 'object', properties: { hosts: { type: 'array', items: { $ref: '#/components/schemas/Host' } } } }) }, { parameters: [q('refresh', { type: 'boolean' }, 'ping every host now')] }),
+      },
+      '/v1/hosts/{hostname}': {
+        get: op('Show a compute host (admin)', { 200: json({ $ref: '#/components/schemas/Host' }) }, { parameters: [{ name: 'hostname', in: 'path', required: true, schema: { type: 'string' } }, q('refresh', { type: 'boolean' }, 'ping it now')] }),
       },
       '/v1/containers/{ident}/network_list': {
         get: op('The container\'s ports (≥1.13)', { 200: json({ type: 'object', properties: { networks: { type: 'array', items: { type: 'object', properties: { net_id: { type: 'string' }, port_id: { type: 'string' }, fixed_ips: { type: 'array', items: { type: 'object' } } } } } } }) }, { parameters: [ident] }),

@@ -28,7 +28,7 @@ export const netEntry = {
 
 /** Zun fields the service accepts and ignores (resources, restart policy…), so python-zunclient's bodies validate. */
 const ignored = Object.fromEntries(
-  ['cpu', 'memory', 'disk', 'labels', 'restart_policy', 'interactive', 'tty', 'image_driver', 'image_pull_policy', 'auto_remove', 'runtime', 'availability_zone', 'auto_heal', 'privileged', 'healthcheck', 'mounts', 'entrypoint', 'cpu_policy', 'registry', 'host'].map(
+  ['cpu', 'memory', 'disk', 'labels', 'restart_policy', 'interactive', 'tty', 'image_driver', 'image_pull_policy', 'auto_remove', 'runtime', 'availability_zone', 'auto_heal', 'privileged', 'healthcheck', 'mounts', 'entrypoint', 'cpu_policy', 'registry'].map(
     (k) => [k, {}],
   ),
 );
@@ -48,6 +48,8 @@ export const containerCreateBody = {
     security_groups: { anyOf: [{ type: 'array', items: ref }, { type: 'null' }] },
     exposed_ports: { anyOf: [{ type: 'object' }, { type: 'null' }] },
     run: { type: 'boolean' },
+    /** Requested compute host (≥1.39, admin). */
+    host: { anyOf: [{ type: 'string', minLength: 1, maxLength: 255 }, { type: 'null' }] },
     ...ignored,
   },
 } as const;
@@ -55,6 +57,7 @@ export const containerCreateBody = {
 const bool = { anyOf: [{ type: 'boolean' }, { type: 'string', enum: ['true', 'false', 'True', 'False', '1', '0', ''] }] } as const;
 
 export const listQuery = { type: 'object', properties: { all_projects: bool } } as const;
+export const hostsQuery = { type: 'object', properties: { refresh: bool } } as const;
 export const createQuery = { type: 'object', properties: { run: bool } } as const;
 export const deleteQuery = { type: 'object', properties: { force: bool, stop: bool, all_projects: bool } } as const;
 export const stopQuery = { type: 'object', properties: { timeout: { type: 'integer', minimum: 0, maximum: 3600 } } } as const;

@@ -1,18 +1,20 @@
 /**
  * zun-api's HTTP edge (fastify): authentication (Keystone token or noauth),
  * the microversion header, JSON-schema validation (400 naming the field),
- * Zun's error body, and the /v1 routes of networks-routes.ts and
- * containers-routes.ts. No business logic here.
+ * Zun's error body, and the /v1 routes of networks-routes.ts,
+ * containers-routes.ts and hosts-routes.ts. No business logic here.
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger as PinoLogger } from 'pino';
 import type { RequestContext } from '../domain/context.js';
 import { unauthorized } from '../domain/errors.js';
 import type { ContainerService } from '../domain/container-service.js';
+import type { HostService } from '../domain/host-service.js';
 import type { NetworkService } from '../domain/network-service.js';
 import type { TokenValidator } from '../ports/identity.js';
 import { containerRoutes } from './containers-routes.js';
 import { errorAnswer } from './errors.js';
+import { hostRoutes } from './hosts-routes.js';
 import { MAX_VERSION, MIN_VERSION, parseVersion, versionText, type Version } from './microversion.js';
 import { networkRoutes } from './networks-routes.js';
 import { openApiDocument } from './openapi.js';
@@ -22,6 +24,7 @@ export type AuthMode = { kind: 'keystone'; validator: TokenValidator } | { kind:
 export interface ApiDeps {
   networks: NetworkService;
   containers: ContainerService;
+  hosts: HostService;
   auth: AuthMode;
   logger?: PinoLogger;
   /** Public base URL for links (default from the Host header). */
@@ -106,11 +109,12 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     links: [{ href: `${baseUrl(req, deps)}/v1/`, rel: 'self' }],
   });
   app.get('/', async (req) => ({ versions: [versionDoc(req)], default_version: versionDoc(req), name: 'OpenStack Zun API (kuryr-ts)' }));
-  app.get('/v1', async (req) => ({ ...versionDoc(req), networks: [{ href: `${baseUrl(req, deps)}/v1/networks/`, rel: 'self' }], containers: [{ href: `${baseUrl(req, deps)}/v1/containers/`, rel: 'self' }] }));
+  app.get('/v1', async (req) => ({ ...versionDoc(req), networks: [{ href: `${baseUrl(req, deps)}/v1/networks/`, rel: 'self' }], containers: [{ href: `${baseUrl(req, deps)}/v1/containers/`, rel: 'self' }], hosts: [{ href: `${baseUrl(req, deps)}/v1/hosts/`, rel: 'self' }] }));
   app.get('/v1/', async (req) => versionDoc(req));
   app.get('/v1/openapi.json', async () => openApiDocument());
 
   networkRoutes(app, deps);
   containerRoutes(app, deps);
+  hostRoutes(app, deps);
   return app;
 }

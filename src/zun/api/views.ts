@@ -1,21 +1,30 @@
 /** Domain records → Zun's JSON views. `host` is shown to admins only (container:get_one:host). */
 import type { RequestContext } from '../domain/context.js';
 import type { ContainerDetail } from '../domain/container-service.js';
-import type { NetworkAttachment, ZunNetwork } from '../domain/model.js';
+import type { HostReport } from '../domain/host-service.js';
+import type { NetworkAttachment } from '../domain/model.js';
+import type { NetworkDetail } from '../domain/network-service.js';
 
-export function networkView(n: ZunNetwork, ctx: RequestContext, base: string): Record<string, unknown> {
+/**
+ * A network: `network_id` and (admin) `host` are those of the first host that
+ * made its Docker network (null before any: they are made per host, lazily);
+ * admins also see `hosts`, every host's Docker network id.
+ */
+export function networkView(d: NetworkDetail, ctx: RequestContext, base: string): Record<string, unknown> {
+  const n = d.network;
+  const first = d.hosts[0];
   return {
     uuid: n.uuid,
     name: n.name,
     project_id: n.projectId,
     user_id: n.userId,
-    network_id: n.dockerId,
+    network_id: first?.dockerId ?? null,
     neutron_net_id: n.neutronNetId,
     neutron_subnet_id: n.neutronSubnetId,
     neutron_subnet_v6_id: n.neutronSubnetV6Id,
     neutron_pool_id: n.neutronPoolId,
     docker_network_name: n.dockerName,
-    ...(ctx.isAdmin ? { host: n.host } : {}),
+    ...(ctx.isAdmin ? { host: first?.host ?? null, hosts: d.hosts.map((h) => ({ host: h.host, network_id: h.dockerId })) } : {}),
     created_at: n.createdAt,
     updated_at: n.updatedAt,
     links: [{ href: `${base}/v1/networks/${n.uuid}`, rel: 'self' }],
@@ -65,5 +74,19 @@ export function networkListView(attachments: readonly NetworkAttachment[]): { ne
       port_id: a.portId,
       fixed_ips: a.addresses.map((r) => ({ ip_address: r.addr, version: r.version, subnet_id: r.subnet_id })),
     })),
+  };
+}
+
+/** A compute host (Zun's host view: `hostname`; plus its health and load). */
+export function hostView(h: HostReport, base: string): Record<string, unknown> {
+  return {
+    hostname: h.name,
+    state: h.state,
+    disabled: h.disabled,
+    total_containers: h.containers,
+    docker_endpoint: h.endpoint,
+    last_checked_at: h.checkedAt,
+    reason: h.reason,
+    links: [{ href: `${base}/v1/hosts/${encodeURIComponent(h.name)}`, rel: 'self' }],
   };
 }

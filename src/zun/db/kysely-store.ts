@@ -242,6 +242,15 @@ export class KyselyStore implements Store {
         if (f.name !== undefined) q = q.where('name', '=', f.name);
         return (await q.execute()).map(toContainer);
       },
+      countByHost: async () => {
+        const rows = await db
+          .selectFrom('container')
+          .select((eb) => ['host', eb.fn.countAll().as('n')])
+          .where('status', '!=', 'Error')
+          .groupBy('host')
+          .execute();
+        return Object.fromEntries(rows.map((r) => [r.host, Number(r.n)]));
+      },
       delete: async (uuid) => {
         await db.transaction().execute(async (tx) => {
           await tx.deleteFrom('network_attachment').where('container_uuid', '=', uuid).execute();

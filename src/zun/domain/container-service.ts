@@ -1,9 +1,14 @@
 /**
- * Containers: create (202, then built in the background by SandboxBuilder),
- * list/show in the caller's project, start/stop/delete with Zun's state rules,
- * logs and exec, and the network actions (attach, detach, list). Lookups are
- * by uuid or name, scoped to the project (another project's container is 404).
+ * Containers: create (placed on a compute host, 202, then built in the
+ * background by SandboxBuilder on that host), list/show in the caller's
+ * project, start/stop/delete with Zun's state rules, logs and exec, and the
+ * network actions (attach, detach, list). Every Docker operation goes to the
+ * container's host (`container.host`), which must answer (409
+ * ZUN_ERR_HOST_DOWN otherwise, nothing changed). Lookups are by uuid or name,
+ * scoped to the project (another project's container is 404).
  */
+import { KeyedMutex } from '../../lib/keyed-mutex.js';
+import { hostDown, type ComputeHosts } from './compute-hosts.js';
 import type { RequestContext } from './context.js';
 import { scopeOf } from './context.js';
 import { badRequest, conflict, describe, forbidden, notFound, ZunError } from './errors.js';
@@ -11,9 +16,10 @@ import { dockerFailure } from './docker-errors.js';
 import type { NetworkAttachment, ZunContainer } from './model.js';
 import { normaliseExposedPorts, type NetRequest, type NetsResolver } from './nets-resolver.js';
 import type { NeutronLookup } from './neutron-lookup.js';
+import type { Placement } from './placement.js';
 import type { SandboxBuilder } from './sandbox-builder.js';
 import type { Clock, Logger, ZunSettings } from './settings.js';
-import type { DockerApi } from '../ports/docker.js';
+import { DockerUnavailable, type DockerApi } from '../ports/docker.js';
 import type { Store } from '../ports/store.js';
 
 export interface ContainerCreateInput {
@@ -26,6 +32,8 @@ export interface ContainerCreateInput {
   nets?: NetRequest[] | undefined;
   securityGroups?: string[] | undefined;
   exposedPorts?: Record<string, unknown> | undefined;
+  /** Requested compute host (admin only, Zun's `host` ≥1.39); else the least-loaded healthy host. */
+  host?: string | undefined;
   run: boolean;
 }
 
@@ -36,10 +44,13 @@ export interface ContainerDetail {
 
 export class ContainerService {
   readonly #jobs = new Set<Promise<void>>();
+  /** Placement and the row's insert are one step, so concurrent creates see each other's load. */
+  readonly #placing = new KeyedMutex();
 
   constructor(
     readonly store: Store,
-    readonly docker: DockerApi,
+    readonly hosts: ComputeHosts,
+    readonly placement: Placement,
     readonly lookup: NeutronLookup,
     readonly nets: NetsResolver,
     readonly builder: SandboxBuilder,
@@ -54,12 +65,47 @@ export class ContainerService {
       throw badRequest('security_groups and exposed_ports cannot be used together', 'ZUN_ERR_SG_WITH_EXPOSED_PORTS');
     }
     const exposedPorts = normaliseExposedPorts(input.exposedPorts);
-    const requestedNets = await this.nets.resolve(ctx, input.nets, this.settings.host);
-    // Docker down → 503 now, with nothing made (a missing image is the build's Error, as Zun's pull failure)
-    await this.docker.imageExists(input.image).catch((err: unknown) => {
-      throw dockerFailure('checking the Docker engine', err);
-    });
+    if (input.host !== undefined && !ctx.isAdmin) throw forbidden('Policy doesn\'t allow container:create:requested_destination to be performed.', 'ZUN_ERR_POLICY');
+    const requestedNets = await this.nets.resolve(ctx, input.nets);
     const securityGroups = await this.lookup.securityGroups(ctx, input.securityGroups ?? []);
+    return this.#placing.run('placement', async () => {
+      const host = await this.#place(input);
+      return this.#insert(ctx, input, host, requestedNets, securityGroups, exposedPorts);
+    });
+  }
+
+  /**
+   * The host for a new container: the requested one, or the best candidate
+   * whose Docker engine answers (a candidate that stopped answering since the
+   * last ping is marked down and the next one tried). Docker down → 503 (or
+   * 409 for a requested host) with nothing made; a missing image is the
+   * build's Error, as Zun's pull failure.
+   */
+  async #place(input: ContainerCreateInput): Promise<string> {
+    const candidates = await this.placement.candidates(input.host);
+    let lastErr: unknown;
+    for (const host of candidates) {
+      try {
+        await this.hosts.docker(host).imageExists(input.image);
+        return host;
+      } catch (err) {
+        if (!(err instanceof DockerUnavailable)) throw dockerFailure(`checking the Docker engine of host ${host}`, err);
+        this.hosts.markDown(host, err);
+        lastErr = err;
+      }
+    }
+    if (input.host !== undefined) throw hostDown(this.hosts.health(input.host), 'place a container there');
+    throw dockerFailure(`checking the Docker engine of host ${candidates.join(', ')}`, lastErr);
+  }
+
+  async #insert(
+    ctx: RequestContext,
+    input: ContainerCreateInput,
+    host: string,
+    requestedNets: ZunContainer['requestedNets'],
+    securityGroups: string[],
+    exposedPorts: ZunContainer['exposedPorts'],
+  ): Promise<ContainerDetail> {
     const uuid = this.clock.newId();
     const now = this.clock.now();
     const c: ZunContainer = {
@@ -75,7 +121,7 @@ export class ContainerService {
       status: 'Creating',
       statusReason: null,
       taskState: 'container_creating',
-      host: this.settings.host,
+      host,
       containerId: null,
       sandboxId: null,
       securityGroups,
@@ -96,14 +142,21 @@ export class ContainerService {
   }
 
   /**
-   * After a restart: containers of this host left in Creating or Deleting (the
-   * process died mid-way) are torn down (ports, sandbox, SG) and marked Error,
-   * so nothing stays half-made.
+   * After a restart: containers of the configured hosts left in Creating or
+   * Deleting (the process died mid-way) are torn down (ports, sandbox, SG) and
+   * marked Error, so nothing stays half-made. On a host that is down they are
+   * only marked Error: `zun delete` cleans them once the host is back.
    */
   async recover(): Promise<number> {
-    const stuck = (await this.store.containers.list({})).filter((c) => c.host === this.settings.host && (c.status === 'Creating' || c.status === 'Deleting'));
+    const stuck = (await this.store.containers.list({})).filter((c) => this.hosts.has(c.host) && (c.status === 'Creating' || c.status === 'Deleting'));
     for (const c of stuck) {
       const reason = `zun-api restarted while the container was ${c.status}`;
+      const up = (await this.hosts.check([c.host]))[0]?.state === 'up';
+      if (!up) {
+        await this.store.containers.update(c.uuid, { status: 'Error', statusReason: `${reason}; host ${c.host} is down: delete the container once it is back`, taskState: null, updatedAt: this.clock.now() });
+        this.log.warn({ container: c.uuid, was: c.status, host: c.host }, 'interrupted container on a host that is down: marked Error');
+        continue;
+      }
       try {
         await this.builder.teardown(c);
         await this.store.containers.update(c.uuid, { status: 'Error', statusReason: reason, taskState: null, sandboxId: null, containerId: null, exposedSgId: null, updatedAt: this.clock.now() });
@@ -147,6 +200,24 @@ export class ContainerService {
     return byName[0]!;
   }
 
+  /** The Docker engine of the container's host, when it answers (409 ZUN_ERR_HOST_DOWN / ZUN_ERR_HOST_NOT_CONFIGURED otherwise). */
+  async #dockerOf(c: ZunContainer, action: string): Promise<DockerApi> {
+    if (!this.hosts.has(c.host)) {
+      throw new ZunError(409, 'ZUN_ERR_HOST_NOT_CONFIGURED', `Container ${c.uuid} is on host ${c.host}, which is not in [compute_hosts]: cannot ${action} it`);
+    }
+    return this.hosts.ensureUp(c.host, `${action} container ${c.uuid}`);
+  }
+
+  /** A Docker call for a container: an unreachable engine marks its host down; errors name the host. */
+  async #onHost<T>(c: ZunContainer, step: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof DockerUnavailable) this.hosts.markDown(c.host, err);
+      throw dockerFailure(`${step} on host ${c.host}`, err);
+    }
+  }
+
   #requireState(c: ZunContainer, action: string, allowed: readonly string[]): void {
     if (!allowed.includes(c.status)) {
       throw new ZunError(409, 'ZUN_ERR_INVALID_STATE', `Cannot ${action} container ${c.uuid} in ${c.status} state.`);
@@ -156,13 +227,12 @@ export class ContainerService {
   async start(ctx: RequestContext, ident: string): Promise<ContainerDetail> {
     const c = await this.#find(ctx, ident);
     this.#requireState(c, 'start', ['Created', 'Stopped']);
-    try {
-      const sandbox = await this.docker.inspectContainer(c.sandboxId!);
-      if (!sandbox?.running) await this.docker.startContainer(c.sandboxId!);
-      await this.docker.startContainer(c.containerId!);
-    } catch (err) {
-      throw dockerFailure(`starting container ${c.uuid}`, err);
-    }
+    const docker = await this.#dockerOf(c, 'start');
+    await this.#onHost(c, `starting container ${c.uuid}`, async () => {
+      const sandbox = await docker.inspectContainer(c.sandboxId!);
+      if (!sandbox?.running) await docker.startContainer(c.sandboxId!);
+      await docker.startContainer(c.containerId!);
+    });
     await this.store.containers.update(c.uuid, { status: 'Running', updatedAt: this.clock.now() });
     return this.get(ctx, c.uuid);
   }
@@ -170,11 +240,8 @@ export class ContainerService {
   async stop(ctx: RequestContext, ident: string, timeoutS?: number): Promise<ContainerDetail> {
     const c = await this.#find(ctx, ident);
     this.#requireState(c, 'stop', ['Running']);
-    try {
-      await this.docker.stopContainer(c.containerId!, timeoutS ?? this.settings.stopTimeoutS);
-    } catch (err) {
-      throw dockerFailure(`stopping container ${c.uuid}`, err);
-    }
+    const docker = await this.#dockerOf(c, 'stop');
+    await this.#onHost(c, `stopping container ${c.uuid}`, () => docker.stopContainer(c.containerId!, timeoutS ?? this.settings.stopTimeoutS));
     await this.store.containers.update(c.uuid, { status: 'Stopped', updatedAt: this.clock.now() });
     return this.get(ctx, c.uuid);
   }
@@ -189,14 +256,15 @@ export class ContainerService {
     if (c.status === 'Running' && !opts.force && !opts.stop) {
       throw new ZunError(409, 'ZUN_ERR_INVALID_STATE', `Cannot delete container ${c.uuid} in Running state: stop it first, or delete with stop (--stop) or force.`);
     }
-    if (c.status === 'Running' && opts.stop && c.containerId) {
-      await this.docker.stopContainer(c.containerId, this.settings.stopTimeoutS).catch((err: unknown) => {
-        throw dockerFailure(`stopping container ${c.uuid}`, err);
-      });
+    // a host removed from the configuration: an admin's force delete cleans the Neutron side and the rows (its Docker is gone)
+    const withoutDocker = !this.hosts.has(c.host) && opts.force === true;
+    const docker = withoutDocker ? undefined : await this.#dockerOf(c, 'delete');
+    if (docker && c.status === 'Running' && opts.stop && c.containerId) {
+      await this.#onHost(c, `stopping container ${c.uuid}`, () => docker.stopContainer(c.containerId!, this.settings.stopTimeoutS));
     }
     await this.store.containers.update(c.uuid, { status: 'Deleting', taskState: 'container_deleting', updatedAt: this.clock.now() });
     try {
-      await this.builder.teardown(c);
+      await this.builder.teardown(c, { withoutDocker });
     } catch (err) {
       await this.store.containers.update(c.uuid, { status: 'Error', statusReason: `delete failed: ${describe(err)}`, taskState: null, updatedAt: this.clock.now() });
       throw err;
@@ -207,22 +275,16 @@ export class ContainerService {
   async logs(ctx: RequestContext, ident: string, opts: { stdout: boolean; stderr: boolean; tail?: number }): Promise<string> {
     const c = await this.#find(ctx, ident);
     if (!c.containerId) throw new ZunError(409, 'ZUN_ERR_INVALID_STATE', `Container ${c.uuid} has no Docker container (status ${c.status})`);
-    try {
-      return await this.docker.logs(c.containerId, opts);
-    } catch (err) {
-      throw dockerFailure(`reading logs of ${c.uuid}`, err);
-    }
+    const docker = await this.#dockerOf(c, 'read the logs of');
+    return this.#onHost(c, `reading logs of ${c.uuid}`, () => docker.logs(c.containerId!, opts));
   }
 
   async execute(ctx: RequestContext, ident: string, command: string[]): Promise<{ output: string; exit_code: number }> {
     const c = await this.#find(ctx, ident);
     this.#requireState(c, 'execute on', ['Running']);
-    try {
-      const r = await this.docker.exec(c.containerId!, command);
-      return { output: r.output, exit_code: r.exitCode };
-    } catch (err) {
-      throw dockerFailure(`executing in ${c.uuid}`, err);
-    }
+    const docker = await this.#dockerOf(c, 'execute in');
+    const r = await this.#onHost(c, `executing in ${c.uuid}`, () => docker.exec(c.containerId!, command));
+    return { output: r.output, exit_code: r.exitCode };
   }
 
   /** network_attach: `network` (Zun or Neutron, name or id) or `port`, optional fixed_ip; the default network when neither. */
@@ -232,11 +294,12 @@ export class ContainerService {
     this.#requireState(c, 'attach a network to', ['Created', 'Running', 'Stopped']);
     const ip = q.network ? q.fixedIp : undefined;
     const entry = { network: q.network, port: q.port, ...(ip ? (ip.includes(':') ? { 'v6-fixed-ip': ip } : { 'v4-fixed-ip': ip }) : {}) };
-    const req = await this.nets.resolveOne(ctx, entry, this.settings.host);
+    const req = await this.nets.resolveOne(ctx, entry);
     const attached = await this.store.attachments.listByContainer(c.uuid);
     if (attached.some((a) => a.neutronNetId === req.neutronNetId)) {
       throw badRequest(`Network ${req.neutronNetId} is already connected to container ${c.uuid}`, 'ZUN_ERR_ALREADY_ATTACHED');
     }
+    await this.#dockerOf(c, 'attach a network to');
     await this.builder.attach(ctx, c, req);
   }
 
@@ -254,12 +317,13 @@ export class ContainerService {
       const ref = q.network!;
       target = attached.find((a) => a.networkUuid === ref || a.neutronNetId === ref);
       if (!target) {
-        const zun = (await this.store.networks.list({ projectId: ctx.projectId, name: ref }))[0];
+        const zun = await this.builder.networks.find(ctx, ref);
         const netId = zun?.neutronNetId ?? (await this.lookup.network(ctx, ref)).id;
         target = attached.find((a) => a.neutronNetId === netId);
       }
       if (!target) throw badRequest(`Network ${ref} is not attached to container ${c.uuid}`, 'ZUN_ERR_NOT_ATTACHED');
     }
+    await this.#dockerOf(c, 'detach a network from');
     await this.builder.detach(c, target);
   }
 

@@ -1,6 +1,12 @@
 /** The container service's records, as the domain sees them (the SQL rows are mapped in db/). */
 
-/** A Zun network: one Docker network (driver kuryr) on one host that wraps one Neutron network. */
+/**
+ * A row of the `network` table. A Zun network wraps one Neutron network: its
+ * definition row has host '' (DEFINITION_HOST, what network-create recorded;
+ * the uuid and name users see), and each compute host that has its Docker
+ * network (driver kuryr) has a row of its own (Zun's per-host row) with the
+ * same neutron_net_id, name and project, its host and Docker id.
+ */
 export interface ZunNetwork {
   uuid: string;
   name: string;
@@ -11,10 +17,11 @@ export interface ZunNetwork {
   neutronSubnetId: string | null;
   neutronSubnetV6Id: string | null;
   neutronPoolId: string | null;
+  /** The compute host of a per-host row; '' for the definition. */
   host: string;
-  /** Name of the Docker network on `host`. */
+  /** Name of the Docker network (on every host: the Neutron net id). */
   dockerName: string;
-  /** Docker network id, set once `docker network create` succeeded. */
+  /** Docker network id on `host`, set once `docker network create` succeeded; null on the definition. */
   dockerId: string | null;
   createdAt: string;
   updatedAt: string;

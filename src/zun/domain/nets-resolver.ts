@@ -7,7 +7,7 @@ import type { RequestContext } from './context.js';
 import { badRequest } from './errors.js';
 import type { RequestedNet } from './model.js';
 import { isUuidLike, type NeutronLookup } from './neutron-lookup.js';
-import type { Store } from '../ports/store.js';
+import { DEFINITION_HOST, type Store } from '../ports/store.js';
 
 export interface NetRequest {
   network?: string | undefined;
@@ -22,11 +22,11 @@ export class NetsResolver {
     readonly lookup: NeutronLookup,
   ) {}
 
-  async resolve(ctx: RequestContext, nets: readonly NetRequest[] | undefined, host: string): Promise<RequestedNet[]> {
+  async resolve(ctx: RequestContext, nets: readonly NetRequest[] | undefined): Promise<RequestedNet[]> {
     const out: RequestedNet[] = [];
     const entries = nets && nets.length > 0 ? nets : [{}];
     for (const entry of entries) {
-      const r = await this.resolveOne(ctx, entry, host);
+      const r = await this.resolveOne(ctx, entry);
       if (out.some((o) => o.neutronNetId === r.neutronNetId)) {
         throw badRequest(`Neutron network ${r.neutronNetId} is requested more than once (one port per network)`, 'ZUN_ERR_DUPLICATE_NETWORK');
       }
@@ -36,14 +36,14 @@ export class NetsResolver {
   }
 
   /** One entry: a user's port, a Zun network, a Neutron network, or (empty) the default network. */
-  async resolveOne(ctx: RequestContext, entry: NetRequest, host: string): Promise<RequestedNet> {
+  async resolveOne(ctx: RequestContext, entry: NetRequest): Promise<RequestedNet> {
     if (entry.port) {
       // by id, any project's port is found and then refused with 400 (not usable); by name only visible ones
       const port = await this.lookup.port(isUuidLike(entry.port) ? { ...ctx, isAdmin: true } : ctx, entry.port);
       this.lookup.checkPortUsable(ctx, port);
       const net = await this.lookup.network({ ...ctx, isAdmin: true }, port.network_id);
       this.lookup.checkExternal(ctx, net);
-      return { neutronNetId: net.id, portId: port.id, preserveOnDelete: true, ...(await this.#zunNet(net.id, host)) };
+      return { neutronNetId: net.id, portId: port.id, preserveOnDelete: true, ...(await this.#zunNet(net.id)) };
     }
     const fixedIp = entry['v4-fixed-ip'] || entry['v6-fixed-ip'] || undefined;
     if (entry.network) {
@@ -51,24 +51,24 @@ export class NetsResolver {
       if (zun) return { neutronNetId: zun.neutronNetId, networkUuid: zun.uuid, preserveOnDelete: false, ...(fixedIp ? { fixedIp } : {}) };
       const net = await this.lookup.network(ctx, entry.network);
       this.lookup.checkExternal(ctx, net);
-      return { neutronNetId: net.id, preserveOnDelete: false, ...(fixedIp ? { fixedIp } : {}), ...(await this.#zunNet(net.id, host)) };
+      return { neutronNetId: net.id, preserveOnDelete: false, ...(fixedIp ? { fixedIp } : {}), ...(await this.#zunNet(net.id)) };
     }
     const net = await this.lookup.defaultNetwork(ctx);
     this.lookup.checkExternal(ctx, net);
-    return { neutronNetId: net.id, preserveOnDelete: false, ...(await this.#zunNet(net.id, host)) };
+    return { neutronNetId: net.id, preserveOnDelete: false, ...(await this.#zunNet(net.id)) };
   }
 
-  /** A Zun network of the caller's project named (or with the uuid) `ref`. */
+  /** A Zun network (its definition) of the caller's project named (or with the uuid) `ref`. */
   async #zunNetByRef(ctx: RequestContext, ref: string) {
     const byUuid = await this.store.networks.get(ref);
-    if (byUuid && byUuid.projectId === ctx.projectId) return byUuid;
-    const byName = await this.store.networks.list({ projectId: ctx.projectId, name: ref });
+    if (byUuid && byUuid.projectId === ctx.projectId && byUuid.host === DEFINITION_HOST) return byUuid;
+    const byName = await this.store.networks.list({ projectId: ctx.projectId, name: ref, host: DEFINITION_HOST });
     return byName.length === 1 ? byName[0] : undefined;
   }
 
-  /** The existing Zun network (any project: one per Neutron net and host) of a Neutron network. */
-  async #zunNet(neutronNetId: string, host: string): Promise<{ networkUuid?: string }> {
-    const found = await this.store.networks.list({ neutronNetId, host });
+  /** The existing Zun network (any project: one per Neutron net) of a Neutron network. */
+  async #zunNet(neutronNetId: string): Promise<{ networkUuid?: string }> {
+    const found = await this.store.networks.list({ neutronNetId, host: DEFINITION_HOST });
     return found[0] ? { networkUuid: found[0].uuid } : {};
   }
 }

@@ -1,24 +1,28 @@
 /**
- * Zun networks: a named Docker network (driver and IPAM driver kuryr) on this
- * host that wraps one Neutron network, built from the user's pre-created
- * Neutron network, subnet and subnet pool (`zun network-create --neutron-net
- * N --neutron-pool P --neutron-subnet S name`), or lazily for a Neutron
- * network named in a container's `nets`. The row is inserted before Docker is
- * called (the unique (neutron net, host) key serialises creators across
- * processes) and deleted again when Docker fails. Deleting a network that
- * still has containers is refused (409).
+ * Zun networks: a named wrapper of one Neutron network (with its subnet and
+ * subnet pool), built from the user's pre-created Neutron resources (`zun
+ * network-create --neutron-net N --neutron-pool P --neutron-subnet S name`),
+ * or lazily for a Neutron network named in a container's `nets` (then named
+ * after the Neutron net id). One Zun network per Neutron network.
+ *
+ * network-create records the network (its definition row, host ''); the
+ * Docker network is made per compute host by HostNetworks, lazily, the first
+ * time a container on that host needs it — except with a single compute host,
+ * where network-create makes it at once, as before there were several (its
+ * errors, e.g. kuryr refusing the subnet, are network-create's, undone).
+ * network-delete removes the Docker network from every host that has one,
+ * refusing (409) while containers are attached or while such a host is down.
  */
-import { KeyedMutex } from '../../lib/keyed-mutex.js';
+import type { ComputeHosts } from './compute-hosts.js';
 import type { RequestContext } from './context.js';
 import { scopeOf } from './context.js';
 import { badRequest, conflict, describe, notFound } from './errors.js';
+import type { HostNetworks } from './host-networks.js';
 import type { ZunNetwork } from './model.js';
 import type { NeutronLookup } from './neutron-lookup.js';
-import type { Clock, Logger, ZunSettings } from './settings.js';
-import { dockerFailure } from './docker-errors.js';
-import type { DockerApi, DockerNetworkSpec } from '../ports/docker.js';
+import type { Clock, Logger } from './settings.js';
 import type { NNetwork, NSubnet, NSubnetPool } from '../ports/neutron.js';
-import { StoreConflict, type Store } from '../ports/store.js';
+import { DEFINITION_HOST, StoreConflict, type Store } from '../ports/store.js';
 
 export interface NetworkCreateInput {
   name: string;
@@ -27,79 +31,112 @@ export interface NetworkCreateInput {
   neutronSubnet?: string | undefined;
 }
 
-export class NetworkService {
-  readonly #mutex = new KeyedMutex();
+/** A network and its rows on the hosts that have its Docker network. */
+export interface NetworkDetail {
+  network: ZunNetwork;
+  hosts: ZunNetwork[];
+}
 
+export class NetworkService {
   constructor(
     readonly store: Store,
-    readonly docker: DockerApi,
+    readonly hostNetworks: HostNetworks,
+    readonly hosts: ComputeHosts,
     readonly lookup: NeutronLookup,
-    readonly settings: ZunSettings,
     readonly clock: Clock,
     readonly log: Logger,
   ) {}
 
-  async create(ctx: RequestContext, input: NetworkCreateInput): Promise<ZunNetwork> {
+  async create(ctx: RequestContext, input: NetworkCreateInput): Promise<NetworkDetail> {
     const net = await this.lookup.network(ctx, input.neutronNet);
     this.lookup.checkExternal(ctx, net);
     const { v4, v6 } = await this.#subnets(ctx, net, input.neutronSubnet);
     const pool = await this.#pool(ctx, input.neutronPool, v4 ?? v6!);
-    if ((await this.store.networks.list({ projectId: ctx.projectId, name: input.name })).length > 0) {
+    if ((await this.store.networks.list({ projectId: ctx.projectId, name: input.name, host: DEFINITION_HOST })).length > 0) {
       throw conflict(`A network named ${input.name} already exists`, 'ZUN_ERR_NETWORK_EXISTS');
     }
-    return this.#mutex.run(net.id, async () => {
-      const existing = await this.store.networks.list({ neutronNetId: net.id, host: this.settings.host });
-      if (existing.length > 0) {
-        const e = existing[0]!;
-        const same = e.projectId === ctx.projectId ? ` (network ${e.name})` : '';
-        throw conflict(`Neutron network ${net.id} is already wrapped by a container network on host ${this.settings.host}${same}`, 'ZUN_ERR_NETWORK_EXISTS');
+    return this.hostNetworks.lock.run(net.id, async () => {
+      const existing = (await this.store.networks.list({ neutronNetId: net.id, host: DEFINITION_HOST }))[0];
+      if (existing) {
+        const same = existing.projectId === ctx.projectId ? ` (network ${existing.name})` : '';
+        throw conflict(`Neutron network ${net.id} is already wrapped by a container network${same}`, 'ZUN_ERR_NETWORK_EXISTS');
       }
-      return this.#provision(ctx, input.name, net, v4, v6, pool);
+      const def = await this.#record(ctx, input.name, net, v4, v6, pool).catch((err: unknown) => {
+        throw err instanceof StoreConflict ? conflict(`A network named ${input.name}, or one for Neutron network ${net.id}, already exists`, 'ZUN_ERR_NETWORK_EXISTS') : err;
+      });
+      const [only, ...more] = this.hosts.names();
+      if (!only || more.length > 0) return { network: def, hosts: [] };
+      try {
+        return { network: def, hosts: [await this.hostNetworks.ensureLocked(def, only)] };
+      } catch (err) {
+        await this.store.networks.delete(def.uuid).catch((e: unknown) => this.log.error({ err: describe(e) }, 'undo: deleting the network row failed'));
+        throw err;
+      }
     });
   }
 
   /**
-   * The Zun network of a Neutron network on this host, made when missing (lazy,
-   * as Zun's get_or_create_network). Its name is the Neutron net id.
+   * The network of a Neutron network, recorded when missing (lazy, as Zun's
+   * get_or_create_network; named after the Neutron net id, in the caller's
+   * project). Its Docker networks are made per host by HostNetworks.
    */
-  async ensureFor(ctx: RequestContext, net: NNetwork): Promise<ZunNetwork> {
-    return this.#mutex.run(net.id, async () => {
-      const existing = await this.store.networks.list({ neutronNetId: net.id, host: this.settings.host });
-      if (existing[0]?.dockerId) return existing[0];
-      if (existing[0]) throw conflict(`network ${existing[0].uuid} of Neutron network ${net.id} is still being created; retry`, 'ZUN_ERR_NETWORK_BUSY');
+  async ensureDefinition(ctx: RequestContext, net: NNetwork): Promise<ZunNetwork> {
+    return this.hostNetworks.lock.run(net.id, async () => {
+      const existing = (await this.store.networks.list({ neutronNetId: net.id, host: DEFINITION_HOST }))[0];
+      if (existing) return existing;
       const { v4, v6 } = await this.#subnets(ctx, net, undefined);
-      return this.#provision(ctx, net.id, net, v4, v6, undefined);
+      try {
+        return await this.#record(ctx, net.id, net, v4, v6, undefined);
+      } catch (err) {
+        // another zun-api recorded it meanwhile
+        const raced = err instanceof StoreConflict ? (await this.store.networks.list({ neutronNetId: net.id, host: DEFINITION_HOST }))[0] : undefined;
+        if (raced) return raced;
+        throw err instanceof StoreConflict ? conflict(`a container network for Neutron network ${net.id} already exists`, 'ZUN_ERR_NETWORK_EXISTS') : err;
+      }
     });
   }
 
-  async list(ctx: RequestContext, allProjects = false): Promise<ZunNetwork[]> {
-    return this.store.networks.list({ projectId: scopeOf(ctx, allProjects) });
+  async list(ctx: RequestContext, allProjects = false): Promise<NetworkDetail[]> {
+    const rows = await this.store.networks.list({ projectId: scopeOf(ctx, allProjects) });
+    return rows.filter((r) => r.host === DEFINITION_HOST).map((network) => ({ network, hosts: rows.filter((r) => r.neutronNetId === network.neutronNetId && r.host !== DEFINITION_HOST) }));
   }
 
   /** By uuid, by name, or by Neutron net id (Zun's DELETE key), in the caller's project. */
-  async get(ctx: RequestContext, ident: string): Promise<ZunNetwork> {
+  async get(ctx: RequestContext, ident: string): Promise<NetworkDetail> {
+    const network = await this.find(ctx, ident);
+    if (!network) throw notFound(`Network ${ident} could not be found`, 'ZUN_ERR_NETWORK_NOT_FOUND');
+    return { network, hosts: await this.hostNetworks.rowsOf(network) };
+  }
+
+  /** The network (its definition row) named by uuid (also a host row's), name or Neutron net id; undefined when none. */
+  async find(ctx: RequestContext, ident: string): Promise<ZunNetwork | undefined> {
     const projectId = scopeOf(ctx);
+    const visible = (n: ZunNetwork | undefined): n is ZunNetwork => n !== undefined && (projectId === undefined || n.projectId === projectId);
     const byUuid = await this.store.networks.get(ident);
-    if (byUuid && (projectId === undefined || byUuid.projectId === projectId)) return byUuid;
-    let found = await this.store.networks.list({ projectId, name: ident });
-    if (found.length === 0) found = await this.store.networks.list({ projectId, neutronNetId: ident });
-    if (found.length === 0) throw notFound(`Network ${ident} could not be found`, 'ZUN_ERR_NETWORK_NOT_FOUND');
+    if (visible(byUuid)) {
+      if (byUuid.host === DEFINITION_HOST) return byUuid;
+      const def = (await this.store.networks.list({ neutronNetId: byUuid.neutronNetId, host: DEFINITION_HOST }))[0];
+      if (visible(def)) return def;
+    }
+    let found = await this.store.networks.list({ projectId, name: ident, host: DEFINITION_HOST });
+    if (found.length === 0) found = await this.store.networks.list({ projectId, neutronNetId: ident, host: DEFINITION_HOST });
     if (found.length > 1) throw conflict(`Multiple networks match ${ident}; use the uuid`, 'ZUN_ERR_AMBIGUOUS_NAME');
-    return found[0]!;
+    return found[0];
   }
 
   async delete(ctx: RequestContext, ident: string): Promise<void> {
-    const n = await this.get(ctx, ident);
-    await this.#mutex.run(n.neutronNetId, async () => {
-      const users = await this.store.attachments.countByNetwork(n.uuid);
-      if (users > 0) throw conflict(`Network ${n.name} still has ${users} container(s) attached`, 'ZUN_ERR_NETWORK_IN_USE');
-      try {
-        await this.docker.removeNetwork(n.dockerName);
-      } catch (err) {
-        throw dockerFailure(`removing Docker network ${n.dockerName}`, err);
+    const { network: n } = await this.get(ctx, ident);
+    await this.hostNetworks.lock.run(n.neutronNetId, async () => {
+      const rows = await this.hostNetworks.rowsOf(n);
+      const users = await Promise.all([n, ...rows].map(async (r) => ({ host: r.host, count: await this.store.attachments.countByNetwork(r.uuid) })));
+      const total = users.reduce((sum, u) => sum + u.count, 0);
+      if (total > 0) {
+        const where = users.filter((u) => u.count > 0 && u.host !== DEFINITION_HOST).map((u) => u.host);
+        throw conflict(`Network ${n.name} still has ${total} container(s) attached${where.length > 0 ? ` (on ${where.join(', ')})` : ''}`, 'ZUN_ERR_NETWORK_IN_USE');
       }
+      await this.hostNetworks.removeAllLocked(n, rows);
       await this.store.networks.delete(n.uuid);
-      this.log.info({ network: n.uuid, docker: n.dockerName }, 'network deleted');
+      this.log.info({ network: n.uuid, hosts: rows.map((r) => r.host) }, 'network deleted');
     });
   }
 
@@ -128,14 +165,8 @@ export class NetworkService {
     return pool;
   }
 
-  async #provision(
-    ctx: RequestContext,
-    name: string,
-    net: NNetwork,
-    v4: NSubnet | undefined,
-    v6: NSubnet | undefined,
-    pool: NSubnetPool | undefined,
-  ): Promise<ZunNetwork> {
+  /** Inserts the definition row (no host, no Docker network yet). StoreConflict when the name or the Neutron network is taken. */
+  async #record(ctx: RequestContext, name: string, net: NNetwork, v4: NSubnet | undefined, v6: NSubnet | undefined, pool: NSubnetPool | undefined): Promise<ZunNetwork> {
     const now = this.clock.now();
     const row: ZunNetwork = {
       uuid: this.clock.newId(),
@@ -146,52 +177,15 @@ export class NetworkService {
       neutronSubnetId: v4?.id ?? null,
       neutronSubnetV6Id: v6?.id ?? null,
       neutronPoolId: pool?.id ?? null,
-      host: this.settings.host,
-      // Docker network names are global on the host: the Neutron net id never collides (Zun bug 1734550)
+      host: DEFINITION_HOST,
+      // Docker network names are global on a host: the Neutron net id never collides (Zun bug 1734550)
       dockerName: net.id,
       dockerId: null,
       createdAt: now,
       updatedAt: now,
     };
-    try {
-      await this.store.networks.insert(row);
-    } catch (err) {
-      if (err instanceof StoreConflict) throw conflict(`a container network for Neutron network ${net.id} already exists`, 'ZUN_ERR_NETWORK_EXISTS');
-      throw err;
-    }
-    let dockerId: string;
-    try {
-      const found = await this.docker.findNetwork(row.dockerName);
-      dockerId = found?.id ?? (await this.docker.createNetwork(this.#spec(row, net, v4, v6)));
-    } catch (err) {
-      await this.store.networks.delete(row.uuid).catch((e: unknown) => this.log.error({ err: describe(e) }, 'undo: deleting the network row failed'));
-      throw dockerFailure(`creating Docker network for Neutron network ${net.id}`, err);
-    }
-    await this.store.networks.update(row.uuid, { dockerId, updatedAt: this.clock.now() });
-    this.log.info({ network: row.uuid, neutronNet: net.id, docker: dockerId }, 'network created');
-    return { ...row, dockerId };
-  }
-
-  /** docker network create -d kuryr --ipam-driver kuryr --subnet … --gateway … -o neutron.* --ipam-opt neutron.* */
-  #spec(row: ZunNetwork, net: NNetwork, v4: NSubnet | undefined, v6: NSubnet | undefined): DockerNetworkSpec {
-    const options: Record<string, string> = { 'neutron.net.uuid': net.id, 'neutron.net.shared': net.shared ? 'True' : 'False' };
-    const ipamOptions: Record<string, string> = { 'neutron.net.shared': options['neutron.net.shared']! };
-    if (v4) options['neutron.subnet.uuid'] = ipamOptions['neutron.subnet.uuid'] = v4.id;
-    if (v6) options['neutron.subnet.v6.uuid'] = ipamOptions['neutron.subnet.v6.uuid'] = v6.id;
-    if (row.neutronPoolId) {
-      const key = v4 ? 'neutron.pool.uuid' : 'neutron.pool.v6.uuid';
-      options[key] = ipamOptions[key] = row.neutronPoolId;
-    }
-    const cfg = (s: NSubnet): { subnet: string; gateway?: string } => ({ subnet: s.cidr, ...(s.gateway_ip ? { gateway: s.gateway_ip } : {}) });
-    return {
-      name: row.dockerName,
-      driver: this.settings.driverName,
-      ipamDriver: this.settings.driverName,
-      options,
-      ipamOptions,
-      ipamConfig: [...(v4 ? [cfg(v4)] : []), ...(v6 ? [cfg(v6)] : [])],
-      enableIpv6: v6 !== undefined,
-      labels: { 'zun.network.uuid': row.uuid, 'zun.project': row.projectId },
-    };
+    await this.store.networks.insert(row);
+    this.log.info({ network: row.uuid, name, neutronNet: net.id }, 'network recorded');
+    return row;
   }
 }

@@ -1,7 +1,8 @@
 /**
  * The Neutron side of a container's attachment: the port is pre-created (or a
- * user's port is claimed) before Docker sees the container, bound to this host
- * with device_owner compute:kuryr and device_id = the container uuid, so the
+ * user's port is claimed) before Docker sees the container, bound to the
+ * container's compute host (its binding host id = OVN chassis) with
+ * device_owner compute:kuryr and device_id = the container uuid, so the
  * kuryr driver adopts exactly that port from the IP (and MAC) Docker hands it.
  * Released ports are deleted when the service made them and unbound — never
  * deleted — when they are the user's.
@@ -17,21 +18,18 @@ export interface ClaimedPort {
 }
 
 export class PortPlumbing {
-  constructor(
-    readonly neutron: ZunNeutron,
-    readonly host: string,
-  ) {}
+  constructor(readonly neutron: ZunNeutron) {}
 
   /**
    * Creates the service's port, or claims the user's; the caller records the
    * undo (release). Only the primary port (the sandbox's first network, whose
-   * MAC Docker is given) is bound to this host here, as Zun does: for a
+   * MAC Docker is given) is bound to the container's host here, as Zun does: for a
    * `docker network connect` Docker picks the MAC itself (API 1.41 has no MAC
    * in EndpointConfig) and kuryr must set it together with the binding, which
    * Neutron refuses on an already bound port (409 PortBound).
    */
   async claim(c: ZunContainer, req: RequestedNet, net: ZunNetwork, primary: boolean): Promise<ClaimedPort> {
-    const binding = { device_id: c.uuid, device_owner: DEVICE_OWNER, ...(primary ? { 'binding:host_id': this.host } : {}) };
+    const binding = { device_id: c.uuid, device_owner: DEVICE_OWNER, ...(primary ? { 'binding:host_id': c.host } : {}) };
     if (req.portId) {
       // Zun does not apply the container's security groups to a user's port
       return { port: await this.neutron.update('ports', req.portId, binding), created: false };

@@ -1,23 +1,27 @@
 /**
- * The Docker side of a container (runs after the API's 202, in process):
+ * The Docker side of a container, on its compute host (`container.host`; runs
+ * after the API's 202, in process):
  *   exposed-ports security group → ports (pre-created / claimed) → sandbox
  *   (pause image) on the first network with that port's IP and MAC → the other
  *   networks connected with their ports' IPs → sandbox started → app container
  *   in the sandbox's network and IPC namespaces → started (run).
+ * Each network's Docker network is made on the host when it has none yet
+ * (HostNetworks).
  * Every step records its undo; a failure anywhere undoes the earlier steps
  * (ports deleted or unbound, containers removed, SG deleted) and the caller
  * marks the container Error with the reason. Teardown is the same in reverse
  * and idempotent.
  */
 import { withUndo, type UndoStack } from '../../lib/undo.js';
+import type { ComputeHosts } from './compute-hosts.js';
 import type { RequestContext } from './context.js';
-import { describe, ZunError } from './errors.js';
+import { describe, notFound, ZunError } from './errors.js';
 import { dockerFailure } from './docker-errors.js';
 import type { NetworkAttachment, RequestedNet, ZunContainer, ZunNetwork } from './model.js';
 import type { NetworkService } from './network-service.js';
 import { ipVersion, PortPlumbing } from './port-plumbing.js';
 import type { Clock, Logger, ZunSettings } from './settings.js';
-import type { DockerApi, EndpointRequest } from '../ports/docker.js';
+import { DockerUnavailable, type DockerApi, type EndpointRequest } from '../ports/docker.js';
 import type { NPort, ZunNeutron } from '../ports/neutron.js';
 import type { Store } from '../ports/store.js';
 
@@ -29,14 +33,14 @@ export class SandboxBuilder {
 
   constructor(
     readonly store: Store,
-    readonly docker: DockerApi,
+    readonly hosts: ComputeHosts,
     readonly neutron: ZunNeutron,
     readonly networks: NetworkService,
     readonly settings: ZunSettings,
     readonly clock: Clock,
     readonly log: Logger,
   ) {
-    this.plumbing = new PortPlumbing(neutron, settings.host);
+    this.plumbing = new PortPlumbing(neutron);
   }
 
   #report = (step: string, err: unknown): void => this.log.error({ step, err: describe(err) }, 'undo step failed');
@@ -44,9 +48,11 @@ export class SandboxBuilder {
   /** Builds the container; resolves the fields to save (never throws: failures become status Error). */
   async build(ctx: RequestContext, c: ZunContainer): Promise<Partial<ZunContainer>> {
     try {
+      const docker = this.hosts.docker(c.host);
+      const step = <T>(what: string, fn: () => Promise<T>): Promise<T> => this.#step(c.host, what, fn);
       return await withUndo(this.#report, async (undo) => {
-        await this.#checkImage(c.image);
-        await this.#checkImage(this.settings.sandboxImage);
+        await this.#checkImage(docker, c.host, c.image);
+        await this.#checkImage(docker, c.host, this.settings.sandboxImage);
         const sgs = await this.#exposedSecurityGroup(c, undo);
         const withSgs = sgs ? { ...c, securityGroups: [sgs], exposedSgId: sgs } : c;
         if (sgs) await this.store.containers.update(c.uuid, { securityGroups: [sgs], exposedSgId: sgs });
@@ -54,8 +60,8 @@ export class SandboxBuilder {
         for (const [i, req] of c.requestedNets.entries()) attached.push(await this.#attachPort(ctx, withSgs, req, i === 0, undo));
         const [first, ...rest] = attached;
         if (!first) throw new ZunError(500, 'ZUN_ERR_NO_ADDRESS', 'Unexpected missing of addresses');
-        const sandboxId = await this.#step('creating the sandbox container', () =>
-          this.docker.createContainer({
+        const sandboxId = await step('creating the sandbox container', () =>
+          docker.createContainer({
             name: sandboxName(c.uuid),
             image: this.settings.sandboxImage,
             ...(c.hostname ? { hostname: c.hostname } : { hostname: sandboxName(c.uuid).slice(0, 63) }),
@@ -69,14 +75,14 @@ export class SandboxBuilder {
             // kuryr (process_external_connectivity) would add a second group for the same ports
           }),
         );
-        undo.push('remove sandbox', () => this.docker.removeContainer(sandboxId, true));
+        undo.push('remove sandbox', () => docker.removeContainer(sandboxId, true));
         await this.store.containers.update(c.uuid, { sandboxId });
         for (const { net, port } of rest) {
-          await this.#step(`connecting the sandbox to ${net.dockerName}`, () => this.docker.connectNetwork(net.dockerName, sandboxId, endpointOf(net.dockerName, port)));
+          await step(`connecting the sandbox to ${net.dockerName}`, () => docker.connectNetwork(net.dockerName, sandboxId, endpointOf(net.dockerName, port)));
         }
-        await this.#step('starting the sandbox (network plumbing by kuryr)', () => this.docker.startContainer(sandboxId));
-        const containerId = await this.#step('creating the container', () =>
-          this.docker.createContainer({
+        await step('starting the sandbox (network plumbing by kuryr)', () => docker.startContainer(sandboxId));
+        const containerId = await step('creating the container', () =>
+          docker.createContainer({
             name: appName(c.uuid),
             image: c.image,
             ...(c.command.length > 0 ? { command: c.command } : {}),
@@ -87,8 +93,8 @@ export class SandboxBuilder {
             ipcMode: `container:${sandboxId}`,
           }),
         );
-        undo.push('remove container', () => this.docker.removeContainer(containerId, true));
-        if (c.autoStart) await this.#step('starting the container', () => this.docker.startContainer(containerId));
+        undo.push('remove container', () => docker.removeContainer(containerId, true));
+        if (c.autoStart) await step('starting the container', () => docker.startContainer(containerId));
         return { containerId, sandboxId, status: c.autoStart ? 'Running' : 'Created', statusReason: null, taskState: null, requestedNets: [] } as Partial<ZunContainer>;
       });
     } catch (err) {
@@ -99,8 +105,9 @@ export class SandboxBuilder {
 
   /** Claims/creates the port of one requested network and records the attachment row (undo: both). */
   async #attachPort(ctx: RequestContext, c: ZunContainer, req: RequestedNet, primary: boolean, undo: UndoStack): Promise<{ net: ZunNetwork; port: NPort }> {
-    const net = req.networkUuid ? await this.store.networks.get(req.networkUuid) : undefined;
-    const zn = net ?? (await this.networks.ensureFor({ ...ctx, isAdmin: true }, (await this.neutron.find('networks', req.neutronNetId))!));
+    const def = (req.networkUuid ? await this.store.networks.get(req.networkUuid) : undefined) ?? (await this.#definitionOf(ctx, req.neutronNetId));
+    // the network's Docker network on the container's host (made there on first use); the attachment refers to that row
+    const zn = await this.networks.hostNetworks.ensure(def, c.host);
     const { port, created } = await this.plumbing.claim(c, req, zn, primary);
     undo.push(`release port ${port.id}`, () => this.plumbing.release(port.id, !created));
     const row: NetworkAttachment = {
@@ -143,32 +150,43 @@ export class SandboxBuilder {
     return sg.id;
   }
 
-  async #checkImage(image: string): Promise<void> {
-    const ok = await this.#step(`looking up image ${image}`, () => this.docker.imageExists(image));
-    if (!ok) throw new ZunError(400, 'ZUN_ERR_IMAGE_NOT_FOUND', `Image ${image} could not be found on host ${this.settings.host}`);
+  /** The network of a Neutron network named only by id in `nets` (recorded lazily, as Zun). */
+  async #definitionOf(ctx: RequestContext, neutronNetId: string): Promise<ZunNetwork> {
+    const net = await this.neutron.find('networks', neutronNetId);
+    if (!net) throw notFound(`Neutron network ${neutronNetId} could not be found`, 'ZUN_ERR_NETWORK_NOT_FOUND');
+    return this.networks.ensureDefinition({ ...ctx, isAdmin: true }, net);
   }
 
-  async #step<T>(what: string, fn: () => Promise<T>): Promise<T> {
+  async #checkImage(docker: DockerApi, host: string, image: string): Promise<void> {
+    const ok = await this.#step(host, `looking up image ${image}`, () => docker.imageExists(image));
+    if (!ok) throw new ZunError(400, 'ZUN_ERR_IMAGE_NOT_FOUND', `Image ${image} could not be found on host ${host}`);
+  }
+
+  /** A Docker step on `host`: failures become ZunErrors naming the host; an unreachable engine marks the host down. */
+  async #step<T>(host: string, what: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
     } catch (err) {
-      throw dockerFailure(what, err);
+      if (err instanceof DockerUnavailable) this.hosts.markDown(host, err);
+      throw dockerFailure(`${what} on host ${host}`, err);
     }
   }
 
   /** Connects a running container's sandbox to one more network (network_attach); undone on failure. */
   async attach(ctx: RequestContext, c: ZunContainer, req: RequestedNet): Promise<void> {
+    const docker = this.hosts.docker(c.host);
     await withUndo(this.#report, async (undo) => {
       const { net, port } = await this.#attachPort(ctx, c, req, false, undo);
-      await this.#step(`connecting the sandbox to ${net.dockerName}`, () => this.docker.connectNetwork(net.dockerName, c.sandboxId!, endpointOf(net.dockerName, port)));
+      await this.#step(c.host, `connecting the sandbox to ${net.dockerName}`, () => docker.connectNetwork(net.dockerName, c.sandboxId!, endpointOf(net.dockerName, port)));
     });
   }
 
   /** Disconnects one attachment, then always releases its port (Zun's finally) and drops the row. */
   async detach(c: ZunContainer, a: NetworkAttachment): Promise<void> {
     const net = await this.store.networks.get(a.networkUuid);
+    const docker = this.hosts.docker(c.host);
     try {
-      if (net && c.sandboxId) await this.#step(`disconnecting from ${net.dockerName}`, () => this.docker.disconnectNetwork(net.dockerName, c.sandboxId!));
+      if (net && c.sandboxId) await this.#step(c.host, `disconnecting from ${net.dockerName}`, () => docker.disconnectNetwork(net.dockerName, c.sandboxId!));
     } finally {
       await this.plumbing.release(a.portId, a.preserveOnDelete);
       await this.store.attachments.delete(a.uuid);
@@ -180,8 +198,10 @@ export class SandboxBuilder {
    * and kuryr leave its networks), its ports (deleted, or unbound when the
    * user's), the attachment rows and the exposed-ports security group.
    * Idempotent; keeps going past failures and throws the first at the end.
+   * `withoutDocker`: the host is gone from the configuration (admin force
+   * delete): only the Neutron side and the rows are cleaned.
    */
-  async teardown(c: ZunContainer): Promise<void> {
+  async teardown(c: ZunContainer, opts: { withoutDocker?: boolean } = {}): Promise<void> {
     const errors: unknown[] = [];
     const attempt = async (what: string, fn: () => Promise<unknown>): Promise<void> => {
       try {
@@ -191,8 +211,11 @@ export class SandboxBuilder {
         errors.push(dockerFailure(what, err));
       }
     };
-    await attempt('removing the container', () => this.docker.removeContainer(c.containerId ?? appName(c.uuid), true));
-    await attempt('removing the sandbox', () => this.docker.removeContainer(c.sandboxId ?? sandboxName(c.uuid), true));
+    if (!opts.withoutDocker) {
+      const docker = this.hosts.docker(c.host);
+      await attempt(`removing the container on host ${c.host}`, () => docker.removeContainer(c.containerId ?? appName(c.uuid), true));
+      await attempt(`removing the sandbox on host ${c.host}`, () => docker.removeContainer(c.sandboxId ?? sandboxName(c.uuid), true));
+    }
     if (errors.length === 0) {
       for (const a of await this.store.attachments.listByContainer(c.uuid)) {
         await attempt(`releasing port ${a.portId}`, async () => {

@@ -1,7 +1,5 @@
 /** Settings and collaborators shared by the domain services (built by the composition root). */
 export interface ZunSettings {
-  /** This compute host's name: binding:host_id of the ports and the `host` of rows (kuryr's [binding] host_id). */
-  host: string;
   /** Docker network and IPAM driver name (Zun's [network] driver_name). */
   driverName: string;
   /** The sandbox (infra) image that owns a container's network namespace. */
@@ -19,4 +17,6 @@ export interface Logger {
 export interface Clock {
   now(): string;
   newId(): string;
+  /** Waits (the read-back of a row another zun-api process is still creating; Zun's backoff). */
+  sleep(ms: number): Promise<void>;
 }

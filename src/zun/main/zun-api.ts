@@ -1,7 +1,8 @@
 /**
  * Composition root of zun-api: reads zun.conf, opens the database (and
- * migrates it), builds the adapters (Docker Engine, Neutron REST, Keystone
- * token validation), the domain services and the HTTP API, listens, and
+ * migrates it), builds the adapters (one Docker Engine per compute host,
+ * Neutron REST, Keystone token validation), the domain services and the HTTP
+ * API, pings the hosts (then every [docker] ping_interval), listens, and
  * drains on SIGTERM/SIGINT (background creates finish first).
  */
 import { mkdirSync } from 'node:fs';
@@ -17,10 +18,14 @@ import { KeystoneTokens } from '../adapters/keystone-tokens.js';
 import { NeutronRest } from '../adapters/neutron-rest.js';
 import { buildApi, type AuthMode } from '../api/server.js';
 import { openStore } from '../db/kysely-store.js';
+import { ComputeHosts } from '../domain/compute-hosts.js';
 import { ContainerService } from '../domain/container-service.js';
+import { HostNetworks } from '../domain/host-networks.js';
+import { HostService } from '../domain/host-service.js';
 import { NetsResolver } from '../domain/nets-resolver.js';
 import { NetworkService } from '../domain/network-service.js';
 import { NeutronLookup } from '../domain/neutron-lookup.js';
+import { Placement } from '../domain/placement.js';
 import { SandboxBuilder } from '../domain/sandbox-builder.js';
 import type { Clock, ZunSettings } from '../domain/settings.js';
 import { loadZunConfig, type ZunConfig } from './zun-config.js';
@@ -45,6 +50,7 @@ function authMode(config: ZunConfig): AuthMode {
 export interface ZunApp {
   app: FastifyInstance;
   containers: ContainerService;
+  hosts: ComputeHosts;
   /** Stops accepting requests, lets background creates finish, closes the database. */
   close(): Promise<void>;
 }
@@ -55,26 +61,37 @@ export async function buildZunApp(config: ZunConfig, log: Logger): Promise<ZunAp
   if (m?.[1] && m[1] !== '/:memory:') mkdirSync(dirname(m[1]), { recursive: true });
   const store = await openStore(config.database);
   const { auth: neutronAuth, description } = neutronAuthFrom(config.neutron);
-  log.info({ neutron: description, database: config.database.replace(/:[^:@/]+@/, ':***@'), auth: config.authStrategy, host: config.host }, 'zun-api configuration');
+  const hostNames = config.computeHosts.map((h) => `${h.name}=unix://${h.socket}`);
+  log.info({ neutron: description, database: config.database.replace(/:[^:@/]+@/, ':***@'), auth: config.authStrategy, hosts: hostNames, disabled: config.disabledHosts }, 'zun-api configuration');
   const neutron = new NeutronRest(neutronAuth);
-  const docker = new DockerEngine({ socketPath: config.docker.socket });
   const settings: ZunSettings = Object.freeze({
-    host: config.host,
     driverName: config.network.driverName,
     sandboxImage: config.network.sandboxImage,
     stopTimeoutS: config.docker.stopTimeoutS,
   });
-  const clock: Clock = { now: () => new Date().toISOString(), newId: () => randomUUID() };
+  const clock: Clock = { now: () => new Date().toISOString(), newId: () => randomUUID(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) };
+  const hosts = new ComputeHosts(
+    config.computeHosts.map((h) => ({ name: h.name, endpoint: `unix://${h.socket}`, docker: new DockerEngine({ socketPath: h.socket, pingTimeoutMs: config.docker.pingTimeoutS * 1000 }) })),
+    clock,
+    log,
+  );
   const lookup = new NeutronLookup(neutron);
-  const networks = new NetworkService(store, docker, lookup, settings, clock, log);
-  const builder = new SandboxBuilder(store, docker, neutron, networks, settings, clock, log);
-  const containers = new ContainerService(store, docker, lookup, new NetsResolver(store, lookup), builder, settings, clock, log);
-  const app = buildApi({ networks, containers, auth: authMode(config), logger: log });
+  const placement = new Placement(hosts, store, config.disabledHosts);
+  const hostNetworks = new HostNetworks(store, hosts, neutron, settings, clock, log);
+  const networks = new NetworkService(store, hostNetworks, hosts, lookup, clock, log);
+  const builder = new SandboxBuilder(store, hosts, neutron, networks, settings, clock, log);
+  const containers = new ContainerService(store, hosts, placement, lookup, new NetsResolver(store, lookup), builder, settings, clock, log);
+  const app = buildApi({ networks, containers, hosts: new HostService(hosts, placement), auth: authMode(config), logger: log });
+  await hosts.check();
+  const ticker = config.docker.pingIntervalS > 0 ? setInterval(() => void hosts.check(), config.docker.pingIntervalS * 1000) : undefined;
+  ticker?.unref();
   await containers.recover().catch((err: unknown) => log.error({ err: (err as Error).message }, 'recovering interrupted containers failed'));
   return {
     app,
     containers,
+    hosts,
     close: async () => {
+      clearInterval(ticker);
       await app.close();
       await containers.idle();
       await store.close();

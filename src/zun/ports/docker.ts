@@ -1,8 +1,9 @@
 /**
- * The subset of the Docker Engine API the container service uses (consumer
- * owned: no dockerode type crosses it; the adapter is
- * adapters/docker-engine.ts). Errors: DockerUnavailable when the engine cannot
- * be reached, DockerRequestError (with Docker's status) otherwise.
+ * The subset of the Docker Engine API the container service uses, for one
+ * Docker host (consumer owned: no dockerode type crosses it; the adapter is
+ * adapters/docker-engine.ts; domain/compute-hosts.ts holds one per compute
+ * host). Errors: DockerUnavailable when the engine cannot be reached,
+ * DockerRequestError (with Docker's status) otherwise.
  */
 export interface DockerNetworkSpec {
   name: string;
@@ -48,10 +49,19 @@ export interface ContainerState {
   networks: Record<string, { ipv4: string; ipv6: string; mac: string }>;
 }
 
+export interface DockerNetworkInfo {
+  id: string;
+  name: string;
+  containers: number;
+  labels: Record<string, string>;
+}
+
 export interface DockerApi {
-  /** Returns the Docker network id. */
+  /** Docker's `GET /_ping` with a short timeout: resolves when the engine answers, else DockerUnavailable. */
+  ping(): Promise<void>;
+  /** Returns the Docker network id. Docker's 409 when the name is taken. */
   createNetwork(spec: DockerNetworkSpec): Promise<string>;
-  findNetwork(name: string): Promise<{ id: string; name: string; containers: number } | undefined>;
+  findNetwork(name: string): Promise<DockerNetworkInfo | undefined>;
   /** Idempotent: a missing network is success. */
   removeNetwork(nameOrId: string): Promise<void>;
   imageExists(image: string): Promise<boolean>;
