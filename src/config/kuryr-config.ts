@@ -134,6 +134,13 @@ const DEFS: Record<string, Record<string, OptionDef>> = {
     integration_bridge: { kind: 'str', default: 'br-int' },
     force_vif_type: { kind: { choices: ['ovs', 'ovs_hybrid', 'bridge', 'tap'] } },
   },
+  // kuryr-ts addition, with Kuryr-Kubernetes' option names: ports made and bound ahead of time
+  vif_pool: {
+    enabled: { kind: 'bool', default: 'false' },
+    ports_pool_min: { kind: 'int', default: '5' },
+    ports_pool_batch: { kind: 'int', default: '10' },
+    ports_pool_max: { kind: 'int', default: '0' },
+  },
 };
 
 export interface KuryrConfig {
@@ -172,6 +179,12 @@ export interface KuryrConfig {
     readonly hostId: string;
     readonly integrationBridge: string;
     readonly forceVifType: string | undefined;
+  };
+  readonly vifPool: {
+    readonly enabled: boolean;
+    readonly min: number;
+    readonly batch: number;
+    readonly max: number;
   };
   /** Options that were set but have no effect in kuryr-ts (logged at start). */
   readonly ignoredOptions: readonly string[];
@@ -243,6 +256,11 @@ export function buildConfig(doc: IniDocument, env: NodeJS.ProcessEnv = process.e
   };
   const str = (s: string, n: string): string | undefined => get<string>(s, n);
   const must = <T extends Value>(s: string, n: string): T => get<T>(s, n) as T;
+  const nonNegative = (name: string): number => {
+    const v = must<number>('vif_pool', name);
+    if (v < 0) throw new ConfigError(`invalid value for [vif_pool] ${name}: ${v} is negative`);
+    return v;
+  };
 
   const auth: Record<string, string> = {};
   for (const [name, def] of Object.entries(DEFS.neutron ?? {})) {
@@ -291,6 +309,12 @@ export function buildConfig(doc: IniDocument, env: NodeJS.ProcessEnv = process.e
       hostId: str('binding', 'host_id') ?? hostname(),
       integrationBridge: must<string>('binding', 'integration_bridge'),
       forceVifType: str('binding', 'force_vif_type'),
+    }),
+    vifPool: Object.freeze({
+      enabled: must<boolean>('vif_pool', 'enabled'),
+      min: nonNegative('ports_pool_min'),
+      batch: Math.max(1, nonNegative('ports_pool_batch')),
+      max: nonNegative('ports_pool_max'),
     }),
     ignoredOptions: Object.freeze(ignored),
   });

@@ -14,7 +14,7 @@ import { AppError, BadRequestError, ConflictError, NotFoundError, describeError 
 import { refuseForeignPort } from './port-ownership.js';
 import { endpointAlias } from '../binding/veth-binder.js';
 import { isKuryrPort } from './ipam-service.js';
-import { DEVICE_OWNER, TAG_NET_SG, TAG_PORT_OURS, endpointPortName, idTags } from './naming.js';
+import { DEVICE_OWNER, POOL_DEVICE_ID, TAG_NET_SG, TAG_PORT_OURS, endpointPortName, idTags } from './naming.js';
 import { parseEndpointOptions } from './options.js';
 import type { SecurityGroupResolver } from './security-groups.js';
 import type { NeutronIndex } from './neutron-index.js';
@@ -99,6 +99,11 @@ export class EndpointService {
         const created = port;
         undo.push(`delete port ${created.id}`, () => this.neutron.delete('ports', created.id));
       }
+      if (mac && this.settings.bindHost && port.mac_address.toLowerCase() !== mac && port['binding:host_id'] && isKuryrPort(port)) {
+        port = await this.#withMac(port, mac, req.endpointId);
+        const created = port;
+        undo.push(`delete port ${created.id}`, () => this.neutron.delete('ports', created.id));
+      }
       const bound = port;
       refuseForeignPort(bound, this.settings.hostId, req.endpointId, 'CreateEndpoint');
       if (mac) this.index.forgetPortHint(net.id, mac);
@@ -115,7 +120,7 @@ export class EndpointService {
         update['binding:host_id'] = this.settings.hostId;
         update.device_owner = DEVICE_OWNER; // together with the host (DVR, Kuryr bug 1802163)
       }
-      if (!bound.device_id) update.device_id = req.endpointId;
+      if (!bound.device_id || bound.device_id === POOL_DEVICE_ID) update.device_id = req.endpointId; // a pool port becomes this endpoint's
       // Nested: the container's MAC lives on the VM port (allowed address pair), not on this port.
       if (mac && this.settings.bindHost && bound.mac_address.toLowerCase() !== mac) update.mac_address = mac;
       if (!bound.admin_state_up) update.admin_state_up = true;
@@ -158,18 +163,56 @@ export class EndpointService {
   }
 
   async #findPort(neutronNetworkId: string, ips: string[]): Promise<NeutronPort | undefined> {
-    let found: NeutronPort | undefined;
-    for (const ip of ips) found = this.index.takePortHint(neutronNetworkId, ip) ?? found; // dual stack: one port, two hints
-    if (found) return found;
-    const ports = await this.neutron.list('ports', {
-      network_id: neutronNetworkId,
-      fixed_ips: ips.map((ip) => `ip_address=${ip}`),
-    });
-    const matching = ports.filter((p) => p.fixed_ips.some((f) => ips.includes(normalizeIp(f.ip_address))));
+    const hinted = new Map<string, NeutronPort>();
+    for (const ip of ips) {
+      const hint = this.index.takePortHint(neutronNetworkId, ip); // dual stack: one port, two hints
+      if (hint) hinted.set(hint.id, hint);
+    }
+    let matching = [...hinted.values()];
+    if (matching.length === 0 || (matching.length === 1 && ips.some((ip) => !matching[0]!.fixed_ips.some((f) => normalizeIp(f.ip_address) === ip)))) {
+      const ports = await this.neutron.list('ports', {
+        network_id: neutronNetworkId,
+        fixed_ips: ips.map((ip) => `ip_address=${ip}`),
+      });
+      matching = ports.filter((p) => p.fixed_ips.some((f) => ips.includes(normalizeIp(f.ip_address))));
+    }
+    if (matching.length === 2 && matching.every((p) => isKuryrPort(p) && (!p.device_id || p.device_id === POOL_DEVICE_ID))) {
+      return this.#joinPorts(matching[0]!, matching[1]!);
+    }
     if (matching.length > 1) {
       throw new ConflictError(`CreateEndpoint: addresses ${ips.join(', ')} belong to ${matching.length} Neutron ports (${matching.map((p) => p.id).join(', ')})`);
     }
     return matching[0];
+  }
+
+  /**
+   * Port pools: without a MAC, IPAM cannot tell that a dual-stack endpoint's
+   * two addresses belong together and makes a port for each. One endpoint,
+   * one port: the second one's address moves to the first.
+   */
+  async #joinPorts(keep: NeutronPort, other: NeutronPort): Promise<NeutronPort> {
+    await this.neutron.delete('ports', other.id);
+    const fixed = [...keep.fixed_ips, ...other.fixed_ips].map((f) => ({ subnet_id: f.subnet_id, ip_address: f.ip_address }));
+    return this.neutron.update('ports', keep.id, { fixed_ips: fixed });
+  }
+
+  /**
+   * Port pools: Docker asked for no MAC in IPAM, then `--mac-address` came with
+   * CreateEndpoint. The port is bound, and Neutron does not change a bound
+   * port's MAC: a new port with the same addresses and that MAC replaces it.
+   */
+  async #withMac(port: NeutronPort, mac: string, endpointId: string): Promise<NeutronPort> {
+    await this.neutron.delete('ports', port.id);
+    return this.neutron.create('ports', {
+      name: port.name,
+      network_id: port.network_id,
+      admin_state_up: true,
+      fixed_ips: port.fixed_ips.map((f) => ({ subnet_id: f.subnet_id, ip_address: f.ip_address })),
+      mac_address: mac,
+      device_owner: DEVICE_OWNER,
+      device_id: endpointId,
+      'binding:host_id': this.settings.hostId,
+    });
   }
 
   async #waitActive(port: NeutronPort): Promise<void> {

@@ -14,6 +14,7 @@ import { DEVICE_OWNER, TAG_NET_LH, TAG_NET_UH, TAG_POOL_EXISTING, TAG_PORT_EXIST
 import type { NeutronIndex } from './neutron-index.js';
 import { parseIpamOptions } from './options.js';
 import { PoolResolver } from './pool-resolver.js';
+import type { PortPool } from './port-pool.js';
 import { refuseForeignPort } from './port-ownership.js';
 import type { DriverSettings, Logger } from './settings.js';
 
@@ -51,13 +52,17 @@ export class IpamService {
     readonly index: NeutronIndex,
     readonly settings: DriverSettings,
     readonly log: Logger,
+    /** `[vif_pool]`: ports bound ahead of time (veth drivers only). */
+    readonly portPool?: PortPool,
   ) {
     this.pools = new PoolResolver(neutron, index, settings, log);
   }
 
   capabilities(): { RequiresMACAddress: boolean; RequiresRequestReplay: boolean } {
     // Docker then sends the endpoint's MAC with RequestAddress, so the port is created with it.
-    return { RequiresMACAddress: true, RequiresRequestReplay: false };
+    // With port pools the port exists before Docker picks a MAC, and a bound port's MAC cannot
+    // change: Docker is asked for none and takes the port's from CreateEndpoint.
+    return { RequiresMACAddress: !this.portPool, RequiresRequestReplay: false };
   }
 
   addressSpaces(): { LocalDefaultAddressSpace: string; GlobalDefaultAddressSpace: string } {
@@ -130,7 +135,10 @@ export class IpamService {
       throw new ConflictError(`RequestAddress: address ${address} is the gateway of subnet ${subnet.id} (${subnet.cidr})`);
     }
     const mac = req.options[MAC_OPTION]?.toLowerCase();
-    const port = mac ? await this.#endpointPort(subnet, address, mac) : await this.#reservationPort(subnet, address);
+    let port: NeutronPort;
+    if (mac) port = await this.#endpointPort(subnet, address, mac);
+    else if (this.portPool) port = (await this.#pooledPort(subnet, address)) ?? (await this.#endpointPort(subnet, address, ''));
+    else port = await this.#reservationPort(subnet, address);
     const ip = port.fixed_ips.find((f) => f.subnet_id === subnet.id && (!address || normalizeIp(f.ip_address) === address))?.ip_address;
     if (!ip) throw new NotFoundError(`RequestAddress: port ${port.id} has no address on subnet ${subnet.id}`);
     this.index.rememberPortHint(subnet.network_id, normalizeIp(ip), port);
@@ -164,10 +172,23 @@ export class IpamService {
     return `${gw}/${prefixLength}`;
   }
 
-  /** An address for an endpoint: Docker sent its MAC (RequiresMACAddress). */
+  /**
+   * Port pools: a free pool port of this subnet, for an address Docker lets
+   * Neutron choose on a single-stack network (the two addresses of a
+   * dual-stack endpoint cannot be matched up without a MAC: CreateEndpoint
+   * joins them). Without pools every MAC-less request is an endpoint's too
+   * (an aux address on an existing subnet gets a bound port; harmless).
+   */
+  async #pooledPort(subnet: NeutronSubnet, address: string): Promise<NeutronPort | undefined> {
+    if (address || !this.settings.bindHost) return undefined;
+    if ((await this.index.subnetsOf(subnet.network_id)).length !== 1) return undefined;
+    return this.portPool?.take(subnet);
+  }
+
+  /** An address for an endpoint: Docker sent its MAC (RequiresMACAddress), or '' (port pools: Neutron's MAC). */
   async #endpointPort(subnet: NeutronSubnet, address: string, mac: string): Promise<NeutronPort> {
     // Dual stack: the endpoint's other address already made a port with this MAC.
-    const sibling = this.index.peekPortHint(subnet.network_id, mac);
+    const sibling = mac ? this.index.peekPortHint(subnet.network_id, mac) : undefined;
     if (sibling && !sibling.fixed_ips.some((f) => f.subnet_id === subnet.id)) {
       try {
         return await this.#addAddress(sibling, subnet, address);
@@ -184,7 +205,7 @@ export class IpamService {
         network_id: subnet.network_id,
         admin_state_up: true,
         fixed_ips: [fixedIp],
-        mac_address: mac,
+        ...(mac ? { mac_address: mac } : {}),
         device_owner: DEVICE_OWNER,
         'binding:host_id': this.settings.hostId,
       });
@@ -192,7 +213,7 @@ export class IpamService {
       if (!(err instanceof NeutronError && err.isConflict)) throw err;
       // The address or the MAC is taken: a pre-created port to adopt, the sibling of a dual-stack endpoint, or a conflict.
       const byIp = address ? await this.neutron.list('ports', { fixed_ips: [`subnet_id=${subnet.id}`, `ip_address=${address}`] }) : [];
-      const byMac = byIp.length === 0 ? await this.neutron.list('ports', { network_id: subnet.network_id, mac_address: mac }) : [];
+      const byMac = byIp.length === 0 && mac ? await this.neutron.list('ports', { network_id: subnet.network_id, mac_address: mac }) : [];
       const existing = byIp[0] ?? byMac[0];
       if (!existing) throw err;
       if (isKuryrPort(existing) && existing.mac_address.toLowerCase() === mac && !existing.tags.some((t) => t.startsWith(TAG_NET_LH))) {
@@ -252,7 +273,7 @@ export class IpamService {
     } else if (!this.settings.bindHost && port.device_owner !== DEVICE_OWNER) {
       update.device_owner = DEVICE_OWNER;
     }
-    if (port.mac_address.toLowerCase() !== mac) update.mac_address = mac; // Docker's MAC is the container's (Kuryr bug K9)
+    if (mac && port.mac_address.toLowerCase() !== mac) update.mac_address = mac; // Docker's MAC is the container's (Kuryr bug K9)
     const [updated] = await Promise.all([
       Object.keys(update).length > 0 ? this.neutron.update('ports', port.id, update) : Promise.resolve(port),
       this.neutron.addTag('ports', port.id, TAG_PORT_EXISTING),
@@ -311,6 +332,7 @@ export class IpamService {
   async #releaseKuryrPort(port: NeutronPort, subnetId: string, ip: string): Promise<void> {
     const others = port.fixed_ips.filter((f) => !(f.subnet_id === subnetId && normalizeIp(f.ip_address) === ip));
     if (others.length === 0) {
+      this.portPool?.forget(port.id);
       await this.neutron.delete('ports', port.id);
       return;
     }

@@ -9,6 +9,12 @@ export const TAG_NET_EXISTING = 'kuryr.net.existing:';
 export const TAG_PORT_OURS = 'compute:kuryr';
 export const TAG_PORT_EXISTING = 'kuryr.port.existing';
 export const TAG_POOL_EXISTING = 'kuryr.subnetpool.existing';
+/**
+ * kuryr-ts: the device_id of a port made ahead of time for a host's port pool
+ * (`[vif_pool]`), not yet an endpoint's. Set in the POST itself (Neutron before
+ * 2024.2 takes no port tags there), so a pool port is never unmarked.
+ */
+export const POOL_DEVICE_ID = 'kuryr-port-pool';
 /** kuryr-ts: on a Neutron network, a security group its kuryr ports get (`-o neutron.security_groups`). */
 export const TAG_NET_SG = 'kuryr.sg:';
 

@@ -16,6 +16,7 @@ import type { SecurityGroupResolver } from './security-groups.js';
 import { carvedPoolId, type NeutronIndex } from './neutron-index.js';
 import { hasRef, parseNetworkOptions, type NeutronOptions } from './options.js';
 import type { PoolResolver } from './pool-resolver.js';
+import type { PortPool } from './port-pool.js';
 import type { DriverSettings, Logger } from './settings.js';
 
 /** One IPAM pool of a Docker network, as CreateNetwork receives it. */
@@ -54,6 +55,8 @@ export class NetworkService {
     readonly log: Logger,
     /** Nested drivers: the Neutron network a network without neutron.net.* adopts (the VM's). */
     readonly defaultNetwork?: () => Promise<string | undefined>,
+    /** `[vif_pool]`: this host's free ports go before the network does. */
+    readonly portPool?: PortPool,
   ) {}
 
   readonly #undoFailed = (step: string, err: unknown): void => {
@@ -286,7 +289,7 @@ export class NetworkService {
         }
         throw err;
       }
-      const subnets = await this.index.subnetsOf(net.id);
+      const [subnets] = await Promise.all([this.index.subnetsOf(net.id), this.portPool?.drain(net.id)]);
       const mine = [...idTags(networkId), existingNetworkTag(networkId)];
       const others = net.tags.filter((t) => t.startsWith(TAG_NET_LH) && !mine.includes(t));
       const adopted = net.tags.some((t) => t.startsWith(TAG_NET_EXISTING)) && net.tags.includes(existingNetworkTag(networkId));

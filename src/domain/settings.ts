@@ -22,6 +22,8 @@ export interface DriverSettings {
   readonly capabilityScope: 'local' | 'global';
   /** `[DEFAULT] process_external_connectivity`: `--expose` becomes a security group. */
   readonly processExternalConnectivity: boolean;
+  /** `[vif_pool]`: ports made and bound ahead of time, per subnet (off unless enabled). */
+  readonly portPool?: { readonly min: number; readonly batch: number; readonly max: number };
 }
 
 export interface Logger {

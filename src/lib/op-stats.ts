@@ -41,6 +41,11 @@ export class OpStats {
     }
   }
 
+  /** Runs work outside any request's scope: its Neutron calls count as background calls. */
+  detached(work: () => Promise<void>): void {
+    this.#als.exit(() => void work());
+  }
+
   /** Called by the Neutron adapter for every HTTP request it sends. */
   countNeutronCall(): void {
     const scope = this.#als.getStore();

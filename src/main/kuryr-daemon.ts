@@ -30,6 +30,7 @@ import { networkRoutes } from '../protocol/libnetwork/network-routes.js';
 import type { RouteTable } from '../protocol/libnetwork/route-table.js';
 import { buildPluginServer } from '../protocol/plugin-server.js';
 import { probeNeutron } from './neutron-probe.js';
+import { PortPool } from '../domain/port-pool.js';
 
 export interface DaemonOptions {
   configFiles: string[];
@@ -120,11 +121,17 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   const binders = buildRegistry(config, neutron, host, undoLog);
   const settings = settingsFrom(config, binders.bindsHost);
   const index = new NeutronIndex(neutron);
-  const ipam = new IpamService(neutron, index, settings, log);
+  // Port pools need ports bound to this host (veth drivers); nested drivers make no bound ports.
+  const portPool =
+    config.vifPool.enabled && binders.bindsHost
+      ? new PortPool(neutron, { hostId: settings.hostId, ...config.vifPool }, log, (work) => stats.detached(work))
+      : undefined;
+  if (config.vifPool.enabled && !portPool) log.warn({ portDriver: binders.portDriver }, '[vif_pool] enabled: ignored, the port driver binds no ports to this host');
+  const ipam = new IpamService(neutron, index, settings, log, portPool);
   const sgs = new SecurityGroupResolver(neutron);
   // Nested containers live on the VM's network unless told otherwise (as Kuryr's nested driver).
   const vmNetwork = binders.vmPort ? async () => (await binders.vmPort!.get()).network_id : undefined;
-  const networks = new NetworkService(neutron, index, ipam.pools, ipam, sgs, settings, log, vmNetwork);
+  const networks = new NetworkService(neutron, index, ipam.pools, ipam, sgs, settings, log, vmNetwork, portPool);
   const endpoints = new EndpointService(neutron, index, binders, host.links, host.ovs, sgs, settings, log);
   const exposure = new ExposureService(neutron, index, settings, log);
 
@@ -132,9 +139,23 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     index.tagging = features.tags;
     index.tagOnCreate = features.tagOnCreate;
   });
+  // Pool ports made before a restart are this host's pools again (in the background: Docker is not kept waiting).
+  ready.then(
+    () => {
+      if (!portPool) return;
+      stats.detached(async () => {
+        try {
+          log.info({ ports: await portPool.recover() }, 'port pools recovered from Neutron');
+        } catch (err) {
+          log.warn({ err: describeError(err) }, "port pools: could not list this host's pool ports");
+        }
+      });
+    },
+    () => undefined, // logged below
+  );
   ready.catch((err: unknown) => log.error({ err: describeError(err) }, 'Neutron is not usable; driver calls will fail'));
   const routes = gated({ ...networkRoutes(networks, endpoints, exposure, settings), ...ipamRoutes(ipam) }, ready);
-  const app = buildPluginServer({ routes, stats, logger: log, extraStats: () => ({ caches: index.sizes() }) });
+  const app = buildPluginServer({ routes, stats, logger: log, extraStats: () => ({ caches: index.sizes(), portPools: portPool?.sizes() ?? {} }) });
 
   prepareSocket(config.pluginSocket);
   await app.listen({ path: config.pluginSocket });

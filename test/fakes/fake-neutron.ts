@@ -31,7 +31,7 @@ export class FakeNeutron implements NeutronApi {
     'security-group-rules': new Map(),
   };
   readonly calls: string[] = [];
-  extensions = new Set(['subnet_allocation', 'standard-attr-tag']);
+  extensions = new Set(['subnet_allocation', 'standard-attr-tag', 'tag-ports-during-bulk-creation']);
   #failures: Array<{ match: RegExp; error: NeutronError }> = [];
   #clock = 0;
 

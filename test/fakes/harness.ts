@@ -12,6 +12,7 @@ import { EndpointService } from '../../src/domain/endpoint-service.js';
 import { IpamService } from '../../src/domain/ipam-service.js';
 import { NetworkService } from '../../src/domain/network-service.js';
 import { NeutronIndex } from '../../src/domain/neutron-index.js';
+import { PortPool } from '../../src/domain/port-pool.js';
 import { ExposureService } from '../../src/domain/exposure-service.js';
 import { SecurityGroupResolver } from '../../src/domain/security-groups.js';
 import type { DriverSettings } from '../../src/domain/settings.js';
@@ -46,6 +47,8 @@ export interface DriverOptions {
   tagging?: boolean;
   portDriver?: PortDriver;
   forceVifType?: string;
+  /** `[vif_pool]`: port pools (Docker then sends no MAC; `d.idle()` waits for refills). */
+  portPool?: { min: number; batch: number; max: number };
   /** Extra binders (nested, vlan), built over the harness's fakes. */
   nested?: (links: FakeLinks, neutron: FakeNeutron) => Partial<BinderTable>;
 }
@@ -77,19 +80,23 @@ export function buildDriver(neutron = new FakeNeutron(), dopts: DriverOptions = 
       dopts.forceVifType,
     );
     const runSettings = { ...settings, bindHost: binders.bindsHost };
-    const ipam = new IpamService(neutron, index, runSettings, log);
+    const portPool = dopts.portPool
+      ? new PortPool(neutron, { hostId: settings.hostId, ...dopts.portPool }, log, (work) => void background.push(work()))
+      : undefined;
+    const ipam = new IpamService(neutron, index, runSettings, log, portPool);
     const sgs = new SecurityGroupResolver(neutron);
     const routes = {
       ...networkRoutes(
-        new NetworkService(neutron, index, ipam.pools, ipam, sgs, runSettings, log),
+        new NetworkService(neutron, index, ipam.pools, ipam, sgs, runSettings, log, undefined, portPool),
         new EndpointService(neutron, index, binders, links, ovs, sgs, runSettings, log),
         new ExposureService(neutron, index, runSettings, log),
         runSettings,
       ),
       ...ipamRoutes(ipam),
     };
-    return { index, app: buildPluginServer({ routes, stats, logger: log }) };
+    return { index, portPool, app: buildPluginServer({ routes, stats, logger: log }) };
   };
+  const background: Array<Promise<void>> = [];
   let current = make();
 
   async function callRaw(method: string, payload: string): Promise<{ status: number; json: Record<string, unknown> }> {
@@ -140,10 +147,21 @@ export function buildDriver(neutron = new FakeNeutron(), dopts: DriverOptions = 
   }
 
   /** `docker run --net N` up to the container running. */
-  async function attach(net: { networkId: string; poolId: string }, ip = '', exposed: Array<{ Proto: number; Port: number }> = [], driverOpts: Record<string, string> = {}) {
+  async function attach(
+    net: { networkId: string; poolId: string },
+    ip = '',
+    exposed: Array<{ Proto: number; Port: number }> = [],
+    driverOpts: Record<string, string> = {},
+    userMac = '',
+  ) {
     const endpointId = dockerId();
-    const mac = dockerMac();
-    const addr = await ok('IpamDriver.RequestAddress', { PoolID: net.poolId, Address: ip, Options: { 'com.docker.network.endpoint.macaddress': mac } });
+    // RequiresMACAddress: Docker makes one up for IPAM; port pools ask for none (only --mac-address reaches CreateEndpoint).
+    const mac = dopts.portPool ? userMac : userMac || dockerMac();
+    const addr = await ok('IpamDriver.RequestAddress', {
+      PoolID: net.poolId,
+      Address: ip,
+      Options: dopts.portPool ? null : { 'com.docker.network.endpoint.macaddress': mac },
+    });
     const ep = await ok('NetworkDriver.CreateEndpoint', {
       NetworkID: net.networkId,
       EndpointID: endpointId,
@@ -195,6 +213,13 @@ export function buildDriver(neutron = new FakeNeutron(), dopts: DriverOptions = 
     removeNetwork,
     get index() {
       return current.index;
+    },
+    get portPool() {
+      return current.portPool;
+    },
+    /** Waits for the background work (pool refills) started so far. */
+    async idle() {
+      while (background.length > 0) await background.shift();
     },
     /** Simulates a daemon restart: all in-process caches are gone. */
     restart() {
