@@ -157,14 +157,18 @@ export interface BenchDaemon {
   stop(): Promise<void>;
 }
 
-/** Starts `kuryr daemon` with the lab's config plus an extra file: another plugin socket, Neutron through the proxy. */
-export async function startDaemon(driver: string, proxyPort: number): Promise<BenchDaemon> {
+/**
+ * Starts `kuryr daemon` with the lab's config plus an extra file: another plugin socket, Neutron
+ * through the proxy (or straight to the lab's Neutron without a proxy port), and `extraConf`.
+ */
+export async function startDaemon(driver: string, proxyPort: number | undefined, extraConf = ''): Promise<BenchDaemon> {
   const dir = '/run/kuryr-lab/bench';
   mkdirSync(dir, { recursive: true });
   const conf = `${dir}/${driver}.conf`;
   const socket = `/run/docker/plugins/${driver}.sock`;
   const log = `/var/log/kuryr-lab/${driver}.log`;
-  writeFileSync(conf, `[DEFAULT]\nplugin_socket = ${socket}\nlog_file = ${log}\n\n[neutron]\nendpoint_override = http://127.0.0.1:${proxyPort}\n`);
+  const neutronConf = proxyPort === undefined ? '' : `\n[neutron]\nendpoint_override = http://127.0.0.1:${proxyPort}\n`;
+  writeFileSync(conf, `[DEFAULT]\nplugin_socket = ${socket}\nlog_file = ${log}\n${neutronConf}\n${extraConf}\n`);
   const child: ChildProcess = spawn(process.execPath, [`${REPO}bin/kuryr.js`, 'daemon', '--config-file', LAB_CONF, '--config-file', conf], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
@@ -216,7 +220,9 @@ export interface DaemonOpTotals {
 
 export async function daemonStats(socket: string): Promise<Record<string, DaemonOpTotals>> {
   const r = await pluginRaw(socket, 'kuryr/stats', '', 'GET');
-  return (JSON.parse(r.body) as { operations: Record<string, DaemonOpTotals> }).operations;
+  const st = JSON.parse(r.body) as { operations: Record<string, DaemonOpTotals>; backgroundNeutronCalls?: number };
+  // Calls made after a reply (endpoint tags, pool refills) count too, as a pseudo-operation with no requests.
+  return { ...st.operations, '(after the reply)': { requests: 0, errors: 0, neutronCalls: st.backgroundNeutronCalls ?? 0, totalMs: 0 } };
 }
 
 export interface ProcReading {

@@ -32,6 +32,7 @@ import {
   hostId,
   neutronNetworkOf,
   plugin,
+  pluginRaw,
   pool,
   procReading,
   randomHex,
@@ -65,6 +66,10 @@ const P = {
   neutronApiWorkers: Number(readIni('/etc/kuryr-lab/neutron.conf').DEFAULT?.api_workers ?? 2),
 };
 const DRIVER = process.env.BENCH_DRIVER ?? 'kbench';
+const POOL_MIN = 5;
+const POOL_CONF = `[vif_pool]\nenabled = true\nports_pool_min = ${POOL_MIN}\nports_pool_batch = 10\n`;
+/** The port-pool daemon of the latency phase, while it runs. */
+let poolDaemon: BenchDaemon | undefined;
 const RUN = `kb${process.pid.toString(36)}`;
 const IMAGE = 'kuryr/busybox:latest';
 /** Plugin-protocol network ids share their first 8 hex digits, so their Neutron names (kuryr-net-<NID[0:8]>) are one sweepable name. */
@@ -253,8 +258,32 @@ async function phaseLatency(): Promise<NonNullable<Results['latency']>> {
     else push(key, r.ms);
   };
 
+  // The same daemon with port pools on ([vif_pool]), straight to Neutron (its background refills
+  // would blur the proxy's per-operation counts): its calls per run come from its own counter.
+  poolDaemon = await startDaemon(`${DRIVER}pool`, undefined, POOL_CONF);
+  const pNet = `${RUN}-lp`;
+  await dockerOk('network', 'create', '-d', poolDaemon.driver, '--ipam-driver', poolDaemon.driver, '--subnet', '10.230.22.0/24', '--gateway', '10.230.22.1', pNet).then((id) => dockerNetworkIds.add(id));
+  await dockerOk('run', '-d', '--name', `${RUN}-pwarm`, '--net', pNet, IMAGE, 'sleep', '600'); // the first container fills the pool
+  const poolStats = async (): Promise<{ ops: Record<string, DaemonOpTotals>; free: number }> => {
+    const st = JSON.parse((await pluginRaw(poolDaemon!.socket, '/kuryr/stats', '', 'GET')).body) as { operations: Record<string, DaemonOpTotals>; portPools: Record<string, number> };
+    return { ops: st.operations, free: Object.values(st.portPools).reduce((n, x) => n + x, 0) };
+  };
+  for (const deadline = Date.now() + 30_000; Date.now() < deadline && (await poolStats()).free < POOL_MIN; ) await sleep(200);
+  const poolOp = async (key: string, fn: () => Promise<ShResult>): Promise<void> => {
+    const before = (await poolStats()).ops;
+    const r = await fn();
+    if (!r.ok) return void failures.push(`${key}: ${r.out.slice(0, 200)}`);
+    push(key, r.ms);
+    const d = diffStats(before, (await poolStats()).ops);
+    (callCounts[key] ??= []).push(d.calls);
+    for (const [m, v] of Object.entries(d.pluginMs)) ((methodMs[key] ??= {})[m] ??= []).push(v);
+  };
+
   for (let i = 0; i < P.reps; i++) {
     if (i % 5 === 0) log(`  latency repetition ${i + 1}/${P.reps}`);
+    // docker run -d + rm -f with port pools
+    await poolOp('kuryr pools run -d', () => docker('run', '-d', '--name', `${RUN}-p${i}`, '--net', pNet, IMAGE, 'sleep', '600'));
+    await poolOp('kuryr pools rm -f', () => docker('rm', '-f', `${RUN}-p${i}`));
     // network create + rm
     const ln = `${RUN}-ln`;
     await kuryrOp('kuryr network create', () => createDockerNet(ln, ['--subnet', '10.230.23.0/24', '--gateway', '10.230.23.1']));
@@ -294,6 +323,10 @@ async function phaseLatency(): Promise<NonNullable<Results['latency']>> {
   }
   await docker('network', 'rm', kNet);
   await docker('network', 'rm', bNet);
+  await docker('rm', '-f', `${RUN}-pwarm`);
+  await docker('network', 'rm', pNet);
+  await poolDaemon.stop();
+  poolDaemon = undefined;
   const kuryrCalls = proxy.calls.slice(l0);
 
   const sums = (a: string, b: string): number[] => (samples[a] ?? []).map((x, i) => x + (samples[b]?.[i] ?? NaN)).filter((x) => Number.isFinite(x));
@@ -301,6 +334,7 @@ async function phaseLatency(): Promise<NonNullable<Results['latency']>> {
   samples['bridge network create + rm'] = sums('bridge network create', 'bridge network rm');
   samples['kuryr run -d + rm -f'] = sums('kuryr run -d', 'kuryr rm -f');
   samples['bridge run -d + rm -f'] = sums('bridge run -d', 'bridge rm -f');
+  samples['kuryr pools run -d + rm -f'] = sums('kuryr pools run -d', 'kuryr pools rm -f');
   samples['floor: bound port create + delete'] = sums('floor: bound port create', 'floor: port delete');
   samples['floor: network + subnet create + delete'] = sums('floor: network + subnet create', 'floor: network delete');
   const s: Record<string, Summary> = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, summarize(v)]));
@@ -325,6 +359,12 @@ async function phaseLatency(): Promise<NonNullable<Results['latency']>> {
       'run -d': {
         kuryrOverBridge: ratio('kuryr run -d', 'bridge run -d'),
         floorRatio: r2((med('bridge run -d') + med('floor: bound port create')) / med('bridge run -d')),
+      },
+      // With pools no port is made on the critical path: the floor is bridge itself.
+      'run -d, port pools': { kuryrOverBridge: ratio('kuryr pools run -d', 'bridge run -d'), floorRatio: 1 },
+      'run -d + rm -f, port pools': {
+        kuryrOverBridge: ratio('kuryr pools run -d + rm -f', 'bridge run -d + rm -f'),
+        floorRatio: r2((med('bridge run -d + rm -f') + med('floor: port delete')) / med('bridge run -d + rm -f')),
       },
     },
     failures,
@@ -724,6 +764,8 @@ function cleanup(): Promise<Results['cleanup']> {
       notes.push(`removed leftover network ${nm}`);
       await docker('network', 'rm', nm);
     }
+    await poolDaemon?.stop();
+    poolDaemon = undefined;
     if (daemon) {
       for (const eid of [...liveEndpoints.keys()]) await detach(eid).catch((e: Error) => notes.push(`endpoint ${eid.slice(0, 12)}: ${e.message}`));
       await pool([...liveNets.values()], 4, (net) => deletePluginNet(net).catch((e: Error) => notes.push(`network ${net.nid.slice(0, 12)}: ${e.message}`)));

@@ -10,7 +10,7 @@ import { withUndo } from '../lib/undo.js';
 import type { BinderRegistry } from '../binding/registry.js';
 import type { LinkOps, OvsOps } from '../ports/host-net.js';
 import type { NeutronApi, NeutronPort } from '../ports/neutron.js';
-import { AppError, BadRequestError, ConflictError, NotFoundError, describeError } from './errors.js';
+import { AppError, BadRequestError, ConflictError, NeutronError, NotFoundError, describeError } from './errors.js';
 import { refuseForeignPort } from './port-ownership.js';
 import { endpointAlias } from '../binding/veth-binder.js';
 import { isKuryrPort } from './ipam-service.js';
@@ -18,7 +18,7 @@ import { DEVICE_OWNER, POOL_DEVICE_ID, TAG_NET_SG, TAG_PORT_OURS, endpointPortNa
 import { parseEndpointOptions } from './options.js';
 import type { SecurityGroupResolver } from './security-groups.js';
 import type { NeutronIndex } from './neutron-index.js';
-import type { DriverSettings, Logger } from './settings.js';
+import type { Background, DriverSettings, Logger } from './settings.js';
 
 export interface CreateEndpointInput {
   networkId: string;
@@ -59,6 +59,11 @@ export class EndpointService {
     readonly settings: DriverSettings,
     readonly log: Logger,
     readonly clock: Sleeper = { sleep: (ms) => new Promise((r) => setTimeout(r, ms)) },
+    /**
+     * Runs Neutron bookkeeping after CreateEndpoint has answered (device_id and
+     * endpoint tags: nothing Docker waits for). Without it, CreateEndpoint waits.
+     */
+    readonly background?: Background,
   ) {}
 
   async #networkOrThrow(networkId: string, op: string) {
@@ -137,8 +142,20 @@ export class EndpointService {
       // Tag-less Neutron: the endpoint is found by the port's name (Kuryr's `<EID>-port`).
       if (!tagging && bound.name !== endpointPortName(req.endpointId)) update.name = endpointPortName(req.endpointId);
 
+      const plugSpec = { port: bound, endpointId: req.endpointId, mtu: net.mtu ?? 1500, mac: mac || bound.mac_address };
+      // Only the endpoint's name on the port left to write (the port is bound, its MAC and groups
+      // right): Docker need not wait for it. Join and DeleteEndpoint find the endpoint in memory;
+      // after a restart, DeleteEndpoint cleans the host by what OVS and the links recorded, and
+      // ReleaseAddress finds the port by its address.
+      if (this.background && !this.settings.vifPluggingIsFatal && Object.keys(update).every((k) => k === 'device_id')) {
+        await binder.bind(plugSpec);
+        undo.push(`unbind port ${bound.id}`, () => binder.unbind({ portId: bound.id, endpointId: req.endpointId, port: bound }));
+        this.index.rememberEndpoint({ endpointId: req.endpointId, port: { ...bound, ...update, tags }, networkId: net.id });
+        this.background(() => this.#record(bound.id, update, tagging ? tags : undefined));
+        return mac ? {} : { macAddress: bound.mac_address };
+      }
       // The Neutron update/tagging and the host plumbing are independent: run them together.
-      const plug = binder.bind({ port: bound, endpointId: req.endpointId, mtu: net.mtu ?? 1500, mac: mac || bound.mac_address });
+      const plug = binder.bind(plugSpec);
       const steps = await Promise.allSettled([
         Object.keys(update).length > 0 ? this.neutron.update('ports', bound.id, update) : Promise.resolve(bound),
         tagging ? this.neutron.replaceTags('ports', bound.id, tags) : Promise.resolve(),
@@ -160,6 +177,22 @@ export class EndpointService {
       // Fill the MAC only when Docker left it empty: echoing a value Docker set is an error.
       return mac ? {} : { macAddress: finalPort.mac_address };
     });
+  }
+
+  /** CreateEndpoint's bookkeeping, after the reply: the port's device_id and endpoint tags. */
+  async #record(portId: string, update: Record<string, unknown>, tags: string[] | undefined): Promise<void> {
+    try {
+      await Promise.all([
+        Object.keys(update).length > 0 ? this.neutron.update('ports', portId, update) : undefined,
+        tags ? this.neutron.replaceTags('ports', portId, tags) : undefined,
+      ]);
+    } catch (err) {
+      // The container was removed meanwhile (the port is gone), or Neutron failed: the port
+      // works, only its record is missing (found by its address on release).
+      if (!(err instanceof NeutronError && err.isNotFound)) {
+        this.log.warn({ portId, err: describeError(err) }, 'CreateEndpoint: could not record the endpoint on its port (device_id, tags)');
+      }
+    }
   }
 
   async #findPort(neutronNetworkId: string, ips: string[]): Promise<NeutronPort | undefined> {

@@ -13,7 +13,7 @@
 import type { NeutronApi, NeutronPort, NeutronSubnet } from '../ports/neutron.js';
 import { describeError } from './errors.js';
 import { DEVICE_OWNER, POOL_DEVICE_ID, UNBOUND_PORT_NAME } from './naming.js';
-import type { Logger } from './settings.js';
+import type { Background, Logger } from './settings.js';
 
 export interface PortPoolSettings {
   readonly hostId: string;
@@ -24,9 +24,6 @@ export interface PortPoolSettings {
   /** At most this many free ports per subnet (0: no limit). */
   readonly max: number;
 }
-
-/** Runs work detached from the Docker request that triggered it (its calls are not that request's). */
-export type Background = (work: () => Promise<void>) => void;
 
 export class PortPool {
   readonly #free = new Map<string, NeutronPort[]>();
@@ -39,6 +36,8 @@ export class PortPool {
     readonly settings: PortPoolSettings,
     readonly log: Logger,
     readonly background: Background,
+    /** Is this port plugged on this host (a container uses it)? For recovery after a crash. */
+    readonly plugged: (portId: string) => Promise<boolean> = async () => false,
   ) {}
 
   /** A free port of this subnet, or undefined (the caller makes one); tops the pool up either way. */
@@ -116,6 +115,8 @@ export class PortPool {
     for (const p of ports) {
       const subnetId = p.fixed_ips[0]?.subnet_id;
       if (!subnetId) continue;
+      // Handed out, but the daemon stopped before it recorded the endpoint on the port: in use.
+      if (await this.plugged(p.id)) continue;
       this.#free.set(subnetId, [...(this.#free.get(subnetId) ?? []), p]);
       n++;
     }

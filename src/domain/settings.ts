@@ -22,8 +22,6 @@ export interface DriverSettings {
   readonly capabilityScope: 'local' | 'global';
   /** `[DEFAULT] process_external_connectivity`: `--expose` becomes a security group. */
   readonly processExternalConnectivity: boolean;
-  /** `[vif_pool]`: ports made and bound ahead of time, per subnet (off unless enabled). */
-  readonly portPool?: { readonly min: number; readonly batch: number; readonly max: number };
 }
 
 export interface Logger {
@@ -32,3 +30,6 @@ export interface Logger {
   warn(obj: object, msg?: string): void;
   error(obj: object, msg?: string): void;
 }
+
+/** Runs work detached from the Docker request that started it (its Neutron calls are not that request's). */
+export type Background = (work: () => Promise<void>) => void;

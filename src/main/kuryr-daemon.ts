@@ -31,6 +31,7 @@ import type { RouteTable } from '../protocol/libnetwork/route-table.js';
 import { buildPluginServer } from '../protocol/plugin-server.js';
 import { probeNeutron } from './neutron-probe.js';
 import { PortPool } from '../domain/port-pool.js';
+import { vethNames } from '../binding/veth-names.js';
 
 export interface DaemonOptions {
   configFiles: string[];
@@ -121,10 +122,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   const binders = buildRegistry(config, neutron, host, undoLog);
   const settings = settingsFrom(config, binders.bindsHost);
   const index = new NeutronIndex(neutron);
+  const background = (work: () => Promise<void>): void => stats.detached(work);
   // Port pools need ports bound to this host (veth drivers); nested drivers make no bound ports.
   const portPool =
     config.vifPool.enabled && binders.bindsHost
-      ? new PortPool(neutron, { hostId: settings.hostId, ...config.vifPool }, log, (work) => stats.detached(work))
+      ? new PortPool(neutron, { hostId: settings.hostId, ...config.vifPool }, log, background, (portId) => host.links.linkExists(vethNames(portId).host))
       : undefined;
   if (config.vifPool.enabled && !portPool) log.warn({ portDriver: binders.portDriver }, '[vif_pool] enabled: ignored, the port driver binds no ports to this host');
   const ipam = new IpamService(neutron, index, settings, log, portPool);
@@ -132,7 +134,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   // Nested containers live on the VM's network unless told otherwise (as Kuryr's nested driver).
   const vmNetwork = binders.vmPort ? async () => (await binders.vmPort!.get()).network_id : undefined;
   const networks = new NetworkService(neutron, index, ipam.pools, ipam, sgs, settings, log, vmNetwork, portPool);
-  const endpoints = new EndpointService(neutron, index, binders, host.links, host.ovs, sgs, settings, log);
+  const endpoints = new EndpointService(neutron, index, binders, host.links, host.ovs, sgs, settings, log, undefined, background);
   const exposure = new ExposureService(neutron, index, settings, log);
 
   const ready = probeNeutron(neutron, log).then((features) => {

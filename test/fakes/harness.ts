@@ -13,6 +13,7 @@ import { IpamService } from '../../src/domain/ipam-service.js';
 import { NetworkService } from '../../src/domain/network-service.js';
 import { NeutronIndex } from '../../src/domain/neutron-index.js';
 import { PortPool } from '../../src/domain/port-pool.js';
+import { vethNames } from '../../src/binding/veth-names.js';
 import { ExposureService } from '../../src/domain/exposure-service.js';
 import { SecurityGroupResolver } from '../../src/domain/security-groups.js';
 import type { DriverSettings } from '../../src/domain/settings.js';
@@ -81,14 +82,14 @@ export function buildDriver(neutron = new FakeNeutron(), dopts: DriverOptions = 
     );
     const runSettings = { ...settings, bindHost: binders.bindsHost };
     const portPool = dopts.portPool
-      ? new PortPool(neutron, { hostId: settings.hostId, ...dopts.portPool }, log, (work) => void background.push(work()))
+      ? new PortPool(neutron, { hostId: settings.hostId, ...dopts.portPool }, log, (work) => void background.push(work()), (id) => links.linkExists(vethNames(id).host))
       : undefined;
     const ipam = new IpamService(neutron, index, runSettings, log, portPool);
     const sgs = new SecurityGroupResolver(neutron);
     const routes = {
       ...networkRoutes(
         new NetworkService(neutron, index, ipam.pools, ipam, sgs, runSettings, log, undefined, portPool),
-        new EndpointService(neutron, index, binders, links, ovs, sgs, runSettings, log),
+        new EndpointService(neutron, index, binders, links, ovs, sgs, runSettings, log, undefined, (work) => void background.push(work())),
         new ExposureService(neutron, index, runSettings, log),
         runSettings,
       ),
@@ -97,6 +98,9 @@ export function buildDriver(neutron = new FakeNeutron(), dopts: DriverOptions = 
     return { index, portPool, app: buildPluginServer({ routes, stats, logger: log }) };
   };
   const background: Array<Promise<void>> = [];
+  async function idle(): Promise<void> {
+    while (background.length > 0) await background.shift();
+  }
   let current = make();
 
   async function callRaw(method: string, payload: string): Promise<{ status: number; json: Record<string, unknown> }> {
@@ -180,6 +184,7 @@ export function buildDriver(neutron = new FakeNeutron(), dopts: DriverOptions = 
       Options: { 'com.docker.network.endpoint.exposedports': exposed, 'com.docker.network.portmap': [] },
     });
     await ok('NetworkDriver.EndpointOperInfo', { NetworkID: net.networkId, EndpointID: endpointId });
+    await idle(); // what CreateEndpoint left for after its reply
     return { endpointId, mac, address: String(addr.Address), createEndpoint: ep, join };
   }
 
@@ -217,10 +222,8 @@ export function buildDriver(neutron = new FakeNeutron(), dopts: DriverOptions = 
     get portPool() {
       return current.portPool;
     },
-    /** Waits for the background work (pool refills) started so far. */
-    async idle() {
-      while (background.length > 0) await background.shift();
-    },
+    /** Waits for the background work (pool refills, endpoint records) started so far. */
+    idle,
     /** Simulates a daemon restart: all in-process caches are gone. */
     restart() {
       current = make();

@@ -29,8 +29,8 @@ async function freePoolPorts(neutronNet: string): Promise<string[]> {
 
 async function portOf(container: string, neutronNet: string) {
   const eid = (await docker('inspect', '-f', '{{range .NetworkSettings.Networks}}{{.EndpointID}}{{end}}', container)).trim();
-  const [port] = await taggedWith('ports', eid);
-  assert.ok(port, `no Neutron port for ${container}`);
+  // CreateEndpoint records the endpoint on the port just after its reply.
+  const port = await waitFor(`the Neutron port of ${container}`, async () => (await taggedWith('ports', eid))[0], 10_000);
   assert.equal(port.network_id, neutronNet);
   return port;
 }
@@ -50,9 +50,10 @@ describe('port pools', { timeout: 300_000 }, () => {
     containers.push(a, b, c, d);
     // The first container of the network on this host: a port made on demand; the pool fills behind it.
     await docker('run', '-d', '--name', a, '--net', net, IMAGE, 'sleep', '600');
+    // Ready when the daemon holds them (Neutron lists a bulk create a moment before the daemon has its answer).
     const pooled = await waitFor('the pool to fill', async () => {
-      const free = await freePoolPorts(n.id);
-      return free.length >= 2 && free;
+      const s = (await pluginGet('/kuryr/stats', SOCKET)) as { portPools: Record<string, number> };
+      return Object.values(s.portPools).reduce((x, y) => x + y, 0) >= 2 && freePoolPorts(n.id);
     });
     for (const id of pooled) {
       const p = await neutron.show('ports', id);

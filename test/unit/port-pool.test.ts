@@ -68,6 +68,23 @@ describe('port pools ([vif_pool])', () => {
     assert.ok(poolPorts.has(port.id), 'the endpoint got a recovered pool port');
   });
 
+  it('after a crash, a pool port already plugged for a container is not handed out again', async () => {
+    const d = buildDriver(undefined, { portPool: pool });
+    const net = await d.createNetwork('10.76.0.0/24', '10.76.0.1');
+    await d.attach(net);
+    await d.idle();
+    const addr = await d.ok('IpamDriver.RequestAddress', { PoolID: net.poolId, Address: '', Options: null });
+    const ip = String(addr.Address).split('/')[0];
+    const taken = d.neutron.ports.find((p) => p.fixed_ips[0]?.ip_address === ip)!;
+    d.neutron.failNext(/PUT ports/, 500); // the endpoint record after the reply does not reach Neutron
+    d.neutron.failNext(/PUT ports\/tags/, 500);
+    await d.ok('NetworkDriver.CreateEndpoint', { NetworkID: net.networkId, EndpointID: 'c'.repeat(64), Interface: { Address: addr.Address, AddressIPv6: '', MacAddress: '' }, Options: {} });
+    await d.idle();
+    assert.equal(d.neutron.ports.find((p) => p.id === taken.id)?.device_id, POOL_DEVICE_ID, 'still marked as a pool port');
+    d.restart();
+    assert.equal(await d.portPool!.recover(), 3, 'the plugged one is left out');
+  });
+
   it('--mac-address: the bound pool port is replaced by one with that MAC and the same address', async () => {
     const d = buildDriver(undefined, { portPool: pool });
     const net = await d.createNetwork('10.74.0.0/24', '10.74.0.1');

@@ -45,18 +45,38 @@ describe('failures leave nothing half-made', () => {
     assert.equal(d.neutron.ports.length, 0);
   });
 
-  it('CreateEndpoint: a Neutron tag failure unplugs the host side', async () => {
+  it('CreateEndpoint: a Neutron failure while the port is updated unplugs the host side', async () => {
     const d = buildDriver();
     const net = await d.createNetwork('10.3.0.0/24', '10.3.0.1');
-    d.neutron.failNext(/PUT ports\/tags/, 500);
     const mac = dockerMac();
     const addr = await d.ok('IpamDriver.RequestAddress', { PoolID: net.poolId, Address: '', Options: { 'com.docker.network.endpoint.macaddress': mac } });
+    // A security group to set: the update is part of the reply (not left for after it).
+    const sg = await d.neutron.create('security-groups', { name: 'web' });
+    d.neutron.failNext(/PUT ports\/tags/, 500);
     const res = await d.call('NetworkDriver.CreateEndpoint', {
       NetworkID: net.networkId,
       EndpointID: dockerId(),
       Interface: { Address: addr.Address, AddressIPv6: '', MacAddress: mac },
+      Options: { 'neutron.security_groups': sg.id },
     });
     assert.equal(res.status, 503);
+    assert.equal(d.ovs.ports.size + d.links.links.size, 0);
+  });
+
+  it('CreateEndpoint: the endpoint record (device_id, tags) after the reply; if it fails, release still finds the port', async () => {
+    const d = buildDriver();
+    const net = await d.createNetwork('10.3.1.0/24', '10.3.1.1');
+    const mac = dockerMac();
+    const addr = await d.ok('IpamDriver.RequestAddress', { PoolID: net.poolId, Address: '', Options: { 'com.docker.network.endpoint.macaddress': mac } });
+    d.neutron.failNext(/PUT ports\/tags/, 500);
+    const endpointId = dockerId();
+    await d.ok('NetworkDriver.CreateEndpoint', { NetworkID: net.networkId, EndpointID: endpointId, Interface: { Address: addr.Address, AddressIPv6: '', MacAddress: mac } });
+    await d.ok('NetworkDriver.Join', { NetworkID: net.networkId, EndpointID: endpointId, SandboxKey: '/var/run/docker/netns/x', Options: {} });
+    await d.idle();
+    d.restart(); // the record never reached Neutron, and the daemon forgot the endpoint
+    await d.ok('NetworkDriver.DeleteEndpoint', { NetworkID: net.networkId, EndpointID: endpointId });
+    await d.ok('IpamDriver.ReleaseAddress', { PoolID: net.poolId, Address: String(addr.Address).split('/')[0] });
+    assert.equal(d.neutron.ports.length, 0);
     assert.equal(d.ovs.ports.size + d.links.links.size, 0);
   });
 
