@@ -90,3 +90,44 @@ describe('zun CLI', () => {
     assert.match(out.join(''), /cannot reach zun-api at http:\/\/127\.0\.0\.1:1/);
   });
 });
+
+describe('zun CLI over several compute hosts', () => {
+  let m: Harness;
+  let murl: string;
+  const mzun = async (...args: string[]) => {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = await main(['node', 'zun', ...args], (t) => out.push(t), (t) => err.push(t), { ZUN_URL: murl, OS_PROJECT_ID: 'p1' });
+    return { code, out: out.join('\n'), err: err.join('\n') };
+  };
+  before(async () => {
+    m = await harness('sqlite::memory:', { hosts: ['host1', 'host2', 'host3'] });
+    seedWorkflow(m.neutron);
+    m.dockers.get('host3')!.down = true;
+    await m.app.listen({ host: '127.0.0.1', port: 0 });
+    murl = `http://127.0.0.1:${(m.app.server.address() as AddressInfo).port}`;
+  });
+  after(async () => {
+    await m.close();
+  });
+
+  it('host-list / host-show, run --host, and a clear error for a host that is down', async () => {
+    assert.equal((await mzun('network-create', '--neutron-net', 'testnet', '--neutron-subnet', 'testsubnet', 'foo')).code, 0);
+    const hosts = await mzun('host-list', '--refresh');
+    assert.equal(hosts.code, 0, hosts.err);
+    assert.match(hosts.out, /\| hostname +\| state +\| disabled +\| total_containers +\| reason/);
+    assert.match(hosts.out, /\| host1 +\| up +\| False +\| 0 +\| - +\|/);
+    assert.match(hosts.out, /\| host3 +\| down +\| False +\| 0 +\| Docker is unavailable/);
+    const onTwo = await mzun('run', '--host', 'host2', '--net', 'foo', '--wait', 'kuryr/busybox', 'sleep', '600');
+    assert.equal(onTwo.code, 0, onTwo.err);
+    assert.match(onTwo.out, /\| host +\| host2 +\|/);
+    const least = await mzun('run', '--net', 'foo', '--wait', 'kuryr/busybox', 'sleep', '600');
+    assert.match(least.out, /\| host +\| host1 +\|/);
+    assert.match((await mzun('host-show', 'host2')).out, /\| total_containers +\| 1 +\|/);
+    const down = await mzun('run', '--host', 'host3', '--net', 'foo', 'kuryr/busybox');
+    assert.equal(down.code, 1);
+    assert.match(down.err, /^ERROR: Compute host host3 is down \(Docker is unavailable: .*\): cannot place a container there; retry when it is up \(zun host-list\) \(HTTP 409\)/);
+    const ghost = await mzun('host-show', 'ghost');
+    assert.match(ghost.err, /Compute host ghost could not be found .*\(HTTP 404\)/);
+  });
+});

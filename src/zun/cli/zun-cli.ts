@@ -1,9 +1,10 @@
 /**
  * The `zun` command line (python-zunclient's commands and tables): networks
- * (network-create/list/show/delete), containers (run, create, list, show,
- * start, stop, logs, exec, delete) and their networks (network-attach,
- * network-detach, network-list CONTAINER). Exit codes: 0 ok, 1 API error
- * (the message is Zun's detail and the HTTP status), 2 usage.
+ * (network-create/list/show/delete), containers (run, create [--host], list,
+ * show, start, stop, logs, exec, delete), their networks (network-attach,
+ * network-detach, network-list CONTAINER) and the compute hosts (host-list,
+ * host-show). Exit codes: 0 ok, 1 API error (the message is Zun's detail and
+ * the HTTP status), 2 usage.
  */
 import { Command, CommanderError, Option } from 'commander';
 import { AppError } from '../../domain/errors.js';
@@ -40,6 +41,7 @@ interface CreateOpts {
   environment: string[];
   workdir?: string;
   hostname?: string;
+  host?: string;
   wait?: boolean;
 }
 
@@ -135,6 +137,7 @@ export async function main(argv: string[], out: Out = (t) => process.stdout.writ
       .option('-e, --environment <KEY=VALUE>', 'environment variable (repeatable)', collect, [])
       .option('-w, --workdir <dir>', 'working directory')
       .option('--hostname <name>', 'hostname (of the sandbox)')
+      .option('--host <host>', 'compute host to place the container on (admin; default: the least-loaded healthy host)')
       .option('--wait', 'wait until the container left Creating; exit 1 when it ends in Error')
       .passThroughOptions()
       .argument('<image>', 'image')
@@ -161,6 +164,7 @@ export async function main(argv: string[], out: Out = (t) => process.stdout.writ
             ...(Object.keys(environment).length > 0 ? { environment } : {}),
             ...(o.workdir ? { workdir: o.workdir } : {}),
             ...(o.hostname ? { hostname: o.hostname } : {}),
+            ...(o.host ? { host: o.host } : {}),
           },
         });
         if (o.wait) {
@@ -176,6 +180,25 @@ export async function main(argv: string[], out: Out = (t) => process.stdout.writ
   };
   createCommand('run', true);
   createCommand('create', false);
+
+  const hostRow = (x: Json): unknown[] => [x.hostname, x.state, x.disabled ? 'True' : 'False', x.total_containers, x.reason ?? ''];
+  program
+    .command('host-list')
+    .description('List the compute hosts with their health (Docker ping) and container count (admin)')
+    .option('--refresh', 'ping every host now instead of showing the last periodic check')
+    .action(async (o: { refresh?: boolean }) => {
+      const r = await client().request<{ hosts: Json[] }>('GET', '/v1/hosts', { query: { refresh: o.refresh ? 'true' : undefined } });
+      out(table(['hostname', 'state', 'disabled', 'total_containers', 'reason'], r.hosts.map(hostRow)));
+    });
+
+  program
+    .command('host-show')
+    .description('Show a compute host (admin)')
+    .argument('<host>', 'host name (its binding host id)')
+    .option('--refresh', 'ping it now')
+    .action(async (name: string, o: { refresh?: boolean }) => {
+      out(propertyTable(await client().request<Json>('GET', `/v1/hosts/${encodeURIComponent(name)}`, { query: { refresh: o.refresh ? 'true' : undefined } })));
+    });
 
   program
     .command('list')

@@ -5,7 +5,9 @@
  * network's definition (host ''). Race-free across zun-api processes: the row
  * is inserted before Docker is called, so the unique (neutron_net_id, host) key
  * lets exactly one creator through; the loser reads the row back (and Docker's
- * network of that name) with a short backoff, as Zun's get_or_create_network.
+ * network of that name) with a backoff (0.1 s doubling to 2 s), as Zun's
+ * get_or_create_network, until the network is there — or the row is older
+ * than `staleMs` without a Docker id (its creator died): then it takes over.
  * Within one process a lock per Neutron network (shared with NetworkService)
  * serialises creators, deleters and the definition.
  *
@@ -15,7 +17,7 @@
  * row after its Docker network (a retry continues where a failure stopped).
  */
 import { KeyedMutex } from '../../lib/keyed-mutex.js';
-import type { ComputeHosts } from './compute-hosts.js';
+import { hostDown, type ComputeHosts } from './compute-hosts.js';
 import { dockerFailure } from './docker-errors.js';
 import { conflict, describe, notFound } from './errors.js';
 import type { ZunNetwork } from './model.js';
@@ -28,9 +30,9 @@ import { StoreConflict, type Store } from '../ports/store.js';
 export const NETWORK_LABEL = 'zun.network.uuid';
 
 export interface HostNetworksOptions {
-  /** Read-backs of a row another process is creating before giving up (409 ZUN_ERR_NETWORK_BUSY). */
+  /** Read-backs of a row another process is creating before giving up (409 ZUN_ERR_NETWORK_BUSY); a bound only, staleMs comes first. */
   attempts: number;
-  /** A row without a Docker id this old was left by a creator that died: taken over. */
+  /** A row without a Docker id this old was left by a creator that died: taken over. A kuryr network create takes seconds. */
   staleMs: number;
 }
 
@@ -48,7 +50,7 @@ export class HostNetworks {
     readonly log: Logger,
     opts: Partial<HostNetworksOptions> = {},
   ) {
-    this.opts = { attempts: 6, staleMs: 60_000, ...opts };
+    this.opts = { attempts: 60, staleMs: 30_000, ...opts };
   }
 
   /** The rows of a network on its hosts (not the definition). */
@@ -68,10 +70,11 @@ export class HostNetworks {
       const row = (await this.store.networks.list({ neutronNetId: def.neutronNetId, host }))[0];
       const ready = row ? await this.#verify(def, row, docker) : await this.#provision(def, host, docker);
       if (ready) return ready;
+      if (attempt === 0) this.log.info({ network: def.uuid, neutronNet: def.neutronNetId, host }, 'another zun-api is making this Docker network: waiting for it');
       if (attempt + 1 >= this.opts.attempts) {
         throw conflict(`The Docker network of network ${def.name} is still being created on host ${host} by another zun-api; retry`, 'ZUN_ERR_NETWORK_BUSY');
       }
-      await this.clock.sleep(100 * 2 ** attempt);
+      await this.clock.sleep(Math.min(100 * 2 ** attempt, 2_000));
     }
   }
 
@@ -141,7 +144,10 @@ export class HostNetworks {
           'ZUN_ERR_HOST_NOT_CONFIGURED',
         );
       }
-      await this.hosts.ensureUp(r.host, `remove the Docker network of network ${def.name} from it; nothing was deleted`);
+    }
+    // a fresh ping of each (not the last periodic state): all must answer before anything is removed
+    for (const h of await this.hosts.check(rows.map((r) => r.host))) {
+      if (h.state !== 'up') throw hostDown(h, `remove the Docker network of network ${def.name} from it; nothing was deleted`);
     }
     for (const r of rows) {
       const docker = this.hosts.docker(r.host);
