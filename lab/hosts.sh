@@ -198,7 +198,7 @@ up_host_services() { # host
     hrecord "$h daemon $pf kuryr.js"
     rm -f "$(host_plugin_sock "$h")"
     spawn "$pf" "$LOGDIR/$h/kuryr.log" nsenter --mount="$NS_DIR/$h.mnt" --uts="$NS_DIR/$h.uts" --net="/run/netns/$ns" -- \
-      node "$REPO_DIR/bin/kuryr.js" daemon --config-file "$ETC/kuryr.conf" --config-file "$conf" \
+      node $KURYR_NODE_FLAGS "$REPO_DIR/bin/kuryr.js" daemon --config-file "$ETC/kuryr.conf" --config-file "$conf" \
       || die "$h: kuryr daemon did not start"
   fi
   # Docker Engine (its own --pidfile must differ from spawn's, or dockerd refuses to start)

@@ -80,7 +80,7 @@ start() {
   fi
   build
   log "starting kuryr daemon (log $KURYR_LOG)"
-  spawn "$KURYR_PID" "$KURYR_LOG" node "$REPO_DIR/bin/kuryr.js" daemon --config-file "$KURYR_CONF"
+  spawn "$KURYR_PID" "$KURYR_LOG" node $KURYR_NODE_FLAGS "$REPO_DIR/bin/kuryr.js" daemon --config-file "$KURYR_CONF"
   if ! wait_for 30 "kuryr daemon on $PLUGIN_SOCK" kuryr_answers; then
     tail -20 "$KURYR_LOG" >&2
     die "kuryr daemon did not answer"

@@ -32,15 +32,20 @@ export class VethBinder implements PortBinder {
   async bind(req: BindRequest): Promise<BindResult> {
     const names = vethNames(req.port.id);
     return withUndo(this.onUndoFailure, async (undo) => {
-      // A leftover pair from a crashed earlier attempt would make `ip link add` fail.
-      await this.links.deleteLink(names.host);
-      await this.links.createVeth({
+      const spec = {
         hostName: names.host,
         peerName: names.container,
         mtu: req.mtu,
         peerMac: req.port.mac_address.toLowerCase(),
         alias: endpointAlias(req.endpointId),
-      });
+      };
+      try {
+        await this.links.createVeth(spec);
+      } catch (err) {
+        // A leftover pair from a crashed earlier attempt makes `ip link add` fail: remove it, once.
+        if (!(await this.links.deleteLink(names.host))) throw err;
+        await this.links.createVeth(spec);
+      }
       undo.push(`delete veth ${names.host}`, () => this.links.deleteLink(names.host));
       await this.hostPlug.plug(names.host, req.port, req.endpointId, req.mtu);
       return { containerIfName: names.container };

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import { MacvlanBinder } from '../../src/binding/macvlan-binder.js';
 import { lowestFreeVlan, VlanBinder } from '../../src/binding/vlan-binder.js';
 import { VmPort } from '../../src/binding/vm-port.js';
+import { vethNames } from '../../src/binding/veth-names.js';
 import { buildConfig } from '../../src/config/kuryr-config.js';
 import { parseIni } from '../../src/config/ini.js';
 import { portDriverOf } from '../../src/main/binders.js';
@@ -49,6 +50,18 @@ describe('binding drivers', () => {
     assert.equal(d.ovs.ports.size, 0, 'nothing on OVS');
     await d.detach(net, ep);
     assert.equal(d.links.links.size, 0);
+  });
+
+  it('a leftover veth of a crashed attempt is replaced; nothing else is touched', async () => {
+    const d = buildDriver();
+    const net = await d.createNetwork('10.9.0.0/24', '10.9.0.1');
+    const mac = '02:42:0a:09:00:09';
+    const addr = await d.ok('IpamDriver.RequestAddress', { PoolID: net.poolId, Address: '', Options: { 'com.docker.network.endpoint.macaddress': mac } });
+    const port = d.neutron.ports.find((p) => p.mac_address === mac)!;
+    const host = vethNames(port.id).host;
+    await d.links.createVeth({ hostName: host, peerName: 'stale', mtu: 1500, peerMac: mac });
+    await d.ok('NetworkDriver.CreateEndpoint', { NetworkID: net.networkId, EndpointID: 'b'.repeat(64), Interface: { Address: addr.Address, AddressIPv6: '', MacAddress: mac } });
+    assert.equal(d.links.links.get(host)?.peerName, vethNames(port.id).container);
   });
 
   it('a vif_type without a driver is a clear error, and nothing is left', async () => {
