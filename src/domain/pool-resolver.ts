@@ -139,12 +139,16 @@ export class PoolResolver {
     });
   }
 
-  /** The pool used without --subnet: --ipam-opt neutron.pool[.v6].*, else [neutron] default_subnetpool_v4/_v6. */
-  async defaultPool(version: 4 | 6, opts: NeutronOptions): Promise<NeutronSubnetPool> {
+  /**
+   * The pool used without --subnet: --ipam-opt neutron.pool[.v6].*, else [neutron] default_subnetpool_v4/_v6.
+   * `fresh`: ask Neutron even if this process knows the pool (RequestPool: an operator may have
+   * replaced it since).
+   */
+  async defaultPool(version: 4 | 6, opts: NeutronOptions, fresh = false): Promise<NeutronSubnetPool> {
     const ref = opts.pool[version];
     if (hasRef(ref)) return this.findOne('subnetpools', ref, version === 6 ? 'neutron.pool.v6' : 'neutron.pool');
     const name = version === 6 ? this.settings.defaultSubnetpoolV6 : this.settings.defaultSubnetpoolV4;
-    const known = this.index.knownPoolByName(name);
+    const known = fresh ? undefined : this.index.knownPoolByName(name);
     if (known) return known;
     const found = (await this.neutron.list('subnetpools', { name })).sort(oldestFirst)[0];
     if (!found) {
@@ -165,7 +169,7 @@ export class PoolResolver {
    * rejects blocks that overlap host routes.
    */
   async carve(version: 4 | 6, opts: NeutronOptions): Promise<{ poolId: string; cidr: string }> {
-    const parent = await this.defaultPool(version, opts);
+    const parent = await this.defaultPool(version, opts, true);
     return this.#locks.run(`carve:${parent.id}`, async () => {
       const used = (await this.neutron.list('subnets', { subnetpool_id: parent.id })).map((s) => s.cidr);
       const pending = parent.prefixes.length ? [...this.#pendingOf(parent.id)] : [];

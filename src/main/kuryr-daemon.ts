@@ -157,7 +157,14 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   );
   ready.catch((err: unknown) => log.error({ err: describeError(err) }, 'Neutron is not usable; driver calls will fail'));
   const routes = gated({ ...networkRoutes(networks, endpoints, exposure, settings), ...ipamRoutes(ipam) }, ready);
-  const app = buildPluginServer({ routes, stats, logger: log, extraStats: () => ({ caches: index.sizes(), portPools: portPool?.sizes() ?? {} }) });
+  let neutronReady = false;
+  ready.then(() => (neutronReady = true), () => undefined);
+  const app = buildPluginServer({
+    routes,
+    stats,
+    logger: log,
+    extraStats: () => ({ neutronReady, caches: index.sizes(), portPools: portPool?.sizes() ?? {} }),
+  });
 
   prepareSocket(config.pluginSocket);
   await app.listen({ path: config.pluginSocket });

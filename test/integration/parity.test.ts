@@ -15,7 +15,7 @@ import {
   hostId,
   networkId,
   neutron,
-  pluginGet,
+  neutronCallsDuring,
   portsOfNetwork,
   taggedWith,
 } from './support.js';
@@ -178,14 +178,7 @@ describe('parity with Kuryr-libnetwork on real Neutron', { timeout: 300_000 }, (
 
   it('the Neutron call budget per Docker operation (Kuryr: create 13, attach 13, detach 8, rm 13)', async () => {
     const n = name('budget');
-    const calls = async (work: () => Promise<unknown>) => {
-      const before = (await pluginGet('/kuryr/stats')) as { operations: Record<string, { neutronCalls: number }> };
-      await work();
-      const afterStats = (await pluginGet('/kuryr/stats')) as { operations: Record<string, { neutronCalls: number }> };
-      let total = 0;
-      for (const [op, t] of Object.entries(afterStats.operations)) total += t.neutronCalls - (before.operations[op]?.neutronCalls ?? 0);
-      return total;
-    };
+    const calls = (work: () => Promise<unknown>) => neutronCallsDuring(work);
     // Zed takes no tags in a POST: pool + duplicate check, network + tags, subnet + tag (4 with tag-creation: tag-creation.test.ts)
     const create = await calls(() => kuryrNet(n, '10.136.0.0/24', '10.136.0.1'));
     assert.ok(create <= 6, `docker network create: ${create} Neutron calls (Kuryr: 13)`);

@@ -134,3 +134,28 @@ export function pluginGet(path: string, socketPath = PLUGIN_SOCKET): Promise<unk
     req.end();
   });
 }
+
+/**
+ * Neutron calls a daemon made for `work`, counted by the daemon: those of the
+ * requests, and those it made after answering (CreateEndpoint's endpoint
+ * record, pool refills), waited for until the count holds still.
+ */
+export async function neutronCallsDuring(work: () => Promise<unknown>, socket = PLUGIN_SOCKET): Promise<number> {
+  const total = async (): Promise<number> => {
+    const s = (await pluginGet('/kuryr/stats', socket)) as { operations: Record<string, { neutronCalls: number }>; backgroundNeutronCalls: number };
+    return Object.values(s.operations).reduce((n, o) => n + o.neutronCalls, 0) + s.backgroundNeutronCalls;
+  };
+  const settled = async (): Promise<number> => {
+    let last = await total();
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 300));
+      const now = await total();
+      if (now === last) return now;
+      last = now;
+    }
+  };
+  await waitFor('the daemon to have probed Neutron', async () => ((await pluginGet('/kuryr/stats', socket)) as { neutronReady?: boolean }).neutronReady);
+  const before = await settled();
+  await work();
+  return (await settled()) - before;
+}

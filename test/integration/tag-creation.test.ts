@@ -11,7 +11,7 @@ import { after, describe, it } from 'node:test';
 import { idTags } from '../../src/domain/naming.js';
 import { startDaemon, type TestDaemon } from './daemons.js';
 import { tagCreationNeutron } from './neutron-shims.js';
-import { IMAGE, RUN_PREFIX, cleanupDocker, containerIp, docker, networkId, neutron, pluginGet } from './support.js';
+import { IMAGE, RUN_PREFIX, cleanupDocker, containerIp, docker, networkId, neutron, neutronCallsDuring } from './support.js';
 
 const containers: string[] = [];
 const networks: string[] = [];
@@ -29,15 +29,7 @@ describe('Neutron with tag-creation (tags in the POST)', { timeout: 300_000 }, (
     proxy = await tagCreationNeutron(port);
     daemon = await startDaemon(`${RUN_PREFIX}tc`, `[neutron]\nendpoint_override = http://127.0.0.1:${port}`);
     const socket = `/run/docker/plugins/${daemon.name}.sock`;
-    const calls = async (work: () => Promise<unknown>): Promise<number> => {
-      const total = async () => {
-        const s = (await pluginGet('/kuryr/stats', socket)) as { operations: Record<string, { neutronCalls: number }> };
-        return Object.values(s.operations).reduce((n, o) => n + o.neutronCalls, 0);
-      };
-      const before = await total();
-      await work();
-      return (await total()) - before;
-    };
+    const calls = (work: () => Promise<unknown>): Promise<number> => neutronCallsDuring(work, socket);
     const net = `${RUN_PREFIX}-tc`;
     networks.push(net);
     const create = await calls(() =>

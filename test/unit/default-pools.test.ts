@@ -35,6 +35,17 @@ describe('default subnet pools (no --subnet)', () => {
     assert.equal(d.neutron.subnets.length + d.neutron.networks.length, 0);
   });
 
+  it('a default pool replaced by the operator is used at once (no restart)', async () => {
+    const d = buildDriver();
+    const old = await d.neutron.create('subnetpools', { name: 'kuryr', prefixes: ['10.11.0.0/16'], default_prefixlen: 24 });
+    await d.removeNetwork(await createWithoutSubnet(d));
+    await d.neutron.delete('subnetpools', old.id);
+    const replaced = await d.neutron.create('subnetpools', { name: 'kuryr', prefixes: ['10.12.0.0/16'], default_prefixlen: 24 });
+    const net = await createWithoutSubnet(d);
+    assert.equal(net.pool, '10.12.0.0/24');
+    assert.ok(d.neutron.subnets.every((s) => s.subnetpool_id === replaced.id));
+  });
+
   it('Docker asking again (a block overlapping host routes) gets the next block', async () => {
     const d = buildDriver();
     await d.neutron.create('subnetpools', { name: 'kuryr', prefixes: ['10.20.0.0/22'], default_prefixlen: 24 });
