@@ -381,13 +381,14 @@ if [ -f "$KURYR_SH" ]; then
   log "bash $KURYR_SH start"
   bash "$KURYR_SH" start 9>&- || die "lab/kuryr.sh start failed"
 fi
-# the container service (zun-api on 127.0.0.1:9517; `zun` on PATH)
-if [ -f "$LAB_DIR/zun.sh" ]; then bash "$LAB_DIR/zun.sh" start 9>&- || die "lab/zun.sh start failed"; fi
-
 # the multi-host lab (docs/multihost.md)
 if [ "$HOSTS" -ge 2 ]; then
   KURYR_LAB_LOCK_HELD=1 bash "$LAB_DIR/hosts.sh" up "$HOSTS" 9>&- || die "lab/hosts.sh up $HOSTS failed"
 fi
+
+# the container service (zun-api on 127.0.0.1:9517; `zun` on PATH), after the hosts:
+# its zun.conf lists the multi-host lab's hosts when they are up
+if [ -f "$LAB_DIR/zun.sh" ]; then bash "$LAB_DIR/zun.sh" start 9>&- || die "lab/zun.sh start failed"; fi
 
 lab_summary || warn "some components are not running (see above)"
 log "up: done; started by this lab: $(tr '\n' ' ' < "$STARTED")"
