@@ -30,7 +30,7 @@ async function freePoolPorts(neutronNet: string): Promise<string[]> {
 async function portOf(container: string, neutronNet: string) {
   const eid = (await docker('inspect', '-f', '{{range .NetworkSettings.Networks}}{{.EndpointID}}{{end}}', container)).trim();
   // CreateEndpoint records the endpoint on the port just after its reply.
-  const port = await waitFor(`the Neutron port of ${container}`, async () => (await taggedWith('ports', eid))[0], 10_000);
+  const port = await waitFor(`the Neutron port of ${container}`, async () => (await taggedWith('ports', eid)).find((p) => p.device_id === eid), 10_000);
   assert.equal(port.network_id, neutronNet);
   return port;
 }
