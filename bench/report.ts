@@ -133,13 +133,13 @@ const yes = (ok: boolean): string => (ok ? '✅' : '❌');
 /** Why a call-count target is missed: what bounds each operation (the Kuryr footprint kuryr-ts must keep for drop-in compatibility). */
 const BOUNDS: Record<string, string> = {
   'network create':
-    '5 writes + 3 reads. The writes are the Kuryr footprint, which kuryr-ts keeps so that a host can switch daemons: the subnet pool `kuryrPool-<cidr>` (Docker\'s PoolID is its uuid, as in Kuryr), the network, its two `kuryr.net.uuid.*` tags (one `PUT …/tags`), the subnet, and the subnet\'s `<PoolID>` tag (how overlapping CIDRs are told apart). The lab\'s Neutron (Zed) takes no tags in a create body (the `tag-creation` API extension of later Neutron releases), so each tag set is a write of its own. The reads: `GET subnetpools?name` in RequestPool is the find-or-create lookup that keeps concurrent and multi-host creates converging (Kuryr bug C14); the second `GET subnetpools?name` (CreateNetwork resolving the same pool again) could be answered from what RequestPool just learnt, and `GET networks?tags` (is this a replayed CreateNetwork?) is the price of idempotency — without both, 6. Reaching 4 needs tags in the create bodies (Neutron with `tag-creation`: 3 writes + 1 read) or giving up the per-network subnet pool (breaks Kuryr\'s PoolID = pool uuid).',
-  'dual-stack network create': 'As network create, per address family: two pools (each with its find-or-create lookup, and looked up again by CreateNetwork), one network and its tags, two subnets in one bulk create, two subnet tags: 7 writes + 5 reads. Bounded like network create; with tags on create and the repeated lookups answered from memory it would be 2 pool lookups + 2 pool creates + 1 network + 1 bulk subnet create = 6.',
+    '5 writes + 1 read on this Neutron. The writes are the Kuryr footprint, which kuryr-ts keeps so that a host can switch daemons: the subnet pool `kuryrPool-<cidr>` (Docker\'s PoolID is its uuid, as in Kuryr), the network, its two `kuryr.net.uuid.*` tags (one `PUT …/tags`), the subnet, and the subnet\'s `<PoolID>` tag. The read is the duplicate check after creating the pool (`GET subnetpools?name`), which keeps concurrent and multi-host creates converging on one pool (Kuryr bug C14); a CIDR the daemon has not seen is created first instead of looked up first, and CreateNetwork skips its idempotency read when its pools were just made by this daemon (docs/compatibility.md). The lab\'s Neutron (Zed) takes no tags in a create body, so each tag set is a write of its own: with the `tag-creation` extension (Neutron 2024.2+, probed at start) the same footprint takes 4 calls — proved through a shim in test/integration/tag-creation.test.ts. Below 6 on Zed means dropping a tag Kuryr reads, or the duplicate check.',
+  'dual-stack network create': 'As network create, per address family: two pools (each created, then checked for duplicates), one network and its tags, two subnets in one bulk create, two subnet tags: 7 writes + 2 reads. With tags in the creates (`tag-creation`): 6.',
   'network rm':
     '`GET networks/<id>` (fresh tags: another host may share the network — Kuryr bug C6 — so the cache cannot be trusted), `DELETE networks/<id>` (its subnets go with it), `DELETE subnetpools/<id>` (the pool kuryr made). Other lookups are answered from the daemon\'s cache of what it made.',
   'dual-stack network rm': 'As network rm, with one pool per address family.',
   'docker run -d (attach)':
-    'RequestAddress creates the port already bound (1 write); CreateEndpoint sets `device_id` and the endpoint tags (2 writes, in parallel with the host plumbing). Kuryr needs 13.',
+    'RequestAddress creates the port already bound (1 write); CreateEndpoint plugs the host side and answers, then sets `device_id` and the endpoint tags (2 writes, after the reply: counted here, not waited for). With port pools, RequestAddress makes no call. Kuryr needs 13.',
   'network connect': 'Same calls as attach.',
   'docker rm -f (detach)': 'DeleteEndpoint unplugs only (no Neutron call); ReleaseAddress deletes the port (1 call).',
   'network disconnect': 'Same calls as detach.',
@@ -413,12 +413,12 @@ export function markdown(r: Results, stamp: string): string {
     const s = l.summaries;
     const b = l.neutronBusyMs;
     const gap = (kuryr: string, bridge: string, busy: string[]): string => {
-      const extra = (s[kuryr]?.median ?? NaN) - (s[bridge]?.median ?? NaN);
       const nb = busy.reduce((a, k) => a + (b[k]?.median ?? 0), 0);
-      return `${ms(extra)} more than bridge, of which ${ms(nb)} is Neutron busy time and ${ms(extra - nb)} everything else (the daemon, OVS plumbing, Docker's own remote-driver path)`;
+      return `${ms(s[kuryr]?.median)} (bridge ${ms(s[bridge]?.median)}); Neutron had a call in flight for ${ms(nb)} of it`;
     };
     out.push(
-      `Where the time goes: \`run -d + rm -f\` on kuryr takes ${gap('kuryr run -d + rm -f', 'bridge run -d + rm -f', ['kuryr run -d', 'kuryr rm -f'])}. \`network create + rm\` takes ${gap('kuryr network create + rm', 'bridge network create + rm', ['kuryr network create', 'kuryr network rm'])}. The Docker CLI round trip alone is ${ms(s['docker CLI round trip']?.median)}.`,
+      `Where the time goes: \`run -d + rm -f\` on kuryr takes ${gap('kuryr run -d + rm -f', 'bridge run -d + rm -f', ['kuryr run -d', 'kuryr rm -f'])}; \`network create + rm\` ${gap('kuryr network create + rm', 'bridge network create + rm', ['kuryr network create', 'kuryr network rm'])}. ` +
+        `Neutron's time includes the calls made after the daemon answered (the endpoint record of CreateEndpoint), which overlap Docker's own work, and bridge's time is Docker doing in-process what the plugin does for kuryr (veth, bridge, iptables), so the difference is not a sum of parts: the daemon's own time per call is in the next table. The Docker CLI round trip alone is ${ms(s['docker CLI round trip']?.median)}.`,
       '',
     );
     const pm = Object.entries(l.pluginMs);
@@ -435,7 +435,7 @@ export function markdown(r: Results, stamp: string): string {
     const ce = l.pluginMs['kuryr run -d']?.['NetworkDriver.CreateEndpoint'];
     if (put && post) {
       out.push(
-        `In \`docker run -d\`, RequestAddress waits for \`POST ports\` (the bound port: ${ms(post.median)} median, the floor) and CreateEndpoint for \`PUT ports/<id>\` (\`device_id\` = EndpointID, Kuryr's footprint: ${ms(put.median)} median — with ML2/OVN every port update is written through to the OVN northbound DB) in parallel with the tags and the veth/OVS plumbing${ce !== undefined ? ` (CreateEndpoint: ${ms(ce)} median)` : ''}. Setting \`device_id\` after CreateEndpoint has answered (in the background, as the tags could be) would take it off the critical path; the bound port create cannot leave it without pre-created ports.`,
+        `In \`docker run -d\`, RequestAddress waits for \`POST ports\` (the bound port: ${ms(post.median)} median, the floor). CreateEndpoint plugs the host side (veth pair, checksum offload off, OVS port${ce !== undefined ? `: ${ms(ce)} median` : ''}) and answers; the endpoint record — \`PUT ports/<id>\` (\`device_id\` = EndpointID, Kuryr's footprint: ${ms(put.median)} median, with ML2/OVN every port update is written through to the OVN northbound DB) and the endpoint tags — is written after the reply, while Docker starts the container. Without port pools, the bound port create is what remains between kuryr and the floor.`,
         '',
       );
     }
@@ -446,8 +446,11 @@ export function markdown(r: Results, stamp: string): string {
       const ceP = l.pluginMs['kuryr pools run -d'];
       out.push(
         `Port pools (\`[vif_pool] enabled = true\`, a second daemon \`kbenchpool\` on its own network, interleaved with the runs above): without them the bound port create is on the critical path of every \`docker run\` — bridge + that call alone is ${run.floorRatio}× bridge here, kuryr-ts without pools ${run.kuryrOverBridge}×. ` +
-          `With pools the port is made and bound in the background and handed out by RequestAddress with no Neutron call; CreateEndpoint only sets device_id and the endpoint tags (${calls ? `${calls.min}–${calls.max}` : '?'} Neutron calls per \`docker run\`, counted by that daemon, background refills not included), in parallel with the veth/OVS plumbing: \`docker run -d\` is ${ms(s['kuryr pools run -d']?.median)} median, ${pooled.kuryrOverBridge}× bridge (${ms(s['bridge run -d']?.median)}).` +
-          (ceP ? ` Inside that daemon: ${Object.entries(ceP).map(([m, v]) => `${m.replace(/^(NetworkDriver|IpamDriver)\./, '')} ${Math.round(v)} ms`).join(', ')} (median).` : ''),
+          `With pools the port is made and bound in the background (bulk creates) and handed out by RequestAddress with no Neutron call; CreateEndpoint plugs the host side and answers, and writes device_id and the endpoint tags after the reply (${calls ? `${calls.min}–${calls.max}` : '?'} Neutron calls while Docker waits, counted by that daemon): \`docker run -d\` is ${ms(s['kuryr pools run -d']?.median)} median, ${pooled.kuryrOverBridge}× bridge (${ms(s['bridge run -d']?.median)}).` +
+          (ceP
+            ? ` Inside the daemon: ${Object.entries(ceP).map(([m, v]) => `${m.replace(/^(NetworkDriver|IpamDriver)\./, '')} ${Math.round(v)} ms`).join(', ')} (median), ${ms(Object.values(ceP).reduce((x, y) => x + y, 0))} in all — the host plumbing, three short commands (\`ip -batch\`, \`ethtool\`, \`ovs-vsctl\`). ` +
+              `What bounds the ratio: of the ${ms((s['kuryr pools run -d']?.median ?? NaN) - (s['bridge run -d']?.median ?? NaN))} over bridge, that is the daemon's part; the rest is Docker's remote-driver path (five plugin HTTP round trips, each a JSON request on the plugin socket, and its handling of a plugin-made veth), which no driver can avoid, plus the noise of a shared 2-core machine (bridge itself: ${ms(s['bridge run -d']?.median)} median, p95 ${ms(s['bridge run -d']?.p95)}).`
+            : ''),
         '',
       );
     }
