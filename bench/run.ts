@@ -22,6 +22,7 @@
 import { execFileSync, spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
+import { startNullDriver, type NullDriver } from './null-driver.js';
 import { CountingProxy, busyMs, type ProxiedCall } from './proxy.js';
 import {
   NeutronDirect,
@@ -68,8 +69,9 @@ const P = {
 const DRIVER = process.env.BENCH_DRIVER ?? 'kbench';
 const POOL_MIN = 5;
 const POOL_CONF = `[vif_pool]\nenabled = true\nports_pool_min = ${POOL_MIN}\nports_pool_batch = 10\n`;
-/** The port-pool daemon of the latency phase, while it runs. */
+/** The port-pool daemon and the null remote driver of the latency phase, while they run. */
 let poolDaemon: BenchDaemon | undefined;
+let nullDriver: NullDriver | undefined;
 const RUN = `kb${process.pid.toString(36)}`;
 const IMAGE = 'kuryr/busybox:latest';
 /** Plugin-protocol network ids share their first 8 hex digits, so their Neutron names (kuryr-net-<NID[0:8]>) are one sweepable name. */
@@ -279,8 +281,15 @@ async function phaseLatency(): Promise<NonNullable<Results['latency']>> {
     for (const [m, v] of Object.entries(d.pluginMs)) ((methodMs[key] ??= {})[m] ??= []).push(v);
   };
 
+  // The floor of any remote driver: a plugin that only makes a veth pair (bench/null-driver.ts).
+  nullDriver = await startNullDriver(`${DRIVER}null`);
+  const zNet = `${RUN}-lz`;
+  await dockerOk('network', 'create', '-d', nullDriver.driver, '--ipam-driver', nullDriver.driver, '--subnet', '10.230.26.0/24', zNet);
+
   for (let i = 0; i < P.reps; i++) {
     if (i % 5 === 0) log(`  latency repetition ${i + 1}/${P.reps}`);
+    await plainOp('null remote driver run -d', () => docker('run', '-d', '--name', `${RUN}-z${i}`, '--net', zNet, IMAGE, 'sleep', '600'));
+    await plainOp('null remote driver rm -f', () => docker('rm', '-f', `${RUN}-z${i}`));
     // docker run -d + rm -f with port pools
     await poolOp('kuryr pools run -d', () => docker('run', '-d', '--name', `${RUN}-p${i}`, '--net', pNet, IMAGE, 'sleep', '600'));
     await poolOp('kuryr pools rm -f', () => docker('rm', '-f', `${RUN}-p${i}`));
@@ -327,6 +336,9 @@ async function phaseLatency(): Promise<NonNullable<Results['latency']>> {
   await docker('network', 'rm', pNet);
   await poolDaemon.stop();
   poolDaemon = undefined;
+  await docker('network', 'rm', zNet);
+  await nullDriver.stop();
+  nullDriver = undefined;
   const kuryrCalls = proxy.calls.slice(l0);
 
   const sums = (a: string, b: string): number[] => (samples[a] ?? []).map((x, i) => x + (samples[b]?.[i] ?? NaN)).filter((x) => Number.isFinite(x));
@@ -360,8 +372,8 @@ async function phaseLatency(): Promise<NonNullable<Results['latency']>> {
         kuryrOverBridge: ratio('kuryr run -d', 'bridge run -d'),
         floorRatio: r2((med('bridge run -d') + med('floor: bound port create')) / med('bridge run -d')),
       },
-      // With pools no port is made on the critical path: the floor is bridge itself.
-      'run -d, port pools': { kuryrOverBridge: ratio('kuryr pools run -d', 'bridge run -d'), floorRatio: 1 },
+      // With pools no port is made on the critical path: the floor is a remote driver that does nothing but a veth.
+      'run -d, port pools': { kuryrOverBridge: ratio('kuryr pools run -d', 'bridge run -d'), floorRatio: ratio('null remote driver run -d', 'bridge run -d') },
       'run -d + rm -f, port pools': {
         kuryrOverBridge: ratio('kuryr pools run -d + rm -f', 'bridge run -d + rm -f'),
         floorRatio: r2((med('bridge run -d + rm -f') + med('floor: port delete')) / med('bridge run -d + rm -f')),
@@ -766,6 +778,8 @@ function cleanup(): Promise<Results['cleanup']> {
     }
     await poolDaemon?.stop();
     poolDaemon = undefined;
+    await nullDriver?.stop();
+    nullDriver = undefined;
     if (daemon) {
       for (const eid of [...liveEndpoints.keys()]) await detach(eid).catch((e: Error) => notes.push(`endpoint ${eid.slice(0, 12)}: ${e.message}`));
       await pool([...liveNets.values()], 4, (net) => deletePluginNet(net).catch((e: Error) => notes.push(`network ${net.nid.slice(0, 12)}: ${e.message}`)));
