@@ -422,7 +422,13 @@ async function phaseConcurrency(): Promise<NonNullable<Results['concurrency']>> 
   const net = `${RUN}-cc`;
   const bnet = `${RUN}-ccb`;
   await dockerOk('network', 'create', '-d', DRIVER, '--ipam-driver', DRIVER, '--subnet', '10.230.32.0/23', '--gateway', '10.230.32.1', net).then((id) => dockerNetworkIds.add(id));
-  await dockerOk('network', 'create', '-d', 'bridge', '--subnet', '10.230.36.0/23', bnet);
+  // Docker 20.10's bridge driver can keep a stale endpoint after 50 removals at once, and then the
+  // network cannot be removed until dockerd restarts: take the first free /23 of a few.
+  for (const third of [36, 38, 40, 42, 44]) {
+    const made = await docker('network', 'create', '-d', 'bridge', '--subnet', `10.230.${third}.0/23`, bnet);
+    if (made.ok) break;
+    if (!/overlaps/.test(made.out) || third === 44) throw new Error(`docker network create ${bnet}: ${made.out}`);
+  }
   const netDockerId = await dockerOk('network', 'inspect', '-f', '{{.Id}}', net);
   const neutronNet = await neutronNetworkOf(neutron, netDockerId);
   await proxy.quiesce();
@@ -773,8 +779,8 @@ function cleanup(): Promise<Results['cleanup']> {
     }
     const netNames = (await docker('network', 'ls', '--format', '{{.Name}}', '--filter', `name=${RUN}-`)).out.split('\n').filter(Boolean);
     for (const nm of netNames) {
-      notes.push(`removed leftover network ${nm}`);
-      await docker('network', 'rm', nm);
+      const rm = await docker('network', 'rm', nm);
+      notes.push(rm.ok ? `removed leftover network ${nm}` : `could not remove leftover network ${nm}: ${rm.out.trim().slice(0, 200)}`);
     }
     await poolDaemon?.stop();
     poolDaemon = undefined;
