@@ -64,7 +64,10 @@ export class PortPool {
     let count = Math.max(this.settings.batch, this.settings.min - have);
     if (this.settings.max > 0) count = Math.min(count, this.settings.max - have);
     if (count <= 0) return;
-    const work = (async () => {
+    // Started by the background runner, not here: its calls are not the triggering request's.
+    let settle!: () => void;
+    this.#filling.set(subnet.id, new Promise<void>((resolve) => (settle = resolve)));
+    this.background(async () => {
       try {
         const ports = await this.neutron.createBulk(
           'ports',
@@ -89,10 +92,9 @@ export class PortPool {
         this.log.warn({ subnetId: subnet.id, err: describeError(err) }, 'port pool refill failed; containers get ports made on demand');
       } finally {
         this.#filling.delete(subnet.id);
+        settle();
       }
-    })();
-    this.#filling.set(subnet.id, work);
-    this.background(() => work);
+    });
   }
 
   /** Deletes this host's free ports on a Neutron network (before the network is deleted). */
