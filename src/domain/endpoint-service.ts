@@ -91,16 +91,7 @@ export class EndpointService {
       let port = await this.#findPort(net.id, ips);
       if (!port) {
         // Not allocated by kuryr's IPAM (e.g. a retry after ReleaseAddress): create it bound.
-        port = await this.neutron.create('ports', {
-          name: endpointPortName(req.endpointId),
-          network_id: net.id,
-          admin_state_up: true,
-          device_owner: DEVICE_OWNER,
-          device_id: req.endpointId,
-          ...(this.settings.bindHost ? { 'binding:host_id': this.settings.hostId } : {}),
-          fixed_ips: ips.map((ip) => ({ ip_address: ip })),
-          ...(mac ? { mac_address: mac } : {}),
-        });
+        port = await this.#createPort(endpointPortName(req.endpointId), net.id, req.endpointId, ips.map((ip) => ({ ip_address: ip })), mac);
         const created = port;
         undo.push(`delete port ${created.id}`, () => this.neutron.delete('ports', created.id));
       }
@@ -236,15 +227,21 @@ export class EndpointService {
    */
   async #withMac(port: NeutronPort, mac: string, endpointId: string): Promise<NeutronPort> {
     await this.neutron.delete('ports', port.id);
+    const fixedIps = port.fixed_ips.map((f) => ({ subnet_id: f.subnet_id, ip_address: f.ip_address }));
+    return this.#createPort(port.name, port.network_id, endpointId, fixedIps, mac);
+  }
+
+  /** A kuryr port for an endpoint, already owned by it and (veth drivers) bound to this host. */
+  #createPort(name: string, networkId: string, endpointId: string, fixedIps: Array<Record<string, string>>, mac: string): Promise<NeutronPort> {
     return this.neutron.create('ports', {
-      name: port.name,
-      network_id: port.network_id,
+      name,
+      network_id: networkId,
       admin_state_up: true,
-      fixed_ips: port.fixed_ips.map((f) => ({ subnet_id: f.subnet_id, ip_address: f.ip_address })),
-      mac_address: mac,
       device_owner: DEVICE_OWNER,
       device_id: endpointId,
-      'binding:host_id': this.settings.hostId,
+      ...(this.settings.bindHost ? { 'binding:host_id': this.settings.hostId } : {}),
+      fixed_ips: fixedIps,
+      ...(mac ? { mac_address: mac } : {}),
     });
   }
 

@@ -137,14 +137,13 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   const endpoints = new EndpointService(neutron, index, binders, host.links, host.ovs, sgs, settings, log, undefined, background);
   const exposure = new ExposureService(neutron, index, settings, log);
 
+  let neutronReady = false;
   const ready = probeNeutron(neutron, log).then((features) => {
     index.tagging = features.tags;
     index.tagOnCreate = features.tagOnCreate;
-  });
-  // Pool ports made before a restart are this host's pools again (in the background: Docker is not kept waiting).
-  ready.then(
-    () => {
-      if (!portPool) return;
+    neutronReady = true;
+    // Pool ports made before a restart are this host's pools again (in the background: Docker is not kept waiting).
+    if (portPool) {
       stats.detached(async () => {
         try {
           log.info({ ports: await portPool.recover() }, 'port pools recovered from Neutron');
@@ -152,13 +151,10 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
           log.warn({ err: describeError(err) }, "port pools: could not list this host's pool ports");
         }
       });
-    },
-    () => undefined, // logged below
-  );
+    }
+  });
   ready.catch((err: unknown) => log.error({ err: describeError(err) }, 'Neutron is not usable; driver calls will fail'));
   const routes = gated({ ...networkRoutes(networks, endpoints, exposure, settings), ...ipamRoutes(ipam) }, ready);
-  let neutronReady = false;
-  ready.then(() => (neutronReady = true), () => undefined);
   const app = buildPluginServer({
     routes,
     stats,

@@ -9,6 +9,7 @@
  * Only loopback: the proxy listens on 127.0.0.1 and talks to 127.0.0.1:9696.
  */
 import { createServer, request, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { startDaemon, type TestDaemon } from './daemons.js';
 
 const UPSTREAM = { host: '127.0.0.1', port: 9696 };
 const TAG_EXTENSIONS = new Set(['standard-attr-tag', 'tag', 'tag-ext', 'tag-ports-during-bulk-creation', 'tag-creation']);
@@ -120,4 +121,24 @@ export function tagCreationNeutron(port: number): Promise<Server> {
     );
     reply(res, up, JSON.stringify(created));
   });
+}
+
+/** A test kuryr daemon whose Neutron is `shim` on 127.0.0.1:`port`; its stop() stops both. */
+export async function daemonBehindShim(name: string, shim: (port: number) => Promise<Server>, port: number): Promise<TestDaemon> {
+  const server = await shim(port);
+  const close = (): Promise<unknown> => new Promise((r) => server.close(r));
+  let daemon: TestDaemon;
+  try {
+    daemon = await startDaemon(name, `[neutron]\nendpoint_override = http://127.0.0.1:${port}`);
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return {
+    name: daemon.name,
+    async stop() {
+      await daemon.stop();
+      await close();
+    },
+  };
 }

@@ -6,28 +6,23 @@
  * packets between the containers.
  */
 import assert from 'node:assert/strict';
-import type { Server } from 'node:http';
 import { after, describe, it } from 'node:test';
 import { idTags } from '../../src/domain/naming.js';
-import { startDaemon, type TestDaemon } from './daemons.js';
-import { tagCreationNeutron } from './neutron-shims.js';
+import type { TestDaemon } from './daemons.js';
+import { daemonBehindShim, tagCreationNeutron } from './neutron-shims.js';
 import { IMAGE, RUN_PREFIX, cleanupDocker, containerIp, docker, networkId, neutron, neutronCallsDuring } from './support.js';
 
 const containers: string[] = [];
 const networks: string[] = [];
-let proxy: Server | undefined;
 let daemon: TestDaemon | undefined;
 after(async () => {
   await cleanupDocker(containers, networks);
   await daemon?.stop();
-  await new Promise((r) => (proxy ? proxy.close(r) : r(undefined)));
 });
 
 describe('Neutron with tag-creation (tags in the POST)', { timeout: 300_000 }, () => {
   it('docker network create in ≤ 4 Neutron calls, same names and tags, packets flow, nothing left', async () => {
-    const port = 19900 + (process.pid % 90);
-    proxy = await tagCreationNeutron(port);
-    daemon = await startDaemon(`${RUN_PREFIX}tc`, `[neutron]\nendpoint_override = http://127.0.0.1:${port}`);
+    daemon = await daemonBehindShim(`${RUN_PREFIX}tc`, tagCreationNeutron, 19900 + (process.pid % 90));
     const socket = `/run/docker/plugins/${daemon.name}.sock`;
     const calls = (work: () => Promise<unknown>): Promise<number> => neutronCallsDuring(work, socket);
     const net = `${RUN_PREFIX}-tc`;

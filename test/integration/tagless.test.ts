@@ -5,27 +5,22 @@
  * (extensions absent, tag URLs 404, tag filters 400, no tags in bodies).
  */
 import assert from 'node:assert/strict';
-import type { Server } from 'node:http';
 import { after, describe, it } from 'node:test';
-import { startDaemon, type TestDaemon } from './daemons.js';
-import { taglessNeutron } from './neutron-shims.js';
+import type { TestDaemon } from './daemons.js';
+import { daemonBehindShim, taglessNeutron } from './neutron-shims.js';
 import { IMAGE, RUN_PREFIX, cleanupDocker, containerIp, docker, dockerFails, networkId, neutron } from './support.js';
 
 const containers: string[] = [];
 const networks: string[] = [];
-let proxy: Server | undefined;
 let daemon: TestDaemon | undefined;
 after(async () => {
   await cleanupDocker(containers, networks);
   await daemon?.stop();
-  await new Promise((r) => (proxy ? proxy.close(r) : r(undefined)));
 });
 
 describe('tag-less Neutron: the name-based fallback', { timeout: 300_000 }, () => {
   it('networks named by the Docker id, ports <endpoint>-port, packets flow, nothing left; adoption refused', async () => {
-    const port = 19700 + (process.pid % 200);
-    proxy = await taglessNeutron(port);
-    daemon = await startDaemon(`${RUN_PREFIX}nt`, `[neutron]\nendpoint_override = http://127.0.0.1:${port}`);
+    daemon = await daemonBehindShim(`${RUN_PREFIX}nt`, taglessNeutron, 19700 + (process.pid % 200));
     const net = `${RUN_PREFIX}-nt`;
     networks.push(net);
     await docker('network', 'create', '-d', daemon.name, '--ipam-driver', daemon.name, '--subnet', '10.203.0.0/24', '--gateway', '10.203.0.1', net);
