@@ -3,19 +3,21 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
+const EXEC = 'packages/kuryr/src/adapters/linux/exec.ts';
+
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'bench/results/**'] },
+  { ignores: ['**/dist/**', 'node_modules/**', 'bench/results/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
-    files: ['src/**/*.ts'],
+    files: ['packages/*/src/**/*.ts'],
     rules: {
       'no-restricted-imports': [
         'error',
         {
           paths: [
-            { name: 'node:child_process', message: 'Run host commands through src/adapters/linux/exec.ts.' },
-            { name: 'child_process', message: 'Run host commands through src/adapters/linux/exec.ts.' },
+            { name: 'node:child_process', message: `Run host commands through ${EXEC}.` },
+            { name: 'child_process', message: `Run host commands through ${EXEC}.` },
           ],
         },
       ],
@@ -24,21 +26,21 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/adapters/linux/exec.ts'],
+    files: [EXEC],
     rules: { 'no-restricted-imports': 'off' },
   },
   {
-    files: ['src/domain/**/*.ts', 'src/protocol/**/*.ts', 'src/binding/**/*.ts'],
+    files: ['packages/kuryr/src/domain/**/*.ts', 'packages/kuryr/src/protocol/**/*.ts', 'packages/kuryr/src/binding/**/*.ts'],
     rules: {
       'no-restricted-globals': ['error', { name: 'fetch', message: 'Domain code talks to Neutron through the NeutronApi port.' }],
     },
   },
   {
-    files: ['bin/**/*.js', 'scripts/**/*.js', 'bench/**/*.js'],
+    files: ['packages/*/bin/**/*.js', 'scripts/**/*.js', 'bench/**/*.js'],
     languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
   },
   {
-    files: ['test/**/*.ts'],
+    files: ['test/**/*.ts', 'packages/*/test/**/*.ts'],
     rules: { '@typescript-eslint/no-non-null-assertion': 'off' },
   },
 );

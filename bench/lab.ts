@@ -169,7 +169,7 @@ export async function startDaemon(driver: string, proxyPort: number | undefined,
   const log = `/var/log/kuryr-lab/${driver}.log`;
   const neutronConf = proxyPort === undefined ? '' : `\n[neutron]\nendpoint_override = http://127.0.0.1:${proxyPort}\n`;
   writeFileSync(conf, `[DEFAULT]\nplugin_socket = ${socket}\nlog_file = ${log}\n${neutronConf}\n${extraConf}\n`);
-  const child: ChildProcess = spawn(process.execPath, ['--max-semi-space-size=1', `${REPO}bin/kuryr.js`, 'daemon', '--config-file', LAB_CONF, '--config-file', conf], {
+  const child: ChildProcess = spawn(process.execPath, ['--max-semi-space-size=1', `${REPO}packages/kuryr/bin/kuryr.js`, 'daemon', '--config-file', LAB_CONF, '--config-file', conf], {
     stdio: ['ignore', 'ignore', 'inherit'],
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

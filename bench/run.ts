@@ -834,7 +834,7 @@ function cleanup(): Promise<Results['cleanup']> {
 
 /** Is any of the daemon's src/ files newer than the build the bench daemon runs? */
 function distIsStale(): boolean {
-  const built = statSync(`${REPO}dist/src/main/kuryr-cli.js`, { throwIfNoEntry: false })?.mtimeMs ?? 0;
+  const built = statSync(`${REPO}packages/kuryr/dist/src/main/kuryr-cli.js`, { throwIfNoEntry: false })?.mtimeMs ?? 0;
   const newest = (dir: string): number =>
     readdirSync(dir, { withFileTypes: true }).reduce((m, e) => Math.max(m, e.isDirectory() ? newest(`${dir}/${e.name}`) : e.name.endsWith('.ts') ? statSync(`${dir}/${e.name}`).mtimeMs : 0), 0);
   // src/zun is the container service, not part of the daemon

@@ -16,7 +16,7 @@
 #   - its own Docker Engine: data root /var/lib/kuryr-lab/H/docker, exec root
 #     and plugin dir = its private /run/docker, its private /etc/docker, API
 #     socket /run/kuryr-lab/H/docker.sock (docker -H unix:///run/kuryr-lab/H/docker.sock ...);
-#   - its own kuryr daemon (bin/kuryr.js daemon, run inside the namespaces,
+#   - its own kuryr daemon (packages/kuryr/bin/kuryr.js daemon, run inside the namespaces,
 #     plugin socket = its private /run/docker/plugins/kuryr.sock, so that its
 #     Docker finds only it), with the lab's kuryr.conf plus
 #     /etc/kuryr-lab/H/kuryr.conf ([binding] host_id = H);
@@ -190,7 +190,7 @@ up_host_services() { # host
     echo "# through lab/netns-relay.py at the same 127.0.0.1 URLs) by $h's kuryr daemon"
     printf '[binding]\nhost_id = %s\n' "$h"; } | replace_if_changed "$conf" || true
   pf=$R/kuryr.pid
-  if pid_alive "$pf" kuryr.js && { [ "$REPO_DIR/dist/src/main/kuryr-cli.js" -nt "$pf" ] || [ "$ETC/kuryr.conf" -nt "$pf" ] || [ "$conf" -nt "$pf" ]; }; then
+  if pid_alive "$pf" kuryr.js && { [ "$REPO_DIR/packages/kuryr/dist/src/main/kuryr-cli.js" -nt "$pf" ] || [ "$ETC/kuryr.conf" -nt "$pf" ] || [ "$conf" -nt "$pf" ]; }; then
     log "$h: build or kuryr.conf newer than the kuryr daemon: restarting it"
     stop_pid_group "$h kuryr" "$pf" kuryr.js
   fi
@@ -198,7 +198,7 @@ up_host_services() { # host
     hrecord "$h daemon $pf kuryr.js"
     rm -f "$(host_plugin_sock "$h")"
     spawn "$pf" "$LOGDIR/$h/kuryr.log" nsenter --mount="$NS_DIR/$h.mnt" --uts="$NS_DIR/$h.uts" --net="/run/netns/$ns" -- \
-      node $KURYR_NODE_FLAGS "$REPO_DIR/bin/kuryr.js" daemon --config-file "$ETC/kuryr.conf" --config-file "$conf" \
+      node $KURYR_NODE_FLAGS "$REPO_DIR/packages/kuryr/bin/kuryr.js" daemon --config-file "$ETC/kuryr.conf" --config-file "$conf" \
       || die "$h: kuryr daemon did not start"
   fi
   # Docker Engine (its own --pidfile must differ from spawn's, or dockerd refuses to start)
@@ -238,7 +238,7 @@ cmd_up() {
   neutron_api_ok || die "Neutron API not answering at $API: run lab/up.sh first"
   docker_ok || die "the main Docker is not answering: run lab/up.sh first"
   [ -f "$ETC/kuryr.conf" ] || die "$ETC/kuryr.conf missing: run lab/up.sh (lab/kuryr.sh start) first"
-  [ -f "$REPO_DIR/dist/src/main/kuryr-cli.js" ] || (cd "$REPO_DIR" && npm run --silent build)
+  [ -f "$REPO_DIR/packages/kuryr/dist/src/main/kuryr-cli.js" ] || (cd "$REPO_DIR" && npm run --silent build)
   for c in nsenter unshare ip ovsdb-server ovs-vswitchd ovn-controller "$DOCKERD" /usr/bin/python3 node; do
     command -v "$c" >/dev/null 2>&1 || die "$c not found"
   done

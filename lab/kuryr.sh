@@ -28,11 +28,11 @@ kuryr_answers() {
 build() {
   cd "$REPO_DIR"
   if [ ! -d node_modules ]; then log "npm ci"; npm ci --no-audit --no-fund >/dev/null 2>&1 || npm ci --no-audit --no-fund; fi
-  if [ ! -f dist/src/main/kuryr-cli.js ] || [ -n "$(find src -newer dist/src/main/kuryr-cli.js -name '*.ts' | head -1)" ]; then
+  if [ ! -f packages/kuryr/dist/src/main/kuryr-cli.js ] || [ -n "$(find packages/openstack/src packages/kuryr/src -newer packages/kuryr/dist/src/main/kuryr-cli.js -name '*.ts' | head -1)" ]; then
     log "building kuryr-ts (tsc)"
     npm run build --silent
   fi
-  ln -sf "$REPO_DIR/bin/kuryr.js" /usr/local/bin/kuryr
+  ln -sf "$REPO_DIR/packages/kuryr/bin/kuryr.js" /usr/local/bin/kuryr
 }
 
 neutron_conf() { # the [neutron] auth options for the lab's current auth mode
@@ -80,7 +80,7 @@ start() {
   fi
   build
   log "starting kuryr daemon (log $KURYR_LOG)"
-  spawn "$KURYR_PID" "$KURYR_LOG" node $KURYR_NODE_FLAGS "$REPO_DIR/bin/kuryr.js" daemon --config-file "$KURYR_CONF"
+  spawn "$KURYR_PID" "$KURYR_LOG" node $KURYR_NODE_FLAGS "$REPO_DIR/packages/kuryr/bin/kuryr.js" daemon --config-file "$KURYR_CONF"
   if ! wait_for 30 "kuryr daemon on $PLUGIN_SOCK" kuryr_answers; then
     tail -20 "$KURYR_LOG" >&2
     die "kuryr daemon did not answer"

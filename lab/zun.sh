@@ -11,7 +11,7 @@
 #          (/usr/local/bin), start `zun-api` in the background (pid file
 #          /run/kuryr-lab/zun-api.pid, log /var/log/kuryr-lab/zun-api.log) on
 #          127.0.0.1:9517 and wait until it answers. A running zun-api is left
-#          alone unless zun.conf or the built code (dist/src/zun) changed: then
+#          alone unless zun.conf or the built code (packages/zun/dist/src) changed: then
 #          it is restarted.
 #   stop:  SIGTERM by pid file (SIGKILL after 15 s).
 #   conf:  print the zun.conf start would write (passwords masked); changes nothing.
@@ -35,12 +35,12 @@ zun_answers() { curl -sf -m 3 -o /dev/null "$ZUN_URL/v1/"; }
 build() {
   cd "$REPO_DIR"
   if [ ! -d node_modules ]; then log "npm ci"; npm ci --no-audit --no-fund >/dev/null 2>&1 || npm ci --no-audit --no-fund; fi
-  if [ ! -f dist/src/zun/main/zun-api.js ] || [ -n "$(find src -newer dist/src/zun/main/zun-api.js -name '*.ts' | head -1)" ]; then
+  if [ ! -f packages/zun/dist/src/main/zun-api.js ] || [ -n "$(find packages/openstack/src packages/zun/src -newer packages/zun/dist/src/main/zun-api.js -name '*.ts' | head -1)" ]; then
     log "building kuryr-ts (tsc)"
     npm run build --silent
   fi
-  ln -sf "$REPO_DIR/bin/zun.js" /usr/local/bin/zun
-  ln -sf "$REPO_DIR/bin/zun-api.js" /usr/local/bin/zun-api
+  ln -sf "$REPO_DIR/packages/zun/bin/zun.js" /usr/local/bin/zun
+  ln -sf "$REPO_DIR/packages/zun/bin/zun-api.js" /usr/local/bin/zun-api
 }
 
 auth_conf() {
@@ -103,7 +103,7 @@ start() {
   if write_conf; then changed=1; fi
   build
   if zun_running && zun_answers; then
-    if [ $changed = 0 ] && [ -f "$ZUN_STAMP" ] && [ -z "$(find "$REPO_DIR/dist/src/zun" -newer "$ZUN_STAMP" -name '*.js' 2>/dev/null | head -1)" ]; then
+    if [ $changed = 0 ] && [ -f "$ZUN_STAMP" ] && [ -z "$(find "$REPO_DIR/packages/zun/dist/src" "$REPO_DIR/packages/openstack/dist/src" -newer "$ZUN_STAMP" -name '*.js' 2>/dev/null | head -1)" ]; then
       log "zun-api already running (pid $(pid_of "$ZUN_PID"))"; return 0
     fi
     log "zun.conf or the built code changed: restarting zun-api"
@@ -111,7 +111,7 @@ start() {
   fi
   log "starting zun-api on $ZUN_URL (log $ZUN_LOG)"
   touch "$ZUN_STAMP"
-  spawn "$ZUN_PID" "$ZUN_LOG" node "$REPO_DIR/bin/zun-api.js" --config-file "$ZUN_CONF"
+  spawn "$ZUN_PID" "$ZUN_LOG" node "$REPO_DIR/packages/zun/bin/zun-api.js" --config-file "$ZUN_CONF"
   if ! wait_for 30 "zun-api on $ZUN_URL" zun_answers; then
     tail -20 "$ZUN_LOG" >&2
     die "zun-api did not answer"

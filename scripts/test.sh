@@ -8,15 +8,18 @@
 #      Neutron + OVS) in one node:test run: one summary, one exit code.
 # Needs root (the lab and the data plane do). KURYR_TEST_UNIT_ONLY=1 skips 2 and
 # the integration tests (for machines without root).
+# --integration (npm run test:integration): the integration tests only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+UNIT="packages/*/dist/test/unit/"
+if [ "${1:-}" = --integration ]; then UNIT=""; fi   # npm run test:integration
 
 [ -d node_modules ] || npm ci --no-audit --no-fund
 npm run --silent build
 npm run --silent lint
 
 if [ "${KURYR_TEST_UNIT_ONLY:-0}" = 1 ]; then
-  exec node --test --test-concurrency=1 dist/test/unit/
+  exec node --test --test-concurrency=1 packages/*/dist/test/unit/
 fi
 
 [ "$(id -u)" = 0 ] || { echo "npm test: the integration tests need root (or set KURYR_TEST_UNIT_ONLY=1)" >&2; exit 1; }
@@ -31,4 +34,4 @@ else
   bash lab/kuryr.sh restart
 fi
 
-node --test --test-concurrency=1 --test-timeout=600000 dist/test/unit/ dist/test/integration/
+node --test --test-concurrency=1 --test-timeout=600000 $UNIT dist/test/integration/ packages/zun/dist/test/integration/

@@ -24,7 +24,7 @@ export async function startDaemon(name: string, extraConf: string, opts: StartOp
   const conf = `/run/kuryr-lab/test/${name}.conf`;
   const socket = opts.socket ?? `/run/docker/plugins/${name}.sock`;
   writeFileSync(conf, `[DEFAULT]\nplugin_socket = ${socket}\n${extraConf}\n`);
-  const argv = [process.execPath, '--max-semi-space-size=1', `${REPO}bin/kuryr.js`, 'daemon', '--config-file', '/etc/kuryr-lab/kuryr.conf', '--config-file', conf];
+  const argv = [process.execPath, '--max-semi-space-size=1', `${REPO}packages/kuryr/bin/kuryr.js`, 'daemon', '--config-file', '/etc/kuryr-lab/kuryr.conf', '--config-file', conf];
   const [cmd, ...args] = [...(opts.prefix ?? []), ...argv];
   const child: ChildProcess = spawn(cmd!, args, { stdio: ['ignore', 'ignore', 'inherit'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

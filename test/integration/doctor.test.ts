@@ -5,11 +5,11 @@ import { REPO, sh } from './support.js';
 
 describe('kuryr doctor', { timeout: 120_000 }, () => {
   it('passes on the lab host, and explains a wrong binding host id and a missing socket', async () => {
-    const good = await sh(process.execPath, [`${REPO}bin/kuryr.js`, 'doctor', '--config-file', '/etc/kuryr-lab/kuryr.conf']);
+    const good = await sh(process.execPath, [`${REPO}packages/kuryr/bin/kuryr.js`, 'doctor', '--config-file', '/etc/kuryr-lab/kuryr.conf']);
     assert.match(good, /✔ binding host id: alive: OVN Controller agent/);
     assert.doesNotMatch(good, /✘/);
     writeFileSync('/run/kuryr-lab/test-doctor.conf', '[binding]\nhost_id = nosuchhost\n[DEFAULT]\nplugin_socket = /run/docker/plugins/nosuchdriver.sock\n');
-    const bad = await sh(process.execPath, [`${REPO}bin/kuryr.js`, 'doctor', '--config-file', '/etc/kuryr-lab/kuryr.conf', '--config-file', '/run/kuryr-lab/test-doctor.conf']).then(
+    const bad = await sh(process.execPath, [`${REPO}packages/kuryr/bin/kuryr.js`, 'doctor', '--config-file', '/etc/kuryr-lab/kuryr.conf', '--config-file', '/run/kuryr-lab/test-doctor.conf']).then(
       () => assert.fail('doctor should exit 1'),
       (err: Error) => err.message,
     );

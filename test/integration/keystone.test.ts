@@ -14,7 +14,7 @@ import { execFile } from 'node:child_process';
 import { readFileSync, statSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { after, describe, it } from 'node:test';
-import { parseIni } from '../../src/config/ini.js';
+import { parseIni } from '@kuryr-ts/openstack/config/ini';
 import { RUN_PREFIX, cleanupDocker, docker, networkId, neutron, taggedWith } from './support.js';
 
 const run = promisify(execFile);

@@ -13,8 +13,8 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { parseFindOutput } from '../../src/adapters/linux/ovs-ops.js';
-import type { NeutronPort } from '../../src/ports/neutron.js';
+import { parseFindOutput } from '@kuryr-ts/kuryr/adapters/linux/ovs-ops';
+import type { NeutronPort } from '@kuryr-ts/openstack/neutron/types';
 import { IMAGE, REPO, RUN_PREFIX, neutron, sh, waitFor } from './support.js';
 
 type Host = 'host1' | 'host2';

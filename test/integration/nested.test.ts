@@ -12,10 +12,10 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createConnection, createServer, type Server } from 'node:net';
 import { after, describe, it } from 'node:test';
-import { VlanBinder } from '../../src/binding/vlan-binder.js';
-import { VmPort } from '../../src/binding/vm-port.js';
-import type { LinkOps } from '../../src/ports/host-net.js';
-import type { NeutronPort } from '../../src/ports/neutron.js';
+import { VlanBinder } from '@kuryr-ts/kuryr/binding/vlan-binder';
+import { VmPort } from '@kuryr-ts/kuryr/binding/vm-port';
+import type { LinkOps } from '@kuryr-ts/kuryr/ports/host-net';
+import type { NeutronPort } from '@kuryr-ts/openstack/neutron/types';
 import { startDaemon, type TestDaemon } from './daemons.js';
 import { RUN_PREFIX, hostId, neutron, pluginCall, sh, waitFor } from './support.js';
 

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import Docker from 'dockerode';
-import { POOL_DEVICE_ID } from '../../src/domain/naming.js';
+import { POOL_DEVICE_ID } from '@kuryr-ts/kuryr/domain/naming';
 import { startDaemon, type TestDaemon } from './daemons.js';
 import { IMAGE, RUN_PREFIX, cleanupDocker, containerIp, docker, networkId, neutron, pluginGet, taggedWith, waitFor } from './support.js';
 

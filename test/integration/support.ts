@@ -9,12 +9,12 @@ import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { promisify } from 'node:util';
-import { NoAuth } from '../../src/adapters/neutron/auth.js';
-import { neutronAuthFrom } from '../../src/adapters/neutron/auth-sources.js';
-import { NeutronClient } from '../../src/adapters/neutron/neutron-client.js';
-import { parseFindOutput } from '../../src/adapters/linux/ovs-ops.js';
-import { OpStats } from '../../src/lib/op-stats.js';
-import type { NeutronPort, ResourceTypes } from '../../src/ports/neutron.js';
+import { NoAuth } from '@kuryr-ts/openstack/keystone/auth';
+import { neutronAuthFrom } from '@kuryr-ts/openstack/keystone/auth-sources';
+import { NeutronClient } from '@kuryr-ts/openstack/neutron/client';
+import { parseFindOutput } from '@kuryr-ts/kuryr/adapters/linux/ovs-ops';
+import { OpStats } from '@kuryr-ts/openstack/lib/op-stats';
+import type { NeutronPort, ResourceTypes } from '@kuryr-ts/openstack/neutron/types';
 
 const run = promisify(execFile);
 

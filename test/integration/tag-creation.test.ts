@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import { idTags } from '../../src/domain/naming.js';
+import { idTags } from '@kuryr-ts/kuryr/domain/naming';
 import type { TestDaemon } from './daemons.js';
 import { daemonBehindShim, tagCreationNeutron } from './neutron-shims.js';
 import { IMAGE, RUN_PREFIX, cleanupDocker, containerIp, docker, networkId, neutron, neutronCallsDuring } from './support.js';

@@ -27,10 +27,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
-import { parseIni } from '../../src/config/ini.js';
-import { openStore } from '../../src/zun/db/kysely-store.js';
-import { buildZunConfig } from '../../src/zun/main/zun-config.js';
-import { buildZunApp, type ZunApp } from '../../src/zun/main/zun-api.js';
+import { parseIni } from '@kuryr-ts/openstack/config/ini';
+import { openStore } from '@kuryr-ts/zun/db/kysely-store';
+import { buildZunConfig } from '@kuryr-ts/zun/main/zun-config';
+import { buildZunApp, type ZunApp } from '@kuryr-ts/zun/main/zun-api';
 import { REPO, RUN_PREFIX, neutron, sh, waitFor } from './support.js';
 
 type Host = 'host1' | 'host2';
@@ -99,7 +99,7 @@ const relay = new Relay();
 function cli(args: string[], url = urls[0]!): Promise<{ code: number; out: string; err: string }> {
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: tmp, ZUN_URL: url, OS_PROJECT_ID: made.project };
   return new Promise((resolve) => {
-    execFile('node', [join(REPO, 'bin/zun.js'), ...args], { env, timeout: 120_000 }, (err, stdout, stderr) => {
+    execFile('node', [join(REPO, 'packages/zun/bin/zun.js'), ...args], { env, timeout: 120_000 }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : 1) : 0;
       resolve({ code, out: stdout, err: stderr });
     });

@@ -16,10 +16,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { pino } from 'pino';
-import { neutronAuthFrom } from '../../src/adapters/neutron/auth-sources.js';
-import { parseIni } from '../../src/config/ini.js';
-import { buildZunConfig } from '../../src/zun/main/zun-config.js';
-import { buildZunApp, type ZunApp } from '../../src/zun/main/zun-api.js';
+import { neutronAuthFrom } from '@kuryr-ts/openstack/keystone/auth-sources';
+import { parseIni } from '@kuryr-ts/openstack/config/ini';
+import { buildZunConfig } from '@kuryr-ts/zun/main/zun-config';
+import { buildZunApp, type ZunApp } from '@kuryr-ts/zun/main/zun-api';
 import { REPO, RUN_PREFIX, docker, hostId, neutron, waitFor } from './support.js';
 
 const KEYSTONE = (() => {
@@ -56,8 +56,8 @@ function cli(cmd: string, args: string[], env = callerEnv()): Promise<{ code: nu
     });
   });
 }
-const zun = (...args: string[]) => cli('node', [join(REPO, 'bin/zun.js'), ...args]);
-const zunAs = (cloud: string, ...args: string[]) => cli('node', [join(REPO, 'bin/zun.js'), ...args], callerEnv(cloud));
+const zun = (...args: string[]) => cli('node', [join(REPO, 'packages/zun/bin/zun.js'), ...args]);
+const zunAs = (cloud: string, ...args: string[]) => cli('node', [join(REPO, 'packages/zun/bin/zun.js'), ...args], callerEnv(cloud));
 async function neutronCli(...args: string[]): Promise<string> {
   const r = await cli('neutron', args);
   assert.equal(r.code, 0, `neutron ${args.join(' ')}: ${r.err}`);

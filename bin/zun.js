@@ -1,5 +1,0 @@
-#!/usr/bin/env node
-// Entry point of the `zun` command (compiled TypeScript lives in dist/).
-import { main } from '../dist/src/zun/cli/zun-cli.js';
-
-process.exitCode = await main(process.argv);

@@ -1,0 +1,71 @@
+/**
+ * Which binding driver plugs a port: chosen by `[DEFAULT] default_port_driver`
+ * (veth, nested, vlan — honoured, unlike Kuryr, bug C1) and, for veth, by the
+ * port's `binding:vif_type` (ovs, ovs hybrid, bridge, tap). A vif_type or a
+ * driver that is not enabled is a coded error naming it.
+ */
+import { AppError } from '@kuryr-ts/openstack/errors';
+import type { PortBinder } from '../ports/binder.js';
+import type { NeutronPort } from '@kuryr-ts/openstack/neutron/types';
+import type { VmPort } from './vm-port.js';
+
+export type PortDriver = 'veth' | 'nested' | 'vlan';
+
+export interface BinderTable {
+  /** veth binders by vif_type ('ovs', 'ovs_hybrid', 'bridge', 'tap'). */
+  veth: Partial<Record<string, PortBinder>>;
+  nested?: PortBinder;
+  vlan?: PortBinder;
+}
+
+export class BinderRegistry {
+  constructor(
+    readonly portDriver: PortDriver,
+    readonly table: BinderTable,
+    /** kuryr-ts `[binding] force_vif_type`: plug as this vif_type whatever Neutron says (lab and special setups). */
+    readonly forceVifType?: string,
+    /** Nested drivers: the VM's Neutron port. */
+    readonly vmPort?: VmPort,
+  ) {}
+
+  /** The vif_type a veth-bound port is plugged as. */
+  vifTypeOf(port: NeutronPort): string {
+    if (this.forceVifType) return this.forceVifType;
+    const vif = port['binding:vif_type'] ?? 'unbound';
+    const details = port['binding:vif_details'] ?? {};
+    return vif === 'ovs' && details.ovs_hybrid_plug === true ? 'ovs_hybrid' : vif;
+  }
+
+  forPort(port: NeutronPort): PortBinder {
+    if (this.portDriver !== 'veth') {
+      const b = this.table[this.portDriver];
+      if (!b) throw new AppError('KURYR_ERR_DRIVER_NOT_ENABLED', 'bad-request', `port driver ${this.portDriver} has no binding driver enabled`);
+      return b;
+    }
+    const vif = this.vifTypeOf(port);
+    const binder = this.table.veth[vif];
+    if (!binder) {
+      throw new AppError(
+        'KURYR_ERR_VIF_TYPE',
+        'unavailable',
+        `port ${port.id} has binding:vif_type=${vif}: no binding driver for it (kuryr-ts plugs ${Object.keys(this.table.veth).join(', ')})`,
+      );
+    }
+    return binder;
+  }
+
+  /** Every binder, for cleanup when the port is unknown (each unbind is idempotent). */
+  all(): PortBinder[] {
+    return [...Object.values(this.table.veth).filter((b): b is PortBinder => !!b), ...(this.table.nested ? [this.table.nested] : []), ...(this.table.vlan ? [this.table.vlan] : [])];
+  }
+
+  /** Nested drivers leave the container ports unbound: the VM port carries their traffic. */
+  get bindsHost(): boolean {
+    return this.portDriver === 'veth';
+  }
+
+  /** Join's SrcName is `t_c<port[:11]>` for every driver here. */
+  containerIfName(portId: string): string {
+    return `t_c${portId.slice(0, 11)}`;
+  }
+}

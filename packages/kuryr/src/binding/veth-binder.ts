@@ -1,0 +1,62 @@
+/**
+ * The veth binding driver (Kuryr's default): a veth pair per endpoint, made in
+ * the host namespace — `tap<port[:11]>` stays on the host and is plugged by a
+ * HostPlug chosen from the port's vif_type; `t_c<port[:11]>` gets the port's
+ * MAC and the network MTU and is Join's SrcName (Docker moves it). The host
+ * end carries the alias `kuryr:<endpoint id>` so DeleteEndpoint can find it
+ * even when Neutron has lost the port.
+ */
+import { withUndo, type UndoFailureReporter } from '@kuryr-ts/openstack/lib/undo';
+import type { BindRequest, BindResult, PortBinder, UnbindRequest } from '../ports/binder.js';
+import type { LinkOps } from '../ports/host-net.js';
+import type { HostPlug } from './host-plugs.js';
+import { vethNames } from './veth-names.js';
+
+export const endpointAlias = (endpointId: string): string => `kuryr:${endpointId}`;
+
+export class VethBinder implements PortBinder {
+  readonly name: string;
+
+  constructor(
+    readonly links: LinkOps,
+    readonly hostPlug: HostPlug,
+    readonly onUndoFailure: UndoFailureReporter,
+  ) {
+    this.name = `veth+${hostPlug.vifType}`;
+  }
+
+  containerIfName(portId: string): string {
+    return vethNames(portId).container;
+  }
+
+  async bind(req: BindRequest): Promise<BindResult> {
+    const names = vethNames(req.port.id);
+    return withUndo(this.onUndoFailure, async (undo) => {
+      const spec = {
+        hostName: names.host,
+        peerName: names.container,
+        mtu: req.mtu,
+        peerMac: req.port.mac_address.toLowerCase(),
+        alias: endpointAlias(req.endpointId),
+      };
+      try {
+        await this.links.createVeth(spec);
+      } catch (err) {
+        // A leftover pair from a crashed earlier attempt makes `ip link add` fail: remove it, once.
+        if (!(await this.links.deleteLink(names.host))) throw err;
+        await this.links.createVeth(spec);
+      }
+      undo.push(`delete veth ${names.host}`, () => this.links.deleteLink(names.host));
+      await this.hostPlug.plug(names.host, req.port, req.endpointId, req.mtu);
+      return { containerIfName: names.container };
+    });
+  }
+
+  async unbind(req: UnbindRequest): Promise<void> {
+    const names = vethNames(req.portId);
+    const errors: unknown[] = [];
+    await this.hostPlug.unplug(names.host, req.portId).catch((e: unknown) => errors.push(e));
+    await this.links.deleteLink(names.host).catch((e: unknown) => errors.push(e));
+    if (errors.length > 0) throw errors[0];
+  }
+}

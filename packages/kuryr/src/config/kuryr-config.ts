@@ -1,0 +1,325 @@
+/**
+ * kuryr.conf: the same sections, option names and defaults as
+ * Kuryr-libnetwork + kuryr-lib (oslo.config), so an existing
+ * /etc/kuryr/kuryr.conf works unchanged. Unknown options in a known section,
+ * and invalid values, fail at start with a message naming the option. Options
+ * that only meant something to the Python implementation are accepted and
+ * ignored (listed in docs/configuration.md).
+ */
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { ConfigError } from '@kuryr-ts/openstack/errors';
+import { parseIni, type IniDocument } from '@kuryr-ts/openstack/config/ini';
+
+type Kind = 'str' | 'bool' | 'int' | 'list' | { choices: readonly string[] };
+interface OptionDef {
+  kind: Kind;
+  default?: string;
+  /** Accepted for compatibility, no effect in kuryr-ts. */
+  ignored?: true;
+  deprecatedName?: string;
+  secret?: true;
+}
+
+const OSLO_LOG_IGNORED = [
+  'verbose',
+  'use_syslog',
+  'syslog_log_facility',
+  'use_stderr',
+  'use_journal',
+  'use_json',
+  'log_config_append',
+  'log_date_format',
+  'watch_log_file',
+  'default_log_levels',
+  'logging_context_format_string',
+  'logging_default_format_string',
+  'logging_exception_prefix',
+  'logging_debug_format_suffix',
+  'logging_user_identity_format',
+  'instance_format',
+  'instance_uuid_format',
+  'publish_errors',
+  'fatal_deprecations',
+  'rate_limit_interval',
+  'rate_limit_burst',
+  'rate_limit_except_level',
+  'use_eventlog',
+  'log_rotation_type',
+  'log_rotate_interval',
+  'log_rotate_interval_type',
+  'max_logfile_count',
+  'max_logfile_size_mb',
+] as const;
+
+const DEFS: Record<string, Record<string, OptionDef>> = {
+  DEFAULT: {
+    kuryr_uri: { kind: 'str' },
+    capability_scope: { kind: { choices: ['local', 'global'] }, default: 'local' },
+    local_default_address_space: { kind: 'str', default: 'no_address_space' },
+    global_default_address_space: { kind: 'str', default: 'no_address_space' },
+    default_port_driver: { kind: 'str', default: 'kuryr_libnetwork.port_driver.drivers.veth' },
+    port_driver: { kind: 'str', ignored: true },
+    enabled_port_drivers: { kind: 'list', default: 'kuryr_libnetwork.port_driver.drivers.veth' },
+    process_external_connectivity: { kind: 'bool', default: 'true' },
+    enable_ssl: { kind: 'bool', default: 'false' },
+    ssl_cert_file: { kind: 'str', default: '/var/lib/kuryr/certs/cert.pem' },
+    ssl_key_file: { kind: 'str', default: '/var/lib/kuryr/certs/key.pem' },
+    // kuryr-ts addition: require Docker's client certificate, signed by this CA
+    ssl_ca_file: { kind: 'str' },
+    pybasedir: { kind: 'str', ignored: true },
+    bindir: { kind: 'str', default: '/usr/libexec/kuryr', ignored: true },
+    subnetpool_name_prefix: { kind: 'str', default: 'kuryrPool' },
+    deployment_type: { kind: 'str', ignored: true },
+    debug: { kind: 'bool', default: 'false' },
+    log_file: { kind: 'str' },
+    log_dir: { kind: 'str' },
+    // kuryr-ts additions
+    plugin_socket: { kind: 'str', default: '/run/docker/plugins/kuryr.sock' },
+    ...Object.fromEntries(OSLO_LOG_IGNORED.map((o) => [o, { kind: 'str', ignored: true } as OptionDef])),
+  },
+  neutron: {
+    enable_dhcp: { kind: 'bool', default: 'true' },
+    default_subnetpool_v4: { kind: 'str', default: 'kuryr' },
+    default_subnetpool_v6: { kind: 'str', default: 'kuryr6' },
+    vif_plugging_is_fatal: { kind: 'bool', default: 'false' },
+    vif_plugging_timeout: { kind: 'int', default: '0' },
+    region_name: { kind: 'str' },
+    // keystoneauth's names; the Keystone v2 spellings are accepted too
+    endpoint_type: { kind: { choices: ['public', 'admin', 'internal', 'publicURL', 'adminURL', 'internalURL'] }, default: 'public' },
+    cafile: { kind: 'str' },
+    certfile: { kind: 'str' },
+    keyfile: { kind: 'str' },
+    insecure: { kind: 'bool', default: 'false' },
+    timeout: { kind: 'int' },
+    collect_timing: { kind: 'bool', ignored: true },
+    split_loggers: { kind: 'bool', ignored: true },
+    auth_type: { kind: 'str' },
+    auth_section: { kind: 'str' },
+    auth_url: { kind: 'str' },
+    username: { kind: 'str' },
+    user_id: { kind: 'str' },
+    password: { kind: 'str', secret: true },
+    project_name: { kind: 'str' },
+    project_id: { kind: 'str' },
+    project_domain_name: { kind: 'str' },
+    project_domain_id: { kind: 'str' },
+    user_domain_name: { kind: 'str' },
+    user_domain_id: { kind: 'str' },
+    domain_name: { kind: 'str' },
+    domain_id: { kind: 'str' },
+    default_domain_name: { kind: 'str' },
+    default_domain_id: { kind: 'str' },
+    trust_id: { kind: 'str' },
+    system_scope: { kind: 'str' },
+    token: { kind: 'str', secret: true },
+    tenant_name: { kind: 'str' },
+    tenant_id: { kind: 'str' },
+    application_credential_id: { kind: 'str' },
+    application_credential_name: { kind: 'str' },
+    application_credential_secret: { kind: 'str', secret: true },
+    // keystoneauth adapter options; `endpoint` is the noauth plugin's option
+    endpoint_override: { kind: 'str' },
+    endpoint: { kind: 'str' },
+    // kuryr-ts addition: take the credentials from this clouds.yaml cloud
+    cloud: { kind: 'str' },
+  },
+  binding: {
+    veth_dst_prefix: { kind: 'str', default: 'eth' },
+    default_driver: { kind: 'str', default: 'kuryr.lib.binding.drivers.veth', deprecatedName: 'driver' },
+    enabled_drivers: { kind: 'list', default: 'kuryr.lib.binding.drivers.veth' },
+    link_iface: { kind: 'str', default: '' },
+    // kuryr-ts additions
+    host_id: { kind: 'str' },
+    integration_bridge: { kind: 'str', default: 'br-int' },
+    force_vif_type: { kind: { choices: ['ovs', 'ovs_hybrid', 'bridge', 'tap'] } },
+  },
+  // kuryr-ts addition, with Kuryr-Kubernetes' option names: ports made and bound ahead of time
+  vif_pool: {
+    enabled: { kind: 'bool', default: 'false' },
+    ports_pool_min: { kind: 'int', default: '5' },
+    ports_pool_batch: { kind: 'int', default: '10' },
+    ports_pool_max: { kind: 'int', default: '0' },
+  },
+};
+
+export interface KuryrConfig {
+  readonly kuryrUri: string | undefined;
+  readonly pluginSocket: string;
+  readonly capabilityScope: 'local' | 'global';
+  readonly localDefaultAddressSpace: string;
+  readonly globalDefaultAddressSpace: string;
+  readonly defaultPortDriver: string;
+  readonly enabledPortDrivers: readonly string[];
+  readonly processExternalConnectivity: boolean;
+  readonly enableSsl: boolean;
+  readonly sslCertFile: string;
+  readonly sslKeyFile: string;
+  readonly sslCaFile: string | undefined;
+  readonly subnetpoolNamePrefix: string;
+  readonly debug: boolean;
+  readonly logFile: string | undefined;
+  readonly neutron: {
+    readonly enableDhcp: boolean;
+    readonly defaultSubnetpoolV4: string;
+    readonly defaultSubnetpoolV6: string;
+    readonly vifPluggingIsFatal: boolean;
+    readonly vifPluggingTimeout: number;
+    readonly authType: string;
+    readonly endpoint: string | undefined;
+    readonly timeoutS: number;
+    /** The [neutron] string, choice and boolean options set in the files, as strings (for auth-sources.ts). */
+    readonly auth: Readonly<Record<string, string>>;
+  };
+  readonly binding: {
+    readonly vethDstPrefix: string;
+    readonly defaultDriver: string;
+    readonly enabledDrivers: readonly string[];
+    readonly linkIface: string;
+    readonly hostId: string;
+    readonly integrationBridge: string;
+    readonly forceVifType: string | undefined;
+  };
+  readonly vifPool: {
+    readonly enabled: boolean;
+    readonly min: number;
+    readonly batch: number;
+    readonly max: number;
+  };
+  /** Options that were set but have no effect in kuryr-ts (logged at start). */
+  readonly ignoredOptions: readonly string[];
+}
+
+type Value = string | boolean | number | string[];
+
+function coerce(section: string, name: string, def: OptionDef, raw: string): Value {
+  const where = `[${section}] ${name}`;
+  const kind = def.kind;
+  if (kind === 'str') return raw;
+  if (kind === 'bool') {
+    const v = raw.toLowerCase();
+    if (['true', '1', 'yes', 'on'].includes(v)) return true;
+    if (['false', '0', 'no', 'off'].includes(v)) return false;
+    throw new ConfigError(`invalid value for ${where}: "${raw}" is not a boolean`);
+  }
+  if (kind === 'int') {
+    if (!/^-?\d+$/.test(raw)) throw new ConfigError(`invalid value for ${where}: "${raw}" is not an integer`);
+    return Number(raw);
+  }
+  if (kind === 'list') return raw.split(/[,\n]/).map((s) => s.trim()).filter(Boolean);
+  if (!kind.choices.includes(raw)) {
+    throw new ConfigError(`invalid value for ${where}: "${raw}" (choose one of ${kind.choices.join(', ')})`);
+  }
+  return raw;
+}
+
+/** Merges several files (later files win, as with oslo's repeated --config-file). */
+export function readConfigFiles(paths: readonly string[]): IniDocument {
+  const merged: IniDocument = new Map();
+  for (const path of paths) {
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (err) {
+      throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
+    }
+    for (const [section, entries] of parseIni(text, path)) {
+      const target = merged.get(section) ?? new Map();
+      for (const [k, v] of entries) target.set(k, v);
+      merged.set(section, target);
+    }
+  }
+  return merged;
+}
+
+export function buildConfig(doc: IniDocument, env: NodeJS.ProcessEnv = process.env): KuryrConfig {
+  const values = new Map<string, Value>();
+  const ignored: string[] = [];
+  for (const [section, entries] of doc) {
+    const defs = DEFS[section];
+    if (!defs) continue; // other services' sections (e.g. [keystone_authtoken]) are not ours to judge
+    for (const [rawName, { value }] of entries) {
+      const name = Object.entries(defs).find(([, d]) => d.deprecatedName === rawName)?.[0] ?? rawName;
+      const def = defs[name];
+      if (!def) {
+        throw new ConfigError(`unknown option [${section}] ${rawName}; known options: ${Object.keys(defs).sort().join(', ')}`);
+      }
+      values.set(`${section}.${name}`, coerce(section, name, def, value));
+      if (def.ignored) ignored.push(`[${section}] ${name}`);
+    }
+  }
+  const get = <T extends Value>(section: string, name: string): T | undefined => {
+    const v = values.get(`${section}.${name}`);
+    if (v !== undefined) return v as T;
+    const def = DEFS[section]?.[name];
+    return def?.default === undefined ? undefined : (coerce(section, name, def, def.default) as T);
+  };
+  const str = (s: string, n: string): string | undefined => get<string>(s, n);
+  const must = <T extends Value>(s: string, n: string): T => get<T>(s, n) as T;
+  const nonNegative = (name: string): number => {
+    const v = must<number>('vif_pool', name);
+    if (v < 0) throw new ConfigError(`invalid value for [vif_pool] ${name}: ${v} is negative`);
+    return v;
+  };
+
+  const auth: Record<string, string> = {};
+  for (const [name, def] of Object.entries(DEFS.neutron ?? {})) {
+    const v = values.get(`neutron.${name}`);
+    if (v !== undefined && (def.kind === 'str' || def.kind === 'bool' || typeof def.kind === 'object')) auth[name] = String(v);
+  }
+  const scope = env.CAPABILITY_SCOPE && !values.has('DEFAULT.capability_scope') ? env.CAPABILITY_SCOPE : must<string>('DEFAULT', 'capability_scope');
+  if (scope !== 'local' && scope !== 'global') throw new ConfigError(`invalid capability scope "${scope}" (local or global)`);
+  const timeout = get<number>('neutron', 'vif_plugging_timeout') ?? 0;
+  if (timeout < 0) throw new ConfigError('invalid value for [neutron] vif_plugging_timeout: must be >= 0');
+  const neutronTimeout = get<number>('neutron', 'timeout') ?? 30;
+  if (neutronTimeout <= 0) throw new ConfigError('invalid value for [neutron] timeout: must be > 0');
+
+  return Object.freeze({
+    kuryrUri: str('DEFAULT', 'kuryr_uri'),
+    pluginSocket: must<string>('DEFAULT', 'plugin_socket'),
+    capabilityScope: scope,
+    localDefaultAddressSpace: must<string>('DEFAULT', 'local_default_address_space'),
+    globalDefaultAddressSpace: must<string>('DEFAULT', 'global_default_address_space'),
+    defaultPortDriver: must<string>('DEFAULT', 'default_port_driver'),
+    enabledPortDrivers: must<string[]>('DEFAULT', 'enabled_port_drivers'),
+    processExternalConnectivity: must<boolean>('DEFAULT', 'process_external_connectivity'),
+    enableSsl: must<boolean>('DEFAULT', 'enable_ssl'),
+    sslCertFile: must<string>('DEFAULT', 'ssl_cert_file'),
+    sslKeyFile: must<string>('DEFAULT', 'ssl_key_file'),
+    sslCaFile: str('DEFAULT', 'ssl_ca_file'),
+    subnetpoolNamePrefix: must<string>('DEFAULT', 'subnetpool_name_prefix'),
+    debug: must<boolean>('DEFAULT', 'debug'),
+    logFile: str('DEFAULT', 'log_file'),
+    neutron: Object.freeze({
+      enableDhcp: must<boolean>('neutron', 'enable_dhcp'),
+      defaultSubnetpoolV4: must<string>('neutron', 'default_subnetpool_v4'),
+      defaultSubnetpoolV6: must<string>('neutron', 'default_subnetpool_v6'),
+      vifPluggingIsFatal: must<boolean>('neutron', 'vif_plugging_is_fatal'),
+      vifPluggingTimeout: timeout,
+      authType: str('neutron', 'auth_type') ?? 'password',
+      endpoint: str('neutron', 'endpoint_override') ?? str('neutron', 'endpoint'),
+      timeoutS: neutronTimeout,
+      auth: Object.freeze(auth),
+    }),
+    binding: Object.freeze({
+      vethDstPrefix: must<string>('binding', 'veth_dst_prefix'),
+      defaultDriver: must<string>('binding', 'default_driver'),
+      enabledDrivers: must<string[]>('binding', 'enabled_drivers'),
+      linkIface: must<string>('binding', 'link_iface'),
+      hostId: str('binding', 'host_id') ?? hostname(),
+      integrationBridge: must<string>('binding', 'integration_bridge'),
+      forceVifType: str('binding', 'force_vif_type'),
+    }),
+    vifPool: Object.freeze({
+      enabled: must<boolean>('vif_pool', 'enabled'),
+      min: nonNegative('ports_pool_min'),
+      batch: Math.max(1, nonNegative('ports_pool_batch')),
+      max: nonNegative('ports_pool_max'),
+    }),
+    ignoredOptions: Object.freeze(ignored),
+  });
+}
+
+export function loadConfig(paths: readonly string[], env: NodeJS.ProcessEnv = process.env): KuryrConfig {
+  return buildConfig(readConfigFiles(paths), env);
+}

@@ -1,0 +1,119 @@
+/**
+ * The Docker plugin edge: an HTTP app (fastify) that speaks the libnetwork
+ * remote NetworkDriver + IpamDriver protocol as Docker 20.10 does.
+ *  - Requests carry no Content-Type and sometimes no body: bodies are read raw.
+ *  - Every body is validated against the method's schema before its handler.
+ *  - Success is 200 with a JSON body ({} at least); failure is non-200 with
+ *    {"Err", "Error"} (network driver and IPAM read different keys);
+ *    unknown methods are 404. Never 200 with an error.
+ *  - Each request runs in an OpStats scope that counts its Neutron calls.
+ */
+import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger } from 'fastify';
+import { AppError, type ErrorKind } from '@kuryr-ts/openstack/errors';
+import type { OpStats } from '@kuryr-ts/openstack/lib/op-stats';
+import type { RouteTable } from './libnetwork/route-table.js';
+import { schemas } from './libnetwork/schemas.js';
+
+export const PLUGIN_CONTENT_TYPE = 'application/vnd.docker.plugins.v1+json';
+
+const STATUS: Record<ErrorKind, number> = {
+  'bad-request': 400,
+  'not-found': 404,
+  conflict: 409,
+  unavailable: 503,
+  'not-implemented': 501,
+  internal: 500,
+};
+
+/** 404 means "not implemented, fine" to Docker for these two: a real failure must not look like it. */
+const NOT_FOUND_IS_SUCCESS = new Set(['NetworkDriver.ProgramExternalConnectivity', 'NetworkDriver.RevokeExternalConnectivity']);
+
+export interface PluginServerOptions {
+  routes: RouteTable;
+  stats: OpStats;
+  logger: FastifyBaseLogger;
+  /** Extra read-only info served at GET /kuryr/stats (cache sizes, etc.). */
+  extraStats?: () => Record<string, unknown>;
+}
+
+export function errorReply(message: string): { Err: string; Error: string } {
+  return { Err: message, Error: message };
+}
+
+export function statusFor(err: unknown, method: string): number {
+  let status = 500;
+  if (err instanceof AppError) status = STATUS[err.kind];
+  else if ((err as FastifyError).validation || (err as FastifyError).statusCode === 400) status = 400;
+  if (status === 404 && NOT_FOUND_IS_SUCCESS.has(method)) status = 500;
+  return status;
+}
+
+export function buildPluginServer(opts: PluginServerOptions): FastifyInstance {
+  const app = Fastify({
+    loggerInstance: opts.logger,
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: 1024 * 1024,
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+  });
+
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
+    const text = (body as string).trim();
+    if (text === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text) as unknown);
+    } catch (err) {
+      const e = new Error(`request body is not valid JSON: ${(err as Error).message}`) as FastifyError;
+      (e as { statusCode?: number }).statusCode = 400;
+      done(e, undefined);
+    }
+  });
+
+  app.setErrorHandler((err, req, reply) => {
+    const method = req.url.replace(/^\//, '').split('?')[0] ?? '';
+    const status = statusFor(err, method);
+    const message = (err as Error).message;
+    const level = status >= 500 ? 'error' : 'warn';
+    req.log[level]({ method, status, code: (err as AppError).code, err: message }, 'request failed');
+    void reply.code(status).type(PLUGIN_CONTENT_TYPE).send(errorReply(`${method}: ${message}`));
+  });
+
+  app.setNotFoundHandler((req, reply) => {
+    void reply.code(404).type(PLUGIN_CONTENT_TYPE).send(errorReply(`unknown method ${req.method} ${req.url}`));
+  });
+
+  app.post('/Plugin.Activate', async (_req, reply) => {
+    void reply.type(PLUGIN_CONTENT_TYPE);
+    return { Implements: ['NetworkDriver', 'IpamDriver'] };
+  });
+
+  for (const [method, spec] of Object.entries(opts.routes)) {
+    const schema = (schemas as Record<string, object>)[method];
+    app.post(`/${method}`, {
+      ...(schema ? { schema: { body: schema } } : {}),
+      preValidation: async (req) => {
+        if (req.body === undefined) {
+          if (spec.noArgs || !schema) req.body = {};
+          else {
+            const e = new Error('request body is empty (a retried call?); this method needs arguments') as FastifyError;
+            (e as { statusCode?: number }).statusCode = 400;
+            throw e;
+          }
+        }
+      },
+      handler: async (req, reply) => {
+        void reply.type(PLUGIN_CONTENT_TYPE);
+        return opts.stats.run(method, async (scope) => {
+          const started = performance.now();
+          const result = await spec.handle(req.body);
+          req.log.info({ method, neutronCalls: scope.neutronCalls, ms: Math.round(performance.now() - started) }, 'ok');
+          return result;
+        });
+      },
+    });
+  }
+
+  app.get('/kuryr/stats', async () => ({ ...opts.stats.snapshot(), ...(opts.extraStats?.() ?? {}) }));
+  return app;
+}

@@ -1,0 +1,108 @@
+/** Recording fakes of the host network ports (LinkOps, OvsOps), with injectable failures. */
+import { HostError } from '@kuryr-ts/openstack/errors';
+import type { LinkOps, MacvlanSpec, OvsInterface, OvsOps, VethSpec, VlanSpec } from '../src/ports/host-net.js';
+
+export interface FakeLink {
+  kind: 'veth' | 'bridge' | 'macvlan' | 'vlan' | 'nic';
+  master?: string;
+  mac?: string;
+  mtu?: number;
+  peer?: string;
+  alias?: string;
+  vlanId?: number;
+  parent?: string;
+}
+
+export class FakeLinks implements LinkOps {
+  /** Host ends of veth pairs (by host name), as the skeleton's tests read them. */
+  readonly links = new Map<string, VethSpec>();
+  /** Every other link: bridges, macvlans, vlans, NICs, qvb/qvo. */
+  readonly other = new Map<string, FakeLink>();
+  readonly calls: string[] = [];
+  failCreate = false;
+
+  async createVeth(spec: VethSpec): Promise<void> {
+    this.calls.push(`add ${spec.hostName}`);
+    if (this.failCreate) throw new HostError('ip link add', 'injected failure');
+    if (this.links.has(spec.hostName)) throw new HostError('ip link add', 'File exists');
+    this.links.set(spec.hostName, spec);
+  }
+
+  async createVethPair(a: string, b: string, mtu: number): Promise<void> {
+    this.calls.push(`add ${a}`);
+    if (this.other.has(a)) throw new HostError('ip link add', 'File exists');
+    this.other.set(a, { kind: 'veth', peer: b, mtu });
+    this.other.set(b, { kind: 'veth', peer: a, mtu });
+  }
+
+  async ensureBridge(name: string): Promise<void> {
+    if (!this.other.has(name)) this.other.set(name, { kind: 'bridge' });
+  }
+
+  readonly allowed = new Set<string>();
+
+  async allowBridged(bridge: string): Promise<void> {
+    this.allowed.add(bridge);
+  }
+
+  async disallowBridged(bridge: string): Promise<void> {
+    this.allowed.delete(bridge);
+  }
+
+  async setMaster(link: string, bridge: string): Promise<void> {
+    if (!this.other.has(bridge)) throw new HostError('ip link set master', `no bridge ${bridge}`);
+    const l = this.other.get(link) ?? (this.links.has(link) ? { kind: 'veth' as const } : undefined);
+    if (!l) throw new HostError('ip link set master', `Cannot find device ${link}`);
+    this.other.set(link, { ...l, master: bridge });
+  }
+
+  async createMacvlan(spec: MacvlanSpec): Promise<void> {
+    if (!this.other.has(spec.parent)) throw new HostError('ip link add macvlan', `Cannot find device ${spec.parent}`);
+    this.other.set(spec.name, { kind: 'macvlan', parent: spec.parent, mac: spec.mac, mtu: spec.mtu });
+  }
+
+  async createVlan(spec: VlanSpec): Promise<void> {
+    if (!this.other.has(spec.parent)) throw new HostError('ip link add vlan', `Cannot find device ${spec.parent}`);
+    this.other.set(spec.name, { kind: 'vlan', parent: spec.parent, mac: spec.mac, vlanId: spec.vlanId });
+  }
+
+  async macOf(name: string): Promise<string | undefined> {
+    return this.other.get(name)?.mac;
+  }
+
+  async findByAlias(alias: string): Promise<string[]> {
+    return [...this.links.entries()].filter(([, v]) => v.alias === alias).map(([k]) => k);
+  }
+
+  async deleteLink(name: string): Promise<boolean> {
+    this.calls.push(`del ${name}`);
+    const peer = this.other.get(name)?.peer;
+    if (peer) this.other.delete(peer);
+    for (const [k, v] of this.other) if (v.master === name) this.other.set(k, { ...v, master: undefined as unknown as string });
+    const inLinks = this.links.delete(name);
+    const inOther = this.other.delete(name);
+    return inLinks || inOther;
+  }
+
+  async linkExists(name: string): Promise<boolean> {
+    return this.links.has(name) || this.other.has(name);
+  }
+}
+
+export class FakeOvs implements OvsOps {
+  readonly ports = new Map<string, OvsInterface & { bridge: string }>();
+  failAdd = false;
+
+  async addPort(bridge: string, name: string, externalIds: Record<string, string>): Promise<void> {
+    if (this.failAdd) throw new HostError('ovs-vsctl add-port', 'injected failure');
+    this.ports.set(name, { bridge, name, externalIds });
+  }
+
+  async deletePort(_bridge: string, name: string): Promise<void> {
+    this.ports.delete(name);
+  }
+
+  async findInterfaces(externalIds: Record<string, string>): Promise<OvsInterface[]> {
+    return [...this.ports.values()].filter((p) => Object.entries(externalIds).every(([k, v]) => p.externalIds[k] === v));
+  }
+}

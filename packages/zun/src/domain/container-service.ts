@@ -1,0 +1,334 @@
+/**
+ * Containers: create (placed on a compute host, 202, then built in the
+ * background by SandboxBuilder on that host), list/show in the caller's
+ * project, start/stop/delete with Zun's state rules, logs and exec, and the
+ * network actions (attach, detach, list). Every Docker operation goes to the
+ * container's host (`container.host`), which must answer (409
+ * ZUN_ERR_HOST_DOWN otherwise, nothing changed). Lookups are by uuid or name,
+ * scoped to the project (another project's container is 404).
+ */
+import { KeyedMutex } from '@kuryr-ts/openstack/lib/keyed-mutex';
+import { hostDown, type ComputeHosts } from './compute-hosts.js';
+import type { RequestContext } from './context.js';
+import { scopeOf } from './context.js';
+import { badRequest, conflict, describe, forbidden, notFound, ZunError } from './errors.js';
+import { dockerFailure } from './docker-errors.js';
+import type { NetworkAttachment, ZunContainer } from './model.js';
+import { normaliseExposedPorts, type NetRequest, type NetsResolver } from './nets-resolver.js';
+import type { NeutronLookup } from './neutron-lookup.js';
+import type { Placement } from './placement.js';
+import type { SandboxBuilder } from './sandbox-builder.js';
+import type { Clock, Logger, ZunSettings } from './settings.js';
+import { DockerUnavailable, type DockerApi } from '../ports/docker.js';
+import type { Store } from '../ports/store.js';
+
+export interface ContainerCreateInput {
+  name?: string | undefined;
+  image: string;
+  command?: string[] | undefined;
+  environment?: Record<string, string> | undefined;
+  workdir?: string | undefined;
+  hostname?: string | undefined;
+  nets?: NetRequest[] | undefined;
+  securityGroups?: string[] | undefined;
+  exposedPorts?: Record<string, unknown> | undefined;
+  /** Requested compute host (admin only, Zun's `host` ≥1.39); else the least-loaded healthy host. */
+  host?: string | undefined;
+  run: boolean;
+}
+
+export interface ContainerDetail {
+  container: ZunContainer;
+  attachments: NetworkAttachment[];
+}
+
+export class ContainerService {
+  readonly #jobs = new Set<Promise<void>>();
+  /** Placement and the row's insert are one step, so concurrent creates see each other's load. */
+  readonly #placing = new KeyedMutex();
+
+  constructor(
+    readonly store: Store,
+    readonly hosts: ComputeHosts,
+    readonly placement: Placement,
+    readonly lookup: NeutronLookup,
+    readonly nets: NetsResolver,
+    readonly builder: SandboxBuilder,
+    readonly settings: ZunSettings,
+    readonly clock: Clock,
+    readonly log: Logger,
+  ) {}
+
+  /** Validates and resolves everything against Neutron, stores the row (Creating) and builds in the background. */
+  async create(ctx: RequestContext, input: ContainerCreateInput): Promise<ContainerDetail> {
+    if (input.securityGroups?.length && input.exposedPorts && Object.keys(input.exposedPorts).length > 0) {
+      throw badRequest('security_groups and exposed_ports cannot be used together', 'ZUN_ERR_SG_WITH_EXPOSED_PORTS');
+    }
+    const exposedPorts = normaliseExposedPorts(input.exposedPorts);
+    if (input.host !== undefined && !ctx.isAdmin) throw forbidden('Policy doesn\'t allow container:create:requested_destination to be performed.', 'ZUN_ERR_POLICY');
+    const requestedNets = await this.nets.resolve(ctx, input.nets);
+    const securityGroups = await this.lookup.securityGroups(ctx, input.securityGroups ?? []);
+    return this.#placing.run('placement', async () => {
+      const host = await this.#place(input);
+      return this.#insert(ctx, input, host, requestedNets, securityGroups, exposedPorts);
+    });
+  }
+
+  /**
+   * The host for a new container: the requested one, or the best candidate
+   * whose Docker engine answers (a candidate that stopped answering since the
+   * last ping is marked down and the next one tried). Docker down → 503 (or
+   * 409 for a requested host) with nothing made; a missing image is the
+   * build's Error, as Zun's pull failure.
+   */
+  async #place(input: ContainerCreateInput): Promise<string> {
+    const candidates = await this.placement.candidates(input.host);
+    let lastErr: unknown;
+    for (const host of candidates) {
+      try {
+        await this.hosts.docker(host).imageExists(input.image);
+        return host;
+      } catch (err) {
+        if (!(err instanceof DockerUnavailable)) throw dockerFailure(`checking the Docker engine of host ${host}`, err);
+        this.hosts.markDown(host, err);
+        lastErr = err;
+      }
+    }
+    if (input.host !== undefined) throw hostDown(this.hosts.health(input.host), 'place a container there');
+    throw dockerFailure(`checking the Docker engine of host ${candidates.join(', ')}`, lastErr);
+  }
+
+  async #insert(
+    ctx: RequestContext,
+    input: ContainerCreateInput,
+    host: string,
+    requestedNets: ZunContainer['requestedNets'],
+    securityGroups: string[],
+    exposedPorts: ZunContainer['exposedPorts'],
+  ): Promise<ContainerDetail> {
+    const uuid = this.clock.newId();
+    const now = this.clock.now();
+    const c: ZunContainer = {
+      uuid,
+      name: input.name ?? `zun-${uuid.slice(0, 8)}`,
+      projectId: ctx.projectId,
+      userId: ctx.userId,
+      image: input.image,
+      command: input.command ?? [],
+      environment: input.environment ?? {},
+      workdir: input.workdir ?? null,
+      hostname: input.hostname ?? null,
+      status: 'Creating',
+      statusReason: null,
+      taskState: 'container_creating',
+      host,
+      containerId: null,
+      sandboxId: null,
+      securityGroups,
+      exposedPorts,
+      exposedSgId: null,
+      autoStart: input.run,
+      requestedNets,
+      createdAt: now,
+      updatedAt: now,
+    };
+    await this.store.containers.insert(c);
+    this.#background(c.uuid, async () => {
+      const result = await this.builder.build(ctx, c);
+      await this.store.containers.update(c.uuid, { ...result, updatedAt: this.clock.now() });
+      this.log.info({ container: c.uuid, status: result.status, reason: result.statusReason }, 'container create finished');
+    });
+    return { container: c, attachments: [] };
+  }
+
+  /**
+   * After a restart: containers of the configured hosts left in Creating or
+   * Deleting (the process died mid-way) are torn down (ports, sandbox, SG) and
+   * marked Error, so nothing stays half-made. On a host that is down they are
+   * only marked Error: `zun delete` cleans them once the host is back.
+   */
+  async recover(): Promise<number> {
+    const stuck = (await this.store.containers.list({})).filter((c) => this.hosts.has(c.host) && (c.status === 'Creating' || c.status === 'Deleting'));
+    for (const c of stuck) {
+      const reason = `zun-api restarted while the container was ${c.status}`;
+      const up = (await this.hosts.check([c.host]))[0]?.state === 'up';
+      if (!up) {
+        await this.store.containers.update(c.uuid, { status: 'Error', statusReason: `${reason}; host ${c.host} is down: delete the container once it is back`, taskState: null, updatedAt: this.clock.now() });
+        this.log.warn({ container: c.uuid, was: c.status, host: c.host }, 'interrupted container on a host that is down: marked Error');
+        continue;
+      }
+      try {
+        await this.builder.teardown(c);
+        await this.store.containers.update(c.uuid, { status: 'Error', statusReason: reason, taskState: null, sandboxId: null, containerId: null, exposedSgId: null, updatedAt: this.clock.now() });
+      } catch (err) {
+        await this.store.containers.update(c.uuid, { status: 'Error', statusReason: `${reason}; cleanup failed: ${describe(err)}`, taskState: null, updatedAt: this.clock.now() });
+      }
+      this.log.warn({ container: c.uuid, was: c.status }, 'recovered an interrupted container');
+    }
+    return stuck.length;
+  }
+
+  /** Resolves when every background job has finished (tests, graceful shutdown). */
+  async idle(): Promise<void> {
+    while (this.#jobs.size > 0) await Promise.allSettled([...this.#jobs]);
+  }
+
+  #background(uuid: string, work: () => Promise<void>): void {
+    const job = work()
+      .catch((err: unknown) => this.log.error({ container: uuid, err: describe(err) }, 'background job failed'))
+      .finally(() => this.#jobs.delete(job));
+    this.#jobs.add(job);
+  }
+
+  async list(ctx: RequestContext, allProjects = false): Promise<ContainerDetail[]> {
+    const rows = await this.store.containers.list({ projectId: scopeOf(ctx, allProjects) });
+    return Promise.all(rows.map(async (container) => ({ container, attachments: await this.store.attachments.listByContainer(container.uuid) })));
+  }
+
+  async get(ctx: RequestContext, ident: string): Promise<ContainerDetail> {
+    const container = await this.#find(ctx, ident);
+    return { container, attachments: await this.store.attachments.listByContainer(container.uuid) };
+  }
+
+  async #find(ctx: RequestContext, ident: string): Promise<ZunContainer> {
+    const projectId = scopeOf(ctx);
+    const byUuid = await this.store.containers.get(ident);
+    if (byUuid && (projectId === undefined || byUuid.projectId === projectId)) return byUuid;
+    const byName = await this.store.containers.list({ projectId, name: ident });
+    if (byName.length === 0) throw notFound(`Container ${ident} could not be found`, 'ZUN_ERR_CONTAINER_NOT_FOUND');
+    if (byName.length > 1) throw conflict(`Multiple containers exist with same name ${ident}. Please use the container uuid instead.`, 'ZUN_ERR_AMBIGUOUS_NAME');
+    return byName[0]!;
+  }
+
+  /** The Docker engine of the container's host, when it answers (409 ZUN_ERR_HOST_DOWN / ZUN_ERR_HOST_NOT_CONFIGURED otherwise). */
+  async #dockerOf(c: ZunContainer, action: string): Promise<DockerApi> {
+    if (!this.hosts.has(c.host)) {
+      throw new ZunError(409, 'ZUN_ERR_HOST_NOT_CONFIGURED', `Container ${c.uuid} is on host ${c.host}, which is not in [compute_hosts]: cannot ${action} it`);
+    }
+    return this.hosts.ensureUp(c.host, `${action} container ${c.uuid}`);
+  }
+
+  /** A Docker call for a container: an unreachable engine marks its host down; errors name the host. */
+  async #onHost<T>(c: ZunContainer, step: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof DockerUnavailable) this.hosts.markDown(c.host, err);
+      throw dockerFailure(`${step} on host ${c.host}`, err);
+    }
+  }
+
+  #requireState(c: ZunContainer, action: string, allowed: readonly string[]): void {
+    if (!allowed.includes(c.status)) {
+      throw new ZunError(409, 'ZUN_ERR_INVALID_STATE', `Cannot ${action} container ${c.uuid} in ${c.status} state.`);
+    }
+  }
+
+  async start(ctx: RequestContext, ident: string): Promise<ContainerDetail> {
+    const c = await this.#find(ctx, ident);
+    this.#requireState(c, 'start', ['Created', 'Stopped']);
+    const docker = await this.#dockerOf(c, 'start');
+    await this.#onHost(c, `starting container ${c.uuid}`, async () => {
+      const sandbox = await docker.inspectContainer(c.sandboxId!);
+      if (!sandbox?.running) await docker.startContainer(c.sandboxId!);
+      await docker.startContainer(c.containerId!);
+    });
+    await this.store.containers.update(c.uuid, { status: 'Running', updatedAt: this.clock.now() });
+    return this.get(ctx, c.uuid);
+  }
+
+  async stop(ctx: RequestContext, ident: string, timeoutS?: number): Promise<ContainerDetail> {
+    const c = await this.#find(ctx, ident);
+    this.#requireState(c, 'stop', ['Running']);
+    const docker = await this.#dockerOf(c, 'stop');
+    await this.#onHost(c, `stopping container ${c.uuid}`, () => docker.stopContainer(c.containerId!, timeoutS ?? this.settings.stopTimeoutS));
+    await this.store.containers.update(c.uuid, { status: 'Stopped', updatedAt: this.clock.now() });
+    return this.get(ctx, c.uuid);
+  }
+
+  /** Zun: `force` is admin-only (container:delete_force); a running container needs stop or force. */
+  async delete(ctx: RequestContext, ident: string, opts: { force?: boolean; stop?: boolean } = {}): Promise<void> {
+    if (opts.force && !ctx.isAdmin) throw forbidden('Policy doesn\'t allow container:delete_force to be performed.', 'ZUN_ERR_POLICY');
+    const c = await this.#find(ctx, ident);
+    if (c.status === 'Creating' || c.status === 'Deleting') {
+      throw new ZunError(409, 'ZUN_ERR_INVALID_STATE', `Cannot delete container ${c.uuid} in ${c.status} state.`);
+    }
+    if (c.status === 'Running' && !opts.force && !opts.stop) {
+      throw new ZunError(409, 'ZUN_ERR_INVALID_STATE', `Cannot delete container ${c.uuid} in Running state: stop it first, or delete with stop (--stop) or force.`);
+    }
+    // a host removed from the configuration: an admin's force delete cleans the Neutron side and the rows (its Docker is gone)
+    const withoutDocker = !this.hosts.has(c.host) && opts.force === true;
+    const docker = withoutDocker ? undefined : await this.#dockerOf(c, 'delete');
+    if (docker && c.status === 'Running' && opts.stop && c.containerId) {
+      await this.#onHost(c, `stopping container ${c.uuid}`, () => docker.stopContainer(c.containerId!, this.settings.stopTimeoutS));
+    }
+    await this.store.containers.update(c.uuid, { status: 'Deleting', taskState: 'container_deleting', updatedAt: this.clock.now() });
+    try {
+      await this.builder.teardown(c, { withoutDocker });
+    } catch (err) {
+      await this.store.containers.update(c.uuid, { status: 'Error', statusReason: `delete failed: ${describe(err)}`, taskState: null, updatedAt: this.clock.now() });
+      throw err;
+    }
+    await this.store.containers.delete(c.uuid);
+  }
+
+  async logs(ctx: RequestContext, ident: string, opts: { stdout: boolean; stderr: boolean; tail?: number }): Promise<string> {
+    const c = await this.#find(ctx, ident);
+    if (!c.containerId) throw new ZunError(409, 'ZUN_ERR_INVALID_STATE', `Container ${c.uuid} has no Docker container (status ${c.status})`);
+    const docker = await this.#dockerOf(c, 'read the logs of');
+    return this.#onHost(c, `reading logs of ${c.uuid}`, () => docker.logs(c.containerId!, opts));
+  }
+
+  async execute(ctx: RequestContext, ident: string, command: string[]): Promise<{ output: string; exit_code: number }> {
+    const c = await this.#find(ctx, ident);
+    this.#requireState(c, 'execute on', ['Running']);
+    const docker = await this.#dockerOf(c, 'execute in');
+    const r = await this.#onHost(c, `executing in ${c.uuid}`, () => docker.exec(c.containerId!, command));
+    return { output: r.output, exit_code: r.exitCode };
+  }
+
+  /** network_attach: `network` (Zun or Neutron, name or id) or `port`, optional fixed_ip; the default network when neither. */
+  async networkAttach(ctx: RequestContext, ident: string, q: { network?: string; port?: string; fixedIp?: string }): Promise<void> {
+    if (q.network && q.port) throw badRequest('network and port cannot be given together', 'ZUN_ERR_INVALID');
+    const c = await this.#find(ctx, ident);
+    this.#requireState(c, 'attach a network to', ['Created', 'Running', 'Stopped']);
+    const ip = q.network ? q.fixedIp : undefined;
+    const entry = { network: q.network, port: q.port, ...(ip ? (ip.includes(':') ? { 'v6-fixed-ip': ip } : { 'v4-fixed-ip': ip }) : {}) };
+    const req = await this.nets.resolveOne(ctx, entry);
+    const attached = await this.store.attachments.listByContainer(c.uuid);
+    if (attached.some((a) => a.neutronNetId === req.neutronNetId)) {
+      throw badRequest(`Network ${req.neutronNetId} is already connected to container ${c.uuid}`, 'ZUN_ERR_ALREADY_ATTACHED');
+    }
+    await this.#dockerOf(c, 'attach a network to');
+    await this.builder.attach(ctx, c, req);
+  }
+
+  /** network_detach: exactly one of `network` or `port`; detaches the whole network. */
+  async networkDetach(ctx: RequestContext, ident: string, q: { network?: string; port?: string }): Promise<void> {
+    if (!q.network === !q.port) throw badRequest('exactly one of network or port is required', 'ZUN_ERR_INVALID');
+    const c = await this.#find(ctx, ident);
+    const attached = await this.store.attachments.listByContainer(c.uuid);
+    let target: NetworkAttachment | undefined;
+    if (q.port) {
+      const port = await this.lookup.port(ctx, q.port);
+      target = attached.find((a) => a.portId === port.id);
+      if (!target) throw badRequest(`Port ${q.port} is not attached to container ${c.uuid}`, 'ZUN_ERR_NOT_ATTACHED');
+    } else {
+      const ref = q.network!;
+      target = attached.find((a) => a.networkUuid === ref || a.neutronNetId === ref);
+      if (!target) {
+        const zun = await this.builder.networks.find(ctx, ref);
+        const netId = zun?.neutronNetId ?? (await this.lookup.network(ctx, ref)).id;
+        target = attached.find((a) => a.neutronNetId === netId);
+      }
+      if (!target) throw badRequest(`Network ${ref} is not attached to container ${c.uuid}`, 'ZUN_ERR_NOT_ATTACHED');
+    }
+    await this.#dockerOf(c, 'detach a network from');
+    await this.builder.detach(c, target);
+  }
+
+  async networkList(ctx: RequestContext, ident: string): Promise<NetworkAttachment[]> {
+    const c = await this.#find(ctx, ident);
+    return this.store.attachments.listByContainer(c.uuid);
+  }
+}

@@ -1,0 +1,236 @@
+/**
+ * The Docker side of a container, on its compute host (`container.host`; runs
+ * after the API's 202, in process):
+ *   exposed-ports security group → ports (pre-created / claimed) → sandbox
+ *   (pause image) on the first network with that port's IP and MAC → the other
+ *   networks connected with their ports' IPs → sandbox started → app container
+ *   in the sandbox's network and IPC namespaces → started (run).
+ * Each network's Docker network is made on the host when it has none yet
+ * (HostNetworks).
+ * Every step records its undo; a failure anywhere undoes the earlier steps
+ * (ports deleted or unbound, containers removed, SG deleted) and the caller
+ * marks the container Error with the reason. Teardown is the same in reverse
+ * and idempotent.
+ */
+import { withUndo, type UndoStack } from '@kuryr-ts/openstack/lib/undo';
+import type { ComputeHosts } from './compute-hosts.js';
+import type { RequestContext } from './context.js';
+import { describe, notFound, ZunError } from './errors.js';
+import { dockerFailure } from './docker-errors.js';
+import type { NetworkAttachment, RequestedNet, ZunContainer, ZunNetwork } from './model.js';
+import type { NetworkService } from './network-service.js';
+import { ipVersion, PortPlumbing } from './port-plumbing.js';
+import type { Clock, Logger, ZunSettings } from './settings.js';
+import { DockerUnavailable, type DockerApi, type EndpointRequest } from '../ports/docker.js';
+import type { NPort, ZunNeutron } from '../ports/neutron.js';
+import type { Store } from '../ports/store.js';
+
+export const sandboxName = (uuid: string): string => `zun-sandbox-${uuid}`;
+export const appName = (uuid: string): string => `zun-${uuid}`;
+
+export class SandboxBuilder {
+  readonly plumbing: PortPlumbing;
+
+  constructor(
+    readonly store: Store,
+    readonly hosts: ComputeHosts,
+    readonly neutron: ZunNeutron,
+    readonly networks: NetworkService,
+    readonly settings: ZunSettings,
+    readonly clock: Clock,
+    readonly log: Logger,
+  ) {
+    this.plumbing = new PortPlumbing(neutron);
+  }
+
+  #report = (step: string, err: unknown): void => this.log.error({ step, err: describe(err) }, 'undo step failed');
+
+  /** Builds the container; resolves the fields to save (never throws: failures become status Error). */
+  async build(ctx: RequestContext, c: ZunContainer): Promise<Partial<ZunContainer>> {
+    try {
+      const docker = this.hosts.docker(c.host);
+      const step = <T>(what: string, fn: () => Promise<T>): Promise<T> => this.#step(c.host, what, fn);
+      return await withUndo(this.#report, async (undo) => {
+        await this.#checkImage(docker, c.host, c.image);
+        await this.#checkImage(docker, c.host, this.settings.sandboxImage);
+        const sgs = await this.#exposedSecurityGroup(c, undo);
+        const withSgs = sgs ? { ...c, securityGroups: [sgs], exposedSgId: sgs } : c;
+        if (sgs) await this.store.containers.update(c.uuid, { securityGroups: [sgs], exposedSgId: sgs });
+        const attached: Array<{ net: ZunNetwork; port: NPort }> = [];
+        for (const [i, req] of c.requestedNets.entries()) attached.push(await this.#attachPort(ctx, withSgs, req, i === 0, undo));
+        const [first, ...rest] = attached;
+        if (!first) throw new ZunError(500, 'ZUN_ERR_NO_ADDRESS', 'Unexpected missing of addresses');
+        const sandboxId = await step('creating the sandbox container', () =>
+          docker.createContainer({
+            name: sandboxName(c.uuid),
+            image: this.settings.sandboxImage,
+            ...(c.hostname ? { hostname: c.hostname } : { hostname: sandboxName(c.uuid).slice(0, 63) }),
+            labels: { 'zun.container.uuid': c.uuid, 'zun.role': 'sandbox' },
+            networkMode: first.net.dockerName,
+            // the app container joins the sandbox's IPC namespace too (Docker's default is private)
+            ipcMode: 'shareable',
+            endpoint: endpointOf(first.net.dockerName, first.port),
+            macAddress: first.port.mac_address,
+            // exposed ports are not handed to Docker: the service's own group zun-<uuid> opens them, and
+            // kuryr (process_external_connectivity) would add a second group for the same ports
+          }),
+        );
+        undo.push('remove sandbox', () => docker.removeContainer(sandboxId, true));
+        await this.store.containers.update(c.uuid, { sandboxId });
+        for (const { net, port } of rest) {
+          await step(`connecting the sandbox to ${net.dockerName}`, () => docker.connectNetwork(net.dockerName, sandboxId, endpointOf(net.dockerName, port)));
+        }
+        await step('starting the sandbox (network plumbing by kuryr)', () => docker.startContainer(sandboxId));
+        const containerId = await step('creating the container', () =>
+          docker.createContainer({
+            name: appName(c.uuid),
+            image: c.image,
+            ...(c.command.length > 0 ? { command: c.command } : {}),
+            ...(Object.keys(c.environment).length > 0 ? { env: c.environment } : {}),
+            ...(c.workdir ? { workdir: c.workdir } : {}),
+            labels: { 'zun.container.uuid': c.uuid, 'zun.role': 'app' },
+            networkMode: `container:${sandboxId}`,
+            ipcMode: `container:${sandboxId}`,
+          }),
+        );
+        undo.push('remove container', () => docker.removeContainer(containerId, true));
+        if (c.autoStart) await step('starting the container', () => docker.startContainer(containerId));
+        return { containerId, sandboxId, status: c.autoStart ? 'Running' : 'Created', statusReason: null, taskState: null, requestedNets: [] } as Partial<ZunContainer>;
+      });
+    } catch (err) {
+      this.log.warn({ container: c.uuid, err: describe(err) }, 'container create failed; undone');
+      return { status: 'Error', statusReason: describe(err), taskState: null, sandboxId: null, containerId: null, exposedSgId: null, securityGroups: c.securityGroups };
+    }
+  }
+
+  /** Claims/creates the port of one requested network and records the attachment row (undo: both). */
+  async #attachPort(ctx: RequestContext, c: ZunContainer, req: RequestedNet, primary: boolean, undo: UndoStack): Promise<{ net: ZunNetwork; port: NPort }> {
+    const def = (req.networkUuid ? await this.store.networks.get(req.networkUuid) : undefined) ?? (await this.#definitionOf(ctx, req.neutronNetId));
+    // the network's Docker network on the container's host (made there on first use); the attachment refers to that row
+    const zn = await this.networks.hostNetworks.ensure(def, c.host);
+    const { port, created } = await this.plumbing.claim(c, req, zn, primary);
+    undo.push(`release port ${port.id}`, () => this.plumbing.release(port.id, !created));
+    const row: NetworkAttachment = {
+      uuid: this.clock.newId(),
+      containerUuid: c.uuid,
+      networkUuid: zn.uuid,
+      neutronNetId: zn.neutronNetId,
+      portId: port.id,
+      macAddress: port.mac_address ?? '',
+      addresses: port.fixed_ips.map((f) => ({ addr: f.ip_address, version: ipVersion(f.ip_address), subnet_id: f.subnet_id })),
+      preserveOnDelete: !created,
+      projectId: c.projectId,
+      createdAt: this.clock.now(),
+    };
+    await this.store.attachments.insert(row);
+    undo.push('delete attachment row', () => this.store.attachments.delete(row.uuid));
+    return { net: zn, port };
+  }
+
+  /** exposed_ports → security group zun-<uuid>, one ingress rule per port and IP version (Zun's were IPv4 only). */
+  async #exposedSecurityGroup(c: ZunContainer, undo: UndoStack): Promise<string | undefined> {
+    const keys = Object.keys(c.exposedPorts);
+    if (keys.length === 0) return undefined;
+    const sg = await this.neutron.create('security-groups', { name: `zun-${c.uuid}`, project_id: c.projectId, description: `exposed ports of container ${c.uuid}` });
+    undo.push(`delete security group ${sg.id}`, () => this.neutron.delete('security-groups', sg.id));
+    for (const key of keys) {
+      const [port, protocol] = key.split('/');
+      for (const ethertype of ['IPv4', 'IPv6']) {
+        await this.neutron.create('security-group-rules', {
+          security_group_id: sg.id,
+          direction: 'ingress',
+          ethertype,
+          protocol,
+          port_range_min: Number(port),
+          port_range_max: Number(port),
+          remote_ip_prefix: ethertype === 'IPv4' ? '0.0.0.0/0' : '::/0',
+        });
+      }
+    }
+    return sg.id;
+  }
+
+  /** The network of a Neutron network named only by id in `nets` (recorded lazily, as Zun). */
+  async #definitionOf(ctx: RequestContext, neutronNetId: string): Promise<ZunNetwork> {
+    const net = await this.neutron.find('networks', neutronNetId);
+    if (!net) throw notFound(`Neutron network ${neutronNetId} could not be found`, 'ZUN_ERR_NETWORK_NOT_FOUND');
+    return this.networks.ensureDefinition({ ...ctx, isAdmin: true }, net);
+  }
+
+  async #checkImage(docker: DockerApi, host: string, image: string): Promise<void> {
+    const ok = await this.#step(host, `looking up image ${image}`, () => docker.imageExists(image));
+    if (!ok) throw new ZunError(400, 'ZUN_ERR_IMAGE_NOT_FOUND', `Image ${image} could not be found on host ${host}`);
+  }
+
+  /** A Docker step on `host`: failures become ZunErrors naming the host; an unreachable engine marks the host down. */
+  async #step<T>(host: string, what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof DockerUnavailable) this.hosts.markDown(host, err);
+      throw dockerFailure(`${what} on host ${host}`, err);
+    }
+  }
+
+  /** Connects a running container's sandbox to one more network (network_attach); undone on failure. */
+  async attach(ctx: RequestContext, c: ZunContainer, req: RequestedNet): Promise<void> {
+    const docker = this.hosts.docker(c.host);
+    await withUndo(this.#report, async (undo) => {
+      const { net, port } = await this.#attachPort(ctx, c, req, false, undo);
+      await this.#step(c.host, `connecting the sandbox to ${net.dockerName}`, () => docker.connectNetwork(net.dockerName, c.sandboxId!, endpointOf(net.dockerName, port)));
+    });
+  }
+
+  /** Disconnects one attachment, then always releases its port (Zun's finally) and drops the row. */
+  async detach(c: ZunContainer, a: NetworkAttachment): Promise<void> {
+    const net = await this.store.networks.get(a.networkUuid);
+    const docker = this.hosts.docker(c.host);
+    try {
+      if (net && c.sandboxId) await this.#step(c.host, `disconnecting from ${net.dockerName}`, () => docker.disconnectNetwork(net.dockerName, c.sandboxId!));
+    } finally {
+      await this.plumbing.release(a.portId, a.preserveOnDelete);
+      await this.store.attachments.delete(a.uuid);
+    }
+  }
+
+  /**
+   * Removes everything a container has: the app container, the sandbox (Docker
+   * and kuryr leave its networks), its ports (deleted, or unbound when the
+   * user's), the attachment rows and the exposed-ports security group.
+   * Idempotent; keeps going past failures and throws the first at the end.
+   * `withoutDocker`: the host is gone from the configuration (admin force
+   * delete): only the Neutron side and the rows are cleaned.
+   */
+  async teardown(c: ZunContainer, opts: { withoutDocker?: boolean } = {}): Promise<void> {
+    const errors: unknown[] = [];
+    const attempt = async (what: string, fn: () => Promise<unknown>): Promise<void> => {
+      try {
+        await fn();
+      } catch (err) {
+        this.log.error({ container: c.uuid, step: what, err: describe(err) }, 'teardown step failed');
+        errors.push(dockerFailure(what, err));
+      }
+    };
+    if (!opts.withoutDocker) {
+      const docker = this.hosts.docker(c.host);
+      await attempt(`removing the container on host ${c.host}`, () => docker.removeContainer(c.containerId ?? appName(c.uuid), true));
+      await attempt(`removing the sandbox on host ${c.host}`, () => docker.removeContainer(c.sandboxId ?? sandboxName(c.uuid), true));
+    }
+    if (errors.length === 0) {
+      for (const a of await this.store.attachments.listByContainer(c.uuid)) {
+        await attempt(`releasing port ${a.portId}`, async () => {
+          await this.plumbing.release(a.portId, a.preserveOnDelete);
+          await this.store.attachments.delete(a.uuid);
+        });
+      }
+      if (c.exposedSgId) await attempt(`deleting security group ${c.exposedSgId}`, () => this.neutron.delete('security-groups', c.exposedSgId!));
+    }
+    if (errors.length > 0) throw errors[0];
+  }
+}
+
+function endpointOf(network: string, port: NPort): EndpointRequest {
+  const v4 = port.fixed_ips.find((f) => ipVersion(f.ip_address) === 4)?.ip_address;
+  const v6 = port.fixed_ips.find((f) => ipVersion(f.ip_address) === 6)?.ip_address;
+  return { network, ...(v4 ? { ipv4: v4 } : {}), ...(v6 ? { ipv6: v6 } : {}) };
+}
