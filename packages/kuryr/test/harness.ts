@@ -1,26 +1,15 @@
 /**
- * Builds the driver exactly as the daemon's composition root does, but over
- * the in-memory fakes, and drives it the way Docker 20.10 does (same methods,
+ * Builds the driver with the daemon's composition root (composeDriver), but
+ * over the in-memory fakes, and drives it the way Docker 20.10 does (same methods,
  * same order, same JSON) through fastify's in-process inject().
  */
 import { randomBytes } from 'node:crypto';
 import { pino } from 'pino';
-import { LinuxBridgePlug, OvsHybridPlug, OvsPlug, TapPlug } from '../src/binding/host-plugs.js';
 import { BinderRegistry, type BinderTable, type PortDriver } from '../src/binding/registry.js';
-import { VethBinder } from '../src/binding/veth-binder.js';
-import { EndpointService } from '../src/domain/endpoint-service.js';
-import { IpamService } from '../src/domain/ipam-service.js';
-import { NetworkService } from '../src/domain/network-service.js';
-import { NeutronIndex } from '../src/domain/neutron-index.js';
-import { PortPool } from '../src/domain/port-pool.js';
-import { vethNames } from '../src/binding/veth-names.js';
-import { ExposureService } from '../src/domain/exposure-service.js';
-import { SecurityGroupResolver } from '../src/domain/security-groups.js';
 import type { DriverSettings } from '../src/domain/settings.js';
 import { OpStats } from '@kuryr-ts/openstack/lib/op-stats';
-import { ipamRoutes } from '../src/protocol/libnetwork/ipam-routes.js';
-import { networkRoutes } from '../src/protocol/libnetwork/network-routes.js';
-import { buildPluginServer } from '../src/protocol/plugin-server.js';
+import { buildRegistry, type BindingChoice } from '../src/main/binders.js';
+import { composeDriver } from '../src/main/compose.js';
 import { FakeLinks, FakeOvs } from './fake-host.js';
 import { FakeNeutron } from '@kuryr-ts/openstack/testing/fake-neutron';
 
@@ -60,42 +49,30 @@ export function buildDriver(neutron = new FakeNeutron(), dopts: DriverOptions = 
   const stats = new OpStats();
   const links = new FakeLinks();
   const ovs = new FakeOvs();
+  const host = { links, ovs };
+  const noop = () => undefined;
+  const binding: BindingChoice = { portDriver: 'veth', integrationBridge: 'br-int', linkIface: '', forceVifType: dopts.forceVifType };
+  // Nested drivers: the test's own binders over the fakes, beside the veth ones (no VM network to adopt).
+  const bindersWith = (nested: Partial<BinderTable>): BinderRegistry => {
+    const veth = buildRegistry({ binding, neutron, host, onUndoFailure: noop });
+    return new BinderRegistry({ portDriver: dopts.portDriver ?? 'veth', table: { ...veth.table, ...nested }, forceVifType: dopts.forceVifType, links, ovs });
+  };
   // What the daemon keeps across requests is only a cache: `restart()` drops it.
   const make = () => {
-    const index = new NeutronIndex(neutron);
-    index.tagging = dopts.tagging !== false;
-    index.tagOnCreate = index.tagging && neutron.extensions.has('tag-creation');
-    const noop = () => undefined;
-    const veth = (plug: ConstructorParameters<typeof VethBinder>[1]) => new VethBinder(links, plug, noop);
-    const binders = new BinderRegistry(
-      dopts.portDriver ?? 'veth',
-      {
-        veth: {
-          ovs: veth(new OvsPlug(ovs, 'br-int')),
-          ovs_hybrid: veth(new OvsHybridPlug(links, ovs, 'br-int', noop)),
-          bridge: veth(new LinuxBridgePlug(links)),
-          tap: veth(new TapPlug()),
-        },
-        ...(dopts.nested?.(links, neutron) ?? {}),
-      },
-      dopts.forceVifType,
-    );
-    const runSettings = { ...settings, bindHost: binders.bindsHost };
-    const portPool = dopts.portPool
-      ? new PortPool(neutron, { hostId: settings.hostId, ...dopts.portPool }, log, (work) => void background.push(work()), (id) => links.linkExists(vethNames(id).host))
-      : undefined;
-    const ipam = new IpamService(neutron, index, runSettings, log, portPool);
-    const sgs = new SecurityGroupResolver(neutron);
-    const routes = {
-      ...networkRoutes(
-        new NetworkService(neutron, index, ipam.pools, ipam, sgs, runSettings, log, undefined, portPool),
-        new EndpointService(neutron, index, binders, links, ovs, sgs, runSettings, log, undefined, (work) => void background.push(work())),
-        new ExposureService(neutron, index, runSettings, log),
-        runSettings,
-      ),
-      ...ipamRoutes(ipam),
-    };
-    return { index, portPool, app: buildPluginServer({ routes, stats, logger: log }) };
+    const tagging = dopts.tagging !== false;
+    const driver = composeDriver({
+      neutron,
+      host,
+      binding: dopts.nested || dopts.portDriver ? bindersWith(dopts.nested?.(links, neutron) ?? {}) : binding,
+      settings,
+      neutronFeatures: { tags: tagging, tagOnCreate: tagging && neutron.extensions.has('tag-creation') },
+      portPool: dopts.portPool,
+      logger: log,
+      stats,
+      background: (work) => void background.push(work()),
+      onUndoFailure: noop,
+    });
+    return { index: driver.index, portPool: driver.portPool, app: driver.server };
   };
   const background: Array<Promise<void>> = [];
   async function idle(): Promise<void> {

@@ -33,6 +33,18 @@ function ovsIds(port: NeutronPort, vmKey: 'vm-uuid' | 'vm-id', endpointId: strin
   };
 }
 
+/**
+ * The Neutron port ids (`iface-id`) of the OVS interfaces plugged for an
+ * endpoint, found by the external_ids the plugs wrote (ovs: `vm-uuid`,
+ * hybrid: `vm-id`): what is left to unplug when Neutron has lost the port.
+ */
+export async function ovsPortIdsOf(ovs: OvsOps, endpointId: string): Promise<string[]> {
+  return [
+    ...(await ovs.findInterfaces({ 'vm-uuid': endpointId, owner: OWNER_MARK })),
+    ...(await ovs.findInterfaces({ 'vm-id': endpointId, owner: OWNER_MARK })),
+  ].map((i) => i.externalIds['iface-id'] ?? '');
+}
+
 export class OvsPlug implements HostPlug {
   readonly vifType = 'ovs';
   constructor(

@@ -2,11 +2,16 @@
  * Which binding driver plugs a port: chosen by `[DEFAULT] default_port_driver`
  * (veth, nested, vlan — honoured, unlike Kuryr, bug C1) and, for veth, by the
  * port's `binding:vif_type` (ovs, ovs hybrid, bridge, tap). A vif_type or a
- * driver that is not enabled is a coded error naming it.
+ * driver that is not enabled is a coded error naming it. It is the domain's
+ * BindingDrivers: the host names and OVS keys the domain never sees live here
+ * and in the binders.
  */
 import { AppError } from '@kuryr-ts/openstack/errors';
-import type { PortBinder } from '../ports/binder.js';
+import type { BindingDrivers, PortBinder } from '../ports/binder.js';
+import type { LinkOps, OvsOps } from '../ports/host-net.js';
 import type { NeutronPort } from '@kuryr-ts/openstack/neutron/types';
+import { ovsPortIdsOf } from './host-plugs.js';
+import { endpointAlias, portIdOfHostEnd, vethNames } from './veth-names.js';
 import type { VmPort } from './vm-port.js';
 
 export type PortDriver = 'veth' | 'nested' | 'vlan';
@@ -18,15 +23,37 @@ export interface BinderTable {
   vlan?: PortBinder;
 }
 
-export class BinderRegistry {
-  constructor(
-    readonly portDriver: PortDriver,
-    readonly table: BinderTable,
-    /** kuryr-ts `[binding] force_vif_type`: plug as this vif_type whatever Neutron says (lab and special setups). */
-    readonly forceVifType?: string,
-    /** Nested drivers: the VM's Neutron port. */
-    readonly vmPort?: VmPort,
-  ) {}
+export interface BinderRegistryOptions {
+  /** `[DEFAULT] default_port_driver`, checked against the enabled drivers. */
+  portDriver: PortDriver;
+  /** The binders of the enabled drivers. */
+  table: BinderTable;
+  /** kuryr-ts `[binding] force_vif_type`: plug as this vif_type whatever Neutron says (lab and special setups). */
+  forceVifType?: string | undefined;
+  /** Nested drivers: the VM's Neutron port. */
+  vmPort?: VmPort | undefined;
+  /** The host's links: veth host ends are found again by their alias. */
+  links: LinkOps;
+  /** The host's OVS: plugged interfaces are found again by their external_ids. */
+  ovs: OvsOps;
+}
+
+export class BinderRegistry implements BindingDrivers {
+  readonly portDriver: PortDriver;
+  readonly table: BinderTable;
+  readonly forceVifType: string | undefined;
+  readonly vmPort: VmPort | undefined;
+  readonly #links: LinkOps;
+  readonly #ovs: OvsOps;
+
+  constructor(opts: BinderRegistryOptions) {
+    this.portDriver = opts.portDriver;
+    this.table = opts.table;
+    this.forceVifType = opts.forceVifType;
+    this.vmPort = opts.vmPort;
+    this.#links = opts.links;
+    this.#ovs = opts.ovs;
+  }
 
   /** The vif_type a veth-bound port is plugged as. */
   vifTypeOf(port: NeutronPort): string {
@@ -66,6 +93,19 @@ export class BinderRegistry {
 
   /** Join's SrcName is `t_c<port[:11]>` for every driver here. */
   containerIfName(portId: string): string {
-    return `t_c${portId.slice(0, 11)}`;
+    return vethNames(portId).container;
+  }
+
+  /**
+   * The port ids the host recorded for the endpoint (OVS external_ids, the
+   * veth host end's alias), each unbound by every binder (each unbind is
+   * idempotent, and which one plugged it is not known without the port).
+   */
+  async removeLeftovers(endpointId: string): Promise<void> {
+    const ovs = await ovsPortIdsOf(this.#ovs, endpointId);
+    const taps = (await this.#links.findByAlias(endpointAlias(endpointId))).map(portIdOfHostEnd);
+    for (const portId of new Set([...ovs, ...taps].filter((p) => p.length >= 11))) {
+      for (const binder of this.all()) await binder.unbind({ portId, endpointId });
+    }
   }
 }

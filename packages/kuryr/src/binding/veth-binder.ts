@@ -10,9 +10,7 @@ import { withUndo, type UndoFailureReporter } from '@kuryr-ts/openstack/lib/undo
 import type { BindRequest, BindResult, PortBinder, UnbindRequest } from '../ports/binder.js';
 import type { LinkOps } from '../ports/host-net.js';
 import type { HostPlug } from './host-plugs.js';
-import { vethNames } from './veth-names.js';
-
-export const endpointAlias = (endpointId: string): string => `kuryr:${endpointId}`;
+import { endpointAlias, vethNames } from './veth-names.js';
 
 export class VethBinder implements PortBinder {
   readonly name: string;

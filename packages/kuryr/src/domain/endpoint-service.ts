@@ -7,12 +7,10 @@
  */
 import { ipOf, normalizeIp } from '@kuryr-ts/openstack/lib/cidr';
 import { withUndo } from '@kuryr-ts/openstack/lib/undo';
-import type { BinderRegistry } from '../binding/registry.js';
-import type { LinkOps, OvsOps } from '../ports/host-net.js';
+import type { BindingDrivers } from '../ports/binder.js';
 import type { NeutronApi, NeutronPort } from '@kuryr-ts/openstack/neutron/types';
 import { AppError, BadRequestError, ConflictError, NeutronError, NotFoundError, describeError } from '@kuryr-ts/openstack/errors';
 import { refuseForeignPort } from './port-ownership.js';
-import { endpointAlias } from '../binding/veth-binder.js';
 import { isKuryrPort } from './ipam-service.js';
 import { DEVICE_OWNER, POOL_DEVICE_ID, TAG_NET_SG, TAG_PORT_OURS, endpointPortName, idTags } from './naming.js';
 import { parseEndpointOptions } from './options.js';
@@ -48,23 +46,45 @@ export interface Sleeper {
   sleep(ms: number): Promise<void>;
 }
 
+export interface EndpointServiceOptions {
+  neutron: NeutronApi;
+  /** Hint caches: the endpoint's port, the network's subnets. */
+  index: NeutronIndex;
+  /** The binding drivers that plug ports into this host (or the VM's NIC). */
+  binders: BindingDrivers;
+  /** Resolves `--driver-opt neutron.security_groups` names to ids. */
+  sgs: SecurityGroupResolver;
+  settings: DriverSettings;
+  log: Logger;
+  /** Waits between port status polls (`vif_plugging_is_fatal`); default: a timer. */
+  clock?: Sleeper | undefined;
+  /**
+   * Runs Neutron bookkeeping after CreateEndpoint has answered (device_id and
+   * endpoint tags: nothing Docker waits for). Without it, CreateEndpoint waits.
+   */
+  background?: Background | undefined;
+}
+
 export class EndpointService {
-  constructor(
-    readonly neutron: NeutronApi,
-    readonly index: NeutronIndex,
-    readonly binders: BinderRegistry,
-    readonly links: LinkOps,
-    readonly ovs: OvsOps,
-    readonly sgs: SecurityGroupResolver,
-    readonly settings: DriverSettings,
-    readonly log: Logger,
-    readonly clock: Sleeper = { sleep: (ms) => new Promise((r) => setTimeout(r, ms)) },
-    /**
-     * Runs Neutron bookkeeping after CreateEndpoint has answered (device_id and
-     * endpoint tags: nothing Docker waits for). Without it, CreateEndpoint waits.
-     */
-    readonly background?: Background,
-  ) {}
+  readonly neutron: NeutronApi;
+  readonly index: NeutronIndex;
+  readonly binders: BindingDrivers;
+  readonly sgs: SecurityGroupResolver;
+  readonly settings: DriverSettings;
+  readonly log: Logger;
+  readonly clock: Sleeper;
+  readonly background: Background | undefined;
+
+  constructor(opts: EndpointServiceOptions) {
+    this.neutron = opts.neutron;
+    this.index = opts.index;
+    this.binders = opts.binders;
+    this.sgs = opts.sgs;
+    this.settings = opts.settings;
+    this.log = opts.log;
+    this.clock = opts.clock ?? { sleep: (ms) => new Promise((r) => setTimeout(r, ms)) };
+    this.background = opts.background;
+  }
 
   async #networkOrThrow(networkId: string, op: string) {
     const net = await this.index.network(networkId);
@@ -292,14 +312,7 @@ export class EndpointService {
       for (const f of port.fixed_ips) this.index.rememberPortHint(port.network_id, normalizeIp(f.ip_address), port);
     } else {
       // Neutron has no trace (port deleted behind our back): clean the host by what it recorded.
-      const ovs = [
-        ...(await this.ovs.findInterfaces({ 'vm-uuid': req.endpointId, owner: 'kuryr' })),
-        ...(await this.ovs.findInterfaces({ 'vm-id': req.endpointId, owner: 'kuryr' })),
-      ].map((i) => i.externalIds['iface-id'] ?? '');
-      const taps = (await this.links.findByAlias(endpointAlias(req.endpointId))).map((n) => n.slice(3));
-      for (const portId of new Set([...ovs, ...taps].filter((p) => p.length >= 11))) {
-        for (const binder of this.binders.all()) await binder.unbind({ portId, endpointId: req.endpointId });
-      }
+      await this.binders.removeLeftovers(req.endpointId);
     }
     this.index.forgetEndpoint(req.endpointId);
   }

@@ -59,13 +59,26 @@ export function exposureRules(exposed: unknown): ExposureRule[] {
   return rules;
 }
 
+export interface ExposureServiceOptions {
+  neutron: NeutronApi;
+  /** Hint caches: the endpoint's port. */
+  index: NeutronIndex;
+  settings: DriverSettings;
+  log: Logger;
+}
+
 export class ExposureService {
-  constructor(
-    readonly neutron: NeutronApi,
-    readonly index: NeutronIndex,
-    readonly settings: DriverSettings,
-    readonly log: Logger,
-  ) {}
+  readonly neutron: NeutronApi;
+  readonly index: NeutronIndex;
+  readonly settings: DriverSettings;
+  readonly log: Logger;
+
+  constructor(opts: ExposureServiceOptions) {
+    this.neutron = opts.neutron;
+    this.index = opts.index;
+    this.settings = opts.settings;
+    this.log = opts.log;
+  }
 
   async #port(endpointId: string): Promise<NeutronPort | undefined> {
     const query = this.index.tagging ? { tags: idTags(endpointId).join(',') } : { name: endpointPortName(endpointId) };

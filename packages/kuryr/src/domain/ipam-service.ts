@@ -44,18 +44,31 @@ export function isKuryrPort(port: NeutronPort): boolean {
   return port.device_owner === DEVICE_OWNER && (port.name === UNBOUND_PORT_NAME || port.name === `${port.device_id}-port`);
 }
 
+export interface IpamServiceOptions {
+  neutron: NeutronApi;
+  /** Hint caches: pools, subnets, the port RequestAddress just made. */
+  index: NeutronIndex;
+  settings: DriverSettings;
+  log: Logger;
+  /** `[vif_pool]`: ports bound ahead of time (veth drivers only). */
+  portPool?: PortPool | undefined;
+}
+
 export class IpamService {
   readonly pools: PoolResolver;
+  readonly neutron: NeutronApi;
+  readonly index: NeutronIndex;
+  readonly settings: DriverSettings;
+  readonly log: Logger;
+  readonly portPool: PortPool | undefined;
 
-  constructor(
-    readonly neutron: NeutronApi,
-    readonly index: NeutronIndex,
-    readonly settings: DriverSettings,
-    readonly log: Logger,
-    /** `[vif_pool]`: ports bound ahead of time (veth drivers only). */
-    readonly portPool?: PortPool,
-  ) {
-    this.pools = new PoolResolver(neutron, index, settings, log);
+  constructor(opts: IpamServiceOptions) {
+    this.neutron = opts.neutron;
+    this.index = opts.index;
+    this.settings = opts.settings;
+    this.log = opts.log;
+    this.portPool = opts.portPool;
+    this.pools = new PoolResolver({ neutron: opts.neutron, index: opts.index, settings: opts.settings, log: opts.log });
   }
 
   capabilities(): { RequiresMACAddress: boolean; RequiresRequestReplay: boolean } {

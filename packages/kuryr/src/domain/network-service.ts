@@ -42,22 +42,47 @@ export interface PoolReaper {
   deletePoolIfUnused(poolId: string): Promise<void>;
 }
 
+export interface NetworkServiceOptions {
+  neutron: NeutronApi;
+  /** Hint caches: networks, subnets and pools by Docker id. */
+  index: NeutronIndex;
+  /** Finds the subnet pool behind a Docker pool (the IPAM service's). */
+  pools: PoolResolver;
+  /** Deletes a Kuryr subnet pool once DeleteNetwork leaves it unused. */
+  reaper: PoolReaper;
+  /** Resolves `-o neutron.security_groups` names to ids. */
+  sgs: SecurityGroupResolver;
+  settings: DriverSettings;
+  log: Logger;
+  /** Nested drivers: the Neutron network a network without neutron.net.* adopts (the VM's). */
+  defaultNetwork?: (() => Promise<string | undefined>) | undefined;
+  /** `[vif_pool]`: this host's free ports go before the network does. */
+  portPool?: PortPool | undefined;
+}
+
 export class NetworkService {
   readonly #locks = new KeyedMutex();
+  readonly neutron: NeutronApi;
+  readonly index: NeutronIndex;
+  readonly pools: PoolResolver;
+  readonly reaper: PoolReaper;
+  readonly sgs: SecurityGroupResolver;
+  readonly settings: DriverSettings;
+  readonly log: Logger;
+  readonly defaultNetwork: (() => Promise<string | undefined>) | undefined;
+  readonly portPool: PortPool | undefined;
 
-  constructor(
-    readonly neutron: NeutronApi,
-    readonly index: NeutronIndex,
-    readonly pools: PoolResolver,
-    readonly reaper: PoolReaper,
-    readonly sgs: SecurityGroupResolver,
-    readonly settings: DriverSettings,
-    readonly log: Logger,
-    /** Nested drivers: the Neutron network a network without neutron.net.* adopts (the VM's). */
-    readonly defaultNetwork?: () => Promise<string | undefined>,
-    /** `[vif_pool]`: this host's free ports go before the network does. */
-    readonly portPool?: PortPool,
-  ) {}
+  constructor(opts: NetworkServiceOptions) {
+    this.neutron = opts.neutron;
+    this.index = opts.index;
+    this.pools = opts.pools;
+    this.reaper = opts.reaper;
+    this.sgs = opts.sgs;
+    this.settings = opts.settings;
+    this.log = opts.log;
+    this.defaultNetwork = opts.defaultNetwork;
+    this.portPool = opts.portPool;
+  }
 
   readonly #undoFailed = (step: string, err: unknown): void => {
     this.log.error({ step, err: describeError(err) }, 'undo failed: Neutron may hold a leftover');

@@ -23,6 +23,14 @@ export function oldestFirst(a: NeutronSubnetPool, b: NeutronSubnetPool): number 
   return (a.created_at ?? '').localeCompare(b.created_at ?? '') || a.id.localeCompare(b.id);
 }
 
+export interface PoolResolverOptions {
+  neutron: NeutronApi;
+  /** Hint caches: pools by name and id, the subnet of a pool. */
+  index: NeutronIndex;
+  settings: DriverSettings;
+  log: Logger;
+}
+
 export class PoolResolver {
   readonly #locks = new KeyedMutex();
   /** --ip-range of a pool, from RequestPool to CreateNetwork (cidr → range), which Docker does not pass on. */
@@ -30,12 +38,17 @@ export class PoolResolver {
   /** Blocks handed out by carve() whose subnet CreateNetwork has not made yet (PoolID → true). */
   readonly #pending = new BoundedMap<string, true>(1024);
 
-  constructor(
-    readonly neutron: NeutronApi,
-    readonly index: NeutronIndex,
-    readonly settings: DriverSettings,
-    readonly log: Logger,
-  ) {}
+  readonly neutron: NeutronApi;
+  readonly index: NeutronIndex;
+  readonly settings: DriverSettings;
+  readonly log: Logger;
+
+  constructor(opts: PoolResolverOptions) {
+    this.neutron = opts.neutron;
+    this.index = opts.index;
+    this.settings = opts.settings;
+    this.log = opts.log;
+  }
 
   /** Exactly one Neutron object named by an option (uuid or name), or a coded error naming the option. */
   async findOne<R extends 'networks' | 'subnets' | 'subnetpools'>(resource: R, ref: Ref, label: string): Promise<ResourceTypes[R]> {

@@ -25,20 +25,36 @@ export interface PortPoolSettings {
   readonly max: number;
 }
 
+export interface PortPoolOptions {
+  neutron: NeutronApi;
+  /** This host and the pool sizes (`[vif_pool]`). */
+  settings: PortPoolSettings;
+  log: Logger;
+  /** Runs refills detached from the Docker request that triggered them. */
+  background: Background;
+  /** Is this port plugged on this host (a container uses it)? For recovery after a crash. Default: never. */
+  plugged?: ((portId: string) => Promise<boolean>) | undefined;
+}
+
 export class PortPool {
   readonly #free = new Map<string, NeutronPort[]>();
   readonly #filling = new Map<string, Promise<void>>();
   /** Neutron networks being drained: no refill until a request uses them again. */
   readonly #closed = new Set<string>();
 
-  constructor(
-    readonly neutron: NeutronApi,
-    readonly settings: PortPoolSettings,
-    readonly log: Logger,
-    readonly background: Background,
-    /** Is this port plugged on this host (a container uses it)? For recovery after a crash. */
-    readonly plugged: (portId: string) => Promise<boolean> = async () => false,
-  ) {}
+  readonly neutron: NeutronApi;
+  readonly settings: PortPoolSettings;
+  readonly log: Logger;
+  readonly background: Background;
+  readonly plugged: (portId: string) => Promise<boolean>;
+
+  constructor(opts: PortPoolOptions) {
+    this.neutron = opts.neutron;
+    this.settings = opts.settings;
+    this.log = opts.log;
+    this.background = opts.background;
+    this.plugged = opts.plugged ?? (async () => false);
+  }
 
   /** A free port of this subnet, or undefined (the caller makes one); tops the pool up either way. */
   take(subnet: NeutronSubnet): NeutronPort | undefined {

@@ -53,14 +53,42 @@ export function hostAdapters(exec: Exec): HostAdapters {
   return { links: new IpLinkOps(exec), ovs: new VsctlOvsOps(exec) };
 }
 
-export function buildRegistry(config: KuryrConfig, neutron: NeutronApi, host: HostAdapters, onUndoFailure: UndoFailureReporter): BinderRegistry {
-  const portDriver = portDriverOf(config);
-  const bridge = config.binding.integrationBridge;
+/** The binding part of kuryr.conf: which drivers plug ports, on which bridge or VM interface. */
+export interface BindingChoice {
+  /** `[DEFAULT] default_port_driver`, checked (portDriverOf). */
+  portDriver: PortDriver;
+  /** `[binding] integration_bridge`: where ovs and hybrid plugging put ports. */
+  integrationBridge: string;
+  /** `[binding] link_iface`: the VM interface nested drivers plug containers into. */
+  linkIface: string;
+  /** kuryr-ts `[binding] force_vif_type`: plug as this vif_type whatever Neutron says. */
+  forceVifType?: string | undefined;
+}
+
+export function bindingChoiceOf(config: KuryrConfig): BindingChoice {
+  return {
+    portDriver: portDriverOf(config),
+    integrationBridge: config.binding.integrationBridge,
+    linkIface: config.binding.linkIface,
+    forceVifType: config.binding.forceVifType,
+  };
+}
+
+export interface RegistryParts {
+  binding: BindingChoice;
+  neutron: NeutronApi;
+  host: HostAdapters;
+  /** Told about undo steps that failed while a bind was rolled back. */
+  onUndoFailure: UndoFailureReporter;
+}
+
+export function buildRegistry({ binding, neutron, host, onUndoFailure }: RegistryParts): BinderRegistry {
+  const { portDriver, integrationBridge: bridge } = binding;
   const veth = (plug: ConstructorParameters<typeof VethBinder>[1]) => new VethBinder(host.links, plug, onUndoFailure);
-  const vm = new VmPort(neutron, host.links, config.binding.linkIface);
-  return new BinderRegistry(
+  const vm = new VmPort(neutron, host.links, binding.linkIface);
+  return new BinderRegistry({
     portDriver,
-    {
+    table: {
       veth: {
         ovs: veth(new OvsPlug(host.ovs, bridge)),
         ovs_hybrid: veth(new OvsHybridPlug(host.links, host.ovs, bridge, onUndoFailure)),
@@ -70,7 +98,9 @@ export function buildRegistry(config: KuryrConfig, neutron: NeutronApi, host: Ho
       ...(portDriver === 'nested' ? { nested: new MacvlanBinder(host.links, vm, onUndoFailure) } : {}),
       ...(portDriver === 'vlan' ? { vlan: new VlanBinder(neutron, host.links, vm, onUndoFailure) } : {}),
     },
-    config.binding.forceVifType,
-    portDriver === 'veth' ? undefined : vm,
-  );
+    forceVifType: binding.forceVifType,
+    vmPort: portDriver === 'veth' ? undefined : vm,
+    links: host.links,
+    ovs: host.ovs,
+  });
 }

@@ -14,24 +14,13 @@ import { exec } from '../adapters/linux/exec.js';
 import type { NeutronAuth } from '@kuryr-ts/openstack/keystone/auth';
 import { neutronAuthFrom } from '@kuryr-ts/openstack/keystone/auth-sources';
 import { NeutronClient } from '@kuryr-ts/openstack/neutron/client';
-import { buildRegistry, hostAdapters } from './binders.js';
+import { bindingChoiceOf, hostAdapters } from './binders.js';
+import { composeDriver } from './compose.js';
 import { loadConfig, type KuryrConfig } from '../config/kuryr-config.js';
-import { EndpointService } from '../domain/endpoint-service.js';
 import { ConfigError, describeError } from '@kuryr-ts/openstack/errors';
-import { IpamService } from '../domain/ipam-service.js';
-import { NetworkService } from '../domain/network-service.js';
-import { NeutronIndex } from '../domain/neutron-index.js';
-import { ExposureService } from '../domain/exposure-service.js';
-import { SecurityGroupResolver } from '../domain/security-groups.js';
 import type { DriverSettings } from '../domain/settings.js';
 import { OpStats } from '@kuryr-ts/openstack/lib/op-stats';
-import { ipamRoutes } from '../protocol/libnetwork/ipam-routes.js';
-import { networkRoutes } from '../protocol/libnetwork/network-routes.js';
-import type { RouteTable } from '../protocol/libnetwork/route-table.js';
-import { buildPluginServer } from '../protocol/plugin-server.js';
 import { probeNeutron } from './neutron-probe.js';
-import { PortPool } from '../domain/port-pool.js';
-import { vethNames } from '../binding/veth-names.js';
 
 export interface DaemonOptions {
   configFiles: string[];
@@ -45,10 +34,9 @@ function neutronAuth(config: KuryrConfig, log: PinoLogger): NeutronAuth {
   return auth;
 }
 
-function settingsFrom(config: KuryrConfig, bindHost: boolean): DriverSettings {
+function settingsFrom(config: KuryrConfig): Omit<DriverSettings, 'bindHost'> {
   return Object.freeze({
     hostId: config.binding.hostId,
-    bindHost,
     subnetpoolNamePrefix: config.subnetpoolNamePrefix,
     enableDhcp: config.neutron.enableDhcp,
     defaultSubnetpoolV4: config.neutron.defaultSubnetpoolV4,
@@ -62,16 +50,6 @@ function settingsFrom(config: KuryrConfig, bindHost: boolean): DriverSettings {
     capabilityScope: config.capabilityScope,
     processExternalConnectivity: config.processExternalConnectivity,
   });
-}
-
-/** Routes that need Neutron wait for the start-up probe (the socket is bound before Neutron answers). */
-function gated(routes: RouteTable, ready: Promise<void>): RouteTable {
-  return Object.fromEntries(
-    Object.entries(routes).map(([method, spec]) => [
-      method,
-      spec.noArgs ? spec : { ...spec, handle: async (body: unknown) => (await ready, spec.handle(body)) },
-    ]),
-  );
 }
 
 /**
@@ -118,29 +96,23 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   const stats = new OpStats();
   const neutron = new NeutronClient(neutronAuth(config, log), { timeoutMs: config.neutron.timeoutS * 1000, attempts: 3, stats });
   const undoLog = (step: string, err: unknown): void => log.error({ step, err: describeError(err) }, 'undo failed');
-  const host = hostAdapters(exec);
-  const binders = buildRegistry(config, neutron, host, undoLog);
-  const settings = settingsFrom(config, binders.bindsHost);
-  const index = new NeutronIndex(neutron);
-  const background = (work: () => Promise<void>): void => stats.detached(work);
-  // Port pools need ports bound to this host (veth drivers); nested drivers make no bound ports.
-  const portPool =
-    config.vifPool.enabled && binders.bindsHost
-      ? new PortPool(neutron, { hostId: settings.hostId, ...config.vifPool }, log, background, (portId) => host.links.linkExists(vethNames(portId).host))
-      : undefined;
-  if (config.vifPool.enabled && !portPool) log.warn({ portDriver: binders.portDriver }, '[vif_pool] enabled: ignored, the port driver binds no ports to this host');
-  const ipam = new IpamService(neutron, index, settings, log, portPool);
-  const sgs = new SecurityGroupResolver(neutron);
-  // Nested containers live on the VM's network unless told otherwise (as Kuryr's nested driver).
-  const vmNetwork = binders.vmPort ? async () => (await binders.vmPort!.get()).network_id : undefined;
-  const networks = new NetworkService(neutron, index, ipam.pools, ipam, sgs, settings, log, vmNetwork, portPool);
-  const endpoints = new EndpointService(neutron, index, binders, host.links, host.ovs, sgs, settings, log, undefined, background);
-  const exposure = new ExposureService(neutron, index, settings, log);
-
+  const binding = bindingChoiceOf(config); // a bad driver choice fails before Neutron is probed
   let neutronReady = false;
-  const ready = probeNeutron(neutron, log).then((features) => {
-    index.tagging = features.tags;
-    index.tagOnCreate = features.tagOnCreate;
+  const driver = composeDriver({
+    neutron,
+    host: hostAdapters(exec),
+    binding,
+    settings: settingsFrom(config),
+    neutronFeatures: probeNeutron(neutron, log),
+    portPool: config.vifPool.enabled ? config.vifPool : undefined,
+    logger: log,
+    stats,
+    background: (work) => stats.detached(work),
+    onUndoFailure: undoLog,
+    extraStats: () => ({ neutronReady }),
+  });
+  const { binders, settings, portPool, server: app } = driver;
+  const ready = driver.ready.then(() => {
     neutronReady = true;
     // Pool ports made before a restart are this host's pools again (in the background: Docker is not kept waiting).
     if (portPool) {
@@ -154,13 +126,6 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     }
   });
   ready.catch((err: unknown) => log.error({ err: describeError(err) }, 'Neutron is not usable; driver calls will fail'));
-  const routes = gated({ ...networkRoutes(networks, endpoints, exposure, settings), ...ipamRoutes(ipam) }, ready);
-  const app = buildPluginServer({
-    routes,
-    stats,
-    logger: log,
-    extraStats: () => ({ neutronReady, caches: index.sizes(), portPools: portPool?.sizes() ?? {} }),
-  });
 
   prepareSocket(config.pluginSocket);
   await app.listen({ path: config.pluginSocket });

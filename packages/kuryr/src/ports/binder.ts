@@ -35,3 +35,25 @@ export interface PortBinder {
   bind(req: BindRequest): Promise<BindResult>;
   unbind(req: UnbindRequest): Promise<void>;
 }
+
+/**
+ * The binding drivers as the endpoint service sees them (built from kuryr.conf
+ * by the composition root). Host naming — interface names, link aliases, OVS
+ * external_ids — stays behind it, in the binding layer.
+ */
+export interface BindingDrivers {
+  /**
+   * The driver that plugs this port: by the port driver and, for veth, by the
+   * port's `binding:vif_type`. Throws an AppError naming the vif_type or port
+   * driver when no driver for it is enabled.
+   */
+  forPort(port: NeutronPort): PortBinder;
+  /** Join's SrcName for a port, computable without touching the host. */
+  containerIfName(portId: string): string;
+  /**
+   * Removes what binding left on this host for an endpoint whose Neutron port
+   * is gone, found by what the host recorded when it was plugged (OVS
+   * external_ids, link aliases). Idempotent: nothing found is success.
+   */
+  removeLeftovers(endpointId: string): Promise<void>;
+}

@@ -1,0 +1,160 @@
+/**
+ * The driver's one wiring: binding drivers, domain services, libnetwork
+ * routes and the plugin server, built from the outside parts handed in
+ * (Neutron, the host's network stack, settings, logger). The daemon passes
+ * the real adapters; unit tests and benchmarks pass fakes. Nothing here
+ * touches the network or the host by itself.
+ */
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { UndoFailureReporter } from '@kuryr-ts/openstack/lib/undo';
+import type { OpStats } from '@kuryr-ts/openstack/lib/op-stats';
+import type { NeutronApi } from '@kuryr-ts/openstack/neutron/types';
+import { BinderRegistry } from '../binding/registry.js';
+import { vethNames } from '../binding/veth-names.js';
+import { EndpointService } from '../domain/endpoint-service.js';
+import { ExposureService } from '../domain/exposure-service.js';
+import { IpamService } from '../domain/ipam-service.js';
+import { NetworkService } from '../domain/network-service.js';
+import { NeutronIndex } from '../domain/neutron-index.js';
+import { PortPool } from '../domain/port-pool.js';
+import { SecurityGroupResolver } from '../domain/security-groups.js';
+import type { Background, DriverSettings } from '../domain/settings.js';
+import { ipamRoutes } from '../protocol/libnetwork/ipam-routes.js';
+import { networkRoutes } from '../protocol/libnetwork/network-routes.js';
+import type { RouteTable } from '../protocol/libnetwork/route-table.js';
+import { buildPluginServer } from '../protocol/plugin-server.js';
+import { buildRegistry, type BindingChoice, type HostAdapters } from './binders.js';
+
+/** What the start-up probe learnt of Neutron (probeNeutron). */
+export interface NeutronFeatures {
+  /** The tag extension: ids are found by tags, else by names (Kuryr's fallback). */
+  tags: boolean;
+  /** Tags in the POST body itself (Neutron 2024.2+). */
+  tagOnCreate: boolean;
+}
+
+/** `[vif_pool]` sizes. */
+export interface PortPoolSizes {
+  /** Free ports kept per subnet. */
+  min: number;
+  /** Ports made per refill (one bulk request). */
+  batch: number;
+  /** At most this many free ports per subnet (0: no limit). */
+  max: number;
+}
+
+export interface DriverParts {
+  /** Neutron: the HTTP client, or a fake. */
+  neutron: NeutronApi;
+  /** The host's links and OVS: the iproute2 / ovs-vsctl adapters, or fakes. */
+  host: HostAdapters;
+  /**
+   * How ports are plugged: kuryr.conf's binding choice (bindingChoiceOf; the
+   * binders are built here over `host`), or binders the caller built.
+   */
+  binding: BindingChoice | BinderRegistry;
+  /** The driver settings; whether ports are bound to this host follows the port driver. */
+  settings: Omit<DriverSettings, 'bindHost'>;
+  /**
+   * Tag support, known (tests) or still being probed: until the promise
+   * settles, the routes that need Neutron wait for it (the socket is bound
+   * before Neutron answers).
+   */
+  neutronFeatures: NeutronFeatures | Promise<NeutronFeatures>;
+  /** `[vif_pool]` sizes when port pools are enabled (veth drivers only). */
+  portPool?: PortPoolSizes | undefined;
+  /** The structured logger (pino), shared by the services and the plugin server. */
+  logger: FastifyBaseLogger;
+  /** Per-operation counters, served at GET /kuryr/stats. */
+  stats: OpStats;
+  /** Runs work detached from the Docker request that started it (pool refills, endpoint records). */
+  background: Background;
+  /** Told about undo steps that failed while a bind was rolled back. */
+  onUndoFailure: UndoFailureReporter;
+  /** More read-only info for GET /kuryr/stats, listed before the cache sizes. */
+  extraStats?: (() => Record<string, unknown>) | undefined;
+}
+
+export interface Driver {
+  binders: BinderRegistry;
+  settings: DriverSettings;
+  index: NeutronIndex;
+  portPool: PortPool | undefined;
+  ipam: IpamService;
+  sgs: SecurityGroupResolver;
+  networks: NetworkService;
+  endpoints: EndpointService;
+  exposure: ExposureService;
+  /** The libnetwork NetworkDriver.* and IpamDriver.* handlers. */
+  routes: RouteTable;
+  /** The plugin server (not listening yet). */
+  server: FastifyInstance;
+  /** Settles when the Neutron features are known and applied (rejects with the probe's error). */
+  ready: Promise<void>;
+}
+
+/** Routes that need Neutron wait for `ready`. */
+function gated(routes: RouteTable, ready: Promise<void>): RouteTable {
+  return Object.fromEntries(
+    Object.entries(routes).map(([method, spec]) => [
+      method,
+      spec.noArgs ? spec : { ...spec, handle: async (body: unknown) => (await ready, spec.handle(body)) },
+    ]),
+  );
+}
+
+export function composeDriver(parts: DriverParts): Driver {
+  const { neutron, host, logger: log, background } = parts;
+  const binders =
+    parts.binding instanceof BinderRegistry ? parts.binding : buildRegistry({ binding: parts.binding, neutron, host, onUndoFailure: parts.onUndoFailure });
+  const settings: DriverSettings = Object.freeze({ ...parts.settings, bindHost: binders.bindsHost });
+  const index = new NeutronIndex(neutron);
+  const apply = (features: NeutronFeatures): void => {
+    index.tagging = features.tags;
+    index.tagOnCreate = features.tagOnCreate;
+  };
+  const features = parts.neutronFeatures;
+  const probing = features instanceof Promise;
+  if (!probing) apply(features);
+  const ready = probing ? features.then(apply) : Promise.resolve();
+
+  // Port pools need ports bound to this host (veth drivers); nested drivers make no bound ports.
+  const portPool =
+    parts.portPool && binders.bindsHost
+      ? new PortPool({
+          neutron,
+          settings: { hostId: settings.hostId, ...parts.portPool },
+          log,
+          background,
+          plugged: (portId) => host.links.linkExists(vethNames(portId).host),
+        })
+      : undefined;
+  if (parts.portPool && !portPool) log.warn({ portDriver: binders.portDriver }, '[vif_pool] enabled: ignored, the port driver binds no ports to this host');
+  const ipam = new IpamService({ neutron, index, settings, log, portPool });
+  const sgs = new SecurityGroupResolver(neutron);
+  // Nested containers live on the VM's network unless told otherwise (as Kuryr's nested driver).
+  const vmPort = binders.vmPort;
+  const networks = new NetworkService({
+    neutron,
+    index,
+    pools: ipam.pools,
+    reaper: ipam,
+    sgs,
+    settings,
+    log,
+    defaultNetwork: vmPort ? async () => (await vmPort.get()).network_id : undefined,
+    portPool,
+  });
+  const endpoints = new EndpointService({ neutron, index, binders, sgs, settings, log, background });
+  const exposure = new ExposureService({ neutron, index, settings, log });
+
+  const all = { ...networkRoutes(networks, endpoints, exposure, settings), ...ipamRoutes(ipam) };
+  const routes = probing ? gated(all, ready) : all;
+  const server = buildPluginServer({
+    routes,
+    stats: parts.stats,
+    logger: log,
+    extraStats: () => ({ ...(parts.extraStats?.() ?? {}), caches: index.sizes(), portPools: portPool?.sizes() ?? {} }),
+  });
+  return { binders, settings, index, portPool, ipam, sgs, networks, endpoints, exposure, routes, server, ready };
+}
