@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # packaging/plugin/build.sh [NAME] - build kuryr-ts as a Docker managed (v2)
-# plugin, locally (no registry): a rootfs with node, the built app and its
-# production dependencies, and ip, ethtool, ovs-vsctl, iptables with the
-# shared libraries they need (copied from this host), plus config.json; then
-# `docker plugin create NAME` (default kuryr-ts:latest). Prints the plugin dir.
+# plugin, locally (no registry): a rootfs with node, the built driver
+# (packages/kuryr + packages/openstack) and their production dependencies, and
+# ip, ethtool, ovs-vsctl, iptables with the shared libraries they need (copied
+# from this host), plus config.json; then `docker plugin create NAME` (default
+# kuryr-ts:latest). Prints the plugin dir.
+# KURYR_PLUGIN_NO_CREATE=1: build the plugin dir only (no docker needed).
+# KURYR_PLUGIN_WORK=DIR: build in DIR instead of a new temporary directory.
 # Needs: the project built (npm run build), docker, the host tools above.
 set -euo pipefail
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -11,7 +14,9 @@ REPO=$(cd "$HERE/../.." && pwd)
 NAME=${1:-kuryr-ts:latest}
 WORK=${KURYR_PLUGIN_WORK:-$(mktemp -d /tmp/kuryr-plugin.XXXXXX)}
 ROOT=$WORK/rootfs
-[ -f "$REPO/dist/src/main/kuryr-cli.js" ] || { echo "build.sh: run npm run build first" >&2; exit 1; }
+for built in packages/kuryr/dist/src/main/kuryr-cli.js packages/openstack/dist/src/errors.js; do
+  [ -f "$REPO/$built" ] || { echo "build.sh: $built missing: run npm run build first" >&2; exit 1; }
+done
 
 rm -rf "$ROOT"
 mkdir -p "$ROOT"/{app,etc/kuryr,run/docker/plugins,run/openvswitch,tmp,proc,sys,dev,usr/bin,usr/sbin,usr/lib}
@@ -49,13 +54,32 @@ done
 [ -e "$ROOT/lib64" ] || { mkdir -p "$ROOT/lib64"; cp -L /lib64/ld-linux-x86-64.so.2 "$ROOT/lib64/"; }
 [ -e "$ROOT/usr/bin/node" ] || ln -s "$(readlink -f "$(command -v node)")" "$ROOT/usr/bin/node"
 
-# the app: compiled code and production dependencies only
-cp -a "$REPO/bin" "$REPO/package.json" "$REPO/package-lock.json" "$ROOT/app/"
-mkdir -p "$ROOT/app/dist"
-cp -a "$REPO/dist/src" "$ROOT/app/dist/"
-(cd "$ROOT/app" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund >/dev/null 2>&1 || npm ci --omit=dev --ignore-scripts --no-audit --no-fund)
+# the app: the driver and the OpenStack client it imports (compiled code), and
+# their production dependencies exactly as the committed package-lock.json pins
+# them. npm ci runs on the workspace root's manifest and lockfile with only the
+# driver's workspace selected: the container service (packages/zun) and the
+# root's own dependencies are left out; then the root manifest goes, and
+# app/node_modules/.package-lock.json records what was installed.
+APP=$ROOT/app
+cp -a "$REPO/package.json" "$REPO/package-lock.json" "$APP/"
+for pkg in kuryr openstack; do
+  mkdir -p "$APP/packages/$pkg/dist"
+  cp -a "$REPO/packages/$pkg/package.json" "$APP/packages/$pkg/"
+  cp -a "$REPO/packages/$pkg/dist/src" "$APP/packages/$pkg/dist/"
+done
+cp -a "$REPO/packages/kuryr/bin" "$APP/packages/kuryr/"
+LOG=$(mktemp /tmp/kuryr-plugin-npm.XXXXXX)
+(cd "$APP" && npm ci --omit=dev --workspace @kuryr-ts/kuryr --include-workspace-root=false \
+  --ignore-scripts --no-audit --no-fund >"$LOG" 2>&1) || { cat "$LOG" >&2; rm -f "$LOG"; exit 1; }
+rm -f "$LOG"
+rm -f "$APP/package.json" "$APP/package-lock.json"
+for lib in dockerode kysely pg better-sqlite3 @kuryr-ts/zun; do
+  [ ! -e "$APP/node_modules/$lib" ] || { echo "build.sh: $lib must not be in the driver's rootfs" >&2; exit 1; }
+done
 
 cp "$HERE/config.json" "$WORK/config.json"
-docker plugin rm -f "$NAME" >/dev/null 2>&1 || true
-docker plugin create "$NAME" "$WORK" >/dev/null
+if [ "${KURYR_PLUGIN_NO_CREATE:-}" != 1 ]; then
+  docker plugin rm -f "$NAME" >/dev/null 2>&1 || true
+  docker plugin create "$NAME" "$WORK" >/dev/null
+fi
 echo "$WORK"
