@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer, type Server } from 'node:http';
 import { dirname } from 'node:path';
-import { pino, type Logger as PinoLogger } from 'pino';
+import type { Logger as PinoLogger } from 'pino';
 import { exec } from '../adapters/linux/exec.js';
 import type { NeutronAuth } from '@kuryr-ts/openstack/keystone/auth';
 import { neutronAuthFrom } from '@kuryr-ts/openstack/keystone/auth-sources';
@@ -30,12 +30,13 @@ import { networkRoutes } from '../protocol/libnetwork/network-routes.js';
 import type { RouteTable } from '../protocol/libnetwork/route-table.js';
 import { buildPluginServer } from '../protocol/plugin-server.js';
 import { probeNeutron } from './neutron-probe.js';
+import { daemonLogger, type LogOptions } from './daemon-log.js';
 import { PortPool } from '../domain/port-pool.js';
 import { vethNames } from '../binding/veth-names.js';
 
-export interface DaemonOptions {
+export interface DaemonOptions extends LogOptions {
+  /** The files to read, in order (config-files.ts resolves an oslo command line). */
   configFiles: string[];
-  debug?: boolean;
 }
 
 /** kuryr.conf [neutron], else a clouds.yaml cloud, else OS_* variables (auth-sources.ts). */
@@ -109,11 +110,7 @@ function prepareSocket(path: string): void {
 
 export async function runDaemon(opts: DaemonOptions): Promise<void> {
   const config = loadConfig(opts.configFiles);
-  const log: PinoLogger = pino(
-    { level: opts.debug || config.debug ? 'debug' : 'info', base: { svc: 'kuryr' } },
-    config.logFile ? pino.destination({ dest: config.logFile, mkdir: true }) : undefined,
-  );
-  if (config.ignoredOptions.length > 0) log.info({ options: config.ignoredOptions }, 'options accepted for compatibility, no effect');
+  const log: PinoLogger = daemonLogger(config, opts);
 
   const stats = new OpStats();
   const neutron = new NeutronClient(neutronAuth(config, log), { timeoutMs: config.neutron.timeoutS * 1000, attempts: 3, stats });
