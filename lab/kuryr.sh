@@ -4,7 +4,8 @@
 #          than src), write /etc/kuryr-lab/kuryr.conf (Keystone password auth as
 #          user kuryr of project service when the lab's Neutron runs behind
 #          Keystone - /run/kuryr-lab/auth - else noauth; binding host = the OVN
-#          chassis name), put `kuryr` on PATH (/usr/local/bin/kuryr), start `kuryr
+#          chassis name), put `kuryr` and `kuryr-server` on PATH
+#          (/usr/local/bin/kuryr, /usr/local/bin/kuryr-server), start `kuryr
 #          daemon` in the background (pid file /run/kuryr-lab/kuryr.pid, log
 #          /var/log/kuryr-lab/kuryr.log) and wait until it answers Plugin.Activate
 #          on /run/docker/plugins/kuryr.sock. A running daemon is left alone unless
@@ -32,7 +33,11 @@ build() {
     log "building kuryr-ts (tsc)"
     npm run build --silent
   fi
+}
+
+link_commands() { # also when the daemon is left running: the commands are on PATH after every start
   ln -sf "$REPO_DIR/packages/kuryr/bin/kuryr.js" /usr/local/bin/kuryr
+  ln -sf "$REPO_DIR/packages/kuryr/bin/kuryr-server.js" /usr/local/bin/kuryr-server
 }
 
 neutron_conf() { # the [neutron] auth options for the lab's current auth mode
@@ -71,6 +76,7 @@ CONF
 
 start() {
   need_root
+  link_commands
   local changed=0
   if write_conf; then changed=1; fi
   if kuryr_running && kuryr_answers; then

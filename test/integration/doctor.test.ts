@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { REPO, sh } from './support.js';
 
@@ -16,5 +16,15 @@ describe('kuryr doctor', { timeout: 120_000 }, () => {
     assert.match(bad, /✘ binding host id: Neutron has no alive agent for host "nosuchhost"/);
     assert.match(bad, /→ set \[binding\] host_id/);
     assert.match(bad, /✘ plugin socket: .*does not exist/);
+  });
+
+  it("doctor with no flags checks the running lab daemon's config", async () => {
+    // lab/kuryr.sh runs `kuryr daemon --config-file /etc/kuryr-lab/kuryr.conf`; there is no /etc/kuryr/kuryr.conf
+    const labPid = readFileSync('/run/kuryr-lab/kuryr.pid', 'utf8').trim();
+    const out = await sh(process.execPath, [`${REPO}packages/kuryr/bin/kuryr.js`, 'doctor']);
+    assert.match(out, /✔ configuration: valid: \/etc\/kuryr-lab\/kuryr\.conf — the running daemon's: pid \d+ \(it holds \/run\/docker\/plugins\/kuryr\.sock\)/);
+    assert.match(out, new RegExp(`the running daemon's: pid ${labPid} `), `the lab's daemon is pid ${labPid}`);
+    assert.match(out, /✔ binding host id: alive: OVN Controller agent/);
+    assert.doesNotMatch(out, /✘/);
   });
 });

@@ -1,15 +1,17 @@
 /**
  * kuryr.conf: the same sections, option names and defaults as
  * Kuryr-libnetwork + kuryr-lib (oslo.config), so an existing
- * /etc/kuryr/kuryr.conf works unchanged. Unknown options in a known section,
- * and invalid values, fail at start with a message naming the option. Options
- * that only meant something to the Python implementation are accepted and
- * ignored (listed in docs/configuration.md).
+ * /etc/kuryr/kuryr.conf works unchanged. As with oslo.config, options and
+ * sections kuryr-ts does not know are ignored — each one is reported as a
+ * warning naming the file, section and option; an invalid value of a known
+ * option fails at start with a message naming it and where it was set.
+ * Options that only meant something to the Python implementation are
+ * accepted and ignored (listed in docs/configuration.md).
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { ConfigError } from '@kuryr-ts/openstack/errors';
-import { parseIni, type IniDocument } from '@kuryr-ts/openstack/config/ini';
+import { parseIni, type IniDocument, type IniEntry } from '@kuryr-ts/openstack/config/ini';
 
 type Kind = 'str' | 'bool' | 'int' | 'list' | { choices: readonly string[] };
 interface OptionDef {
@@ -159,6 +161,7 @@ export interface KuryrConfig {
   readonly subnetpoolNamePrefix: string;
   readonly debug: boolean;
   readonly logFile: string | undefined;
+  readonly logDir: string | undefined;
   readonly neutron: {
     readonly enableDhcp: boolean;
     readonly defaultSubnetpoolV4: string;
@@ -188,12 +191,27 @@ export interface KuryrConfig {
   };
   /** Options that were set but have no effect in kuryr-ts (logged at start). */
   readonly ignoredOptions: readonly string[];
+  /** Options and sections kuryr-ts does not know, and a missing config file (logged at start as warnings). */
+  readonly warnings: readonly ConfigWarning[];
+  /** The files read, in reading order. */
+  readonly files: readonly string[];
+}
+
+/** Something in the files that kuryr-ts ignored; `message` names all of it. */
+export interface ConfigWarning {
+  readonly message: string;
+  readonly file?: string;
+  readonly line?: number;
+  readonly section?: string;
+  readonly option?: string;
 }
 
 type Value = string | boolean | number | string[];
 
-function coerce(section: string, name: string, def: OptionDef, raw: string): Value {
-  const where = `[${section}] ${name}`;
+const at = (e: IniEntry): string => `${e.source}:${e.line}`;
+
+function coerce(section: string, name: string, def: OptionDef, raw: string, setAt?: string): Value {
+  const where = `[${section}] ${name}${setAt ? ` (${setAt})` : ''}`;
   const kind = def.kind;
   if (kind === 'str') return raw;
   if (kind === 'bool') {
@@ -213,13 +231,16 @@ function coerce(section: string, name: string, def: OptionDef, raw: string): Val
   return raw;
 }
 
-/** Merges several files (later files win, as with oslo's repeated --config-file). */
-export function readConfigFiles(paths: readonly string[]): IniDocument {
+export type ReadFile = (path: string) => string;
+const readLocal: ReadFile = (path) => readFileSync(path, 'utf8');
+
+/** Merges several files (later files win, as with oslo's repeated --config-file; config-files.ts orders them). */
+export function readConfigFiles(paths: readonly string[], read: ReadFile = readLocal): IniDocument {
   const merged: IniDocument = new Map();
   for (const path of paths) {
     let text: string;
     try {
-      text = readFileSync(path, 'utf8');
+      text = read(path);
     } catch (err) {
       throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
     }
@@ -232,22 +253,51 @@ export function readConfigFiles(paths: readonly string[]): IniDocument {
   return merged;
 }
 
-export function buildConfig(doc: IniDocument, env: NodeJS.ProcessEnv = process.env): KuryrConfig {
+/** Sections kuryr-ts does not read: one warning per section and file, naming its options (never their values). */
+function unknownSection(section: string, entries: Map<string, IniEntry>): ConfigWarning[] {
+  const byFile = new Map<string, string[]>();
+  for (const [name, e] of entries) byFile.set(e.source, [...(byFile.get(e.source) ?? []), name]);
+  return [...byFile].map(([file, names]) => ({
+    message: `unknown section [${section}] in ${file}, ignored (options ${names.join(', ')})`,
+    file,
+    section,
+  }));
+}
+
+export function buildConfig(doc: IniDocument, env: NodeJS.ProcessEnv = process.env, files: readonly string[] = []): KuryrConfig {
   const values = new Map<string, Value>();
+  const setAt = new Map<string, string>();
   const ignored: string[] = [];
+  const warnings: ConfigWarning[] = [];
   for (const [section, entries] of doc) {
     const defs = DEFS[section];
-    if (!defs) continue; // other services' sections (e.g. [keystone_authtoken]) are not ours to judge
-    for (const [rawName, { value }] of entries) {
+    if (!defs) {
+      // other services' sections (e.g. [keystone_authtoken], [oslo_concurrency]): oslo.config ignores them too
+      warnings.push(...unknownSection(section, entries));
+      continue;
+    }
+    for (const [rawName, entry] of entries) {
       const name = Object.entries(defs).find(([, d]) => d.deprecatedName === rawName)?.[0] ?? rawName;
       const def = defs[name];
       if (!def) {
-        throw new ConfigError(`unknown option [${section}] ${rawName}; known options: ${Object.keys(defs).sort().join(', ')}`);
+        warnings.push({
+          message: `unknown option [${section}] ${rawName} at ${at(entry)}, ignored`,
+          file: entry.source,
+          line: entry.line,
+          section,
+          option: rawName,
+        });
+        continue;
       }
-      values.set(`${section}.${name}`, coerce(section, name, def, value));
+      values.set(`${section}.${name}`, coerce(section, name, def, entry.value, at(entry)));
+      setAt.set(`${section}.${name}`, at(entry));
       if (def.ignored) ignored.push(`[${section}] ${name}`);
     }
   }
+  const where = (section: string, name: string): string => {
+    const loc = setAt.get(`${section}.${name}`);
+    return `[${section}] ${name}${loc ? ` (${loc})` : ''}`;
+  };
   const get = <T extends Value>(section: string, name: string): T | undefined => {
     const v = values.get(`${section}.${name}`);
     if (v !== undefined) return v as T;
@@ -258,7 +308,7 @@ export function buildConfig(doc: IniDocument, env: NodeJS.ProcessEnv = process.e
   const must = <T extends Value>(s: string, n: string): T => get<T>(s, n) as T;
   const nonNegative = (name: string): number => {
     const v = must<number>('vif_pool', name);
-    if (v < 0) throw new ConfigError(`invalid value for [vif_pool] ${name}: ${v} is negative`);
+    if (v < 0) throw new ConfigError(`invalid value for ${where('vif_pool', name)}: ${v} is negative`);
     return v;
   };
 
@@ -270,9 +320,9 @@ export function buildConfig(doc: IniDocument, env: NodeJS.ProcessEnv = process.e
   const scope = env.CAPABILITY_SCOPE && !values.has('DEFAULT.capability_scope') ? env.CAPABILITY_SCOPE : must<string>('DEFAULT', 'capability_scope');
   if (scope !== 'local' && scope !== 'global') throw new ConfigError(`invalid capability scope "${scope}" (local or global)`);
   const timeout = get<number>('neutron', 'vif_plugging_timeout') ?? 0;
-  if (timeout < 0) throw new ConfigError('invalid value for [neutron] vif_plugging_timeout: must be >= 0');
+  if (timeout < 0) throw new ConfigError(`invalid value for ${where('neutron', 'vif_plugging_timeout')}: must be >= 0`);
   const neutronTimeout = get<number>('neutron', 'timeout') ?? 30;
-  if (neutronTimeout <= 0) throw new ConfigError('invalid value for [neutron] timeout: must be > 0');
+  if (neutronTimeout <= 0) throw new ConfigError(`invalid value for ${where('neutron', 'timeout')}: must be > 0`);
 
   return Object.freeze({
     kuryrUri: str('DEFAULT', 'kuryr_uri'),
@@ -290,6 +340,7 @@ export function buildConfig(doc: IniDocument, env: NodeJS.ProcessEnv = process.e
     subnetpoolNamePrefix: must<string>('DEFAULT', 'subnetpool_name_prefix'),
     debug: must<boolean>('DEFAULT', 'debug'),
     logFile: str('DEFAULT', 'log_file'),
+    logDir: str('DEFAULT', 'log_dir'),
     neutron: Object.freeze({
       enableDhcp: must<boolean>('neutron', 'enable_dhcp'),
       defaultSubnetpoolV4: must<string>('neutron', 'default_subnetpool_v4'),
@@ -317,9 +368,15 @@ export function buildConfig(doc: IniDocument, env: NodeJS.ProcessEnv = process.e
       max: nonNegative('ports_pool_max'),
     }),
     ignoredOptions: Object.freeze(ignored),
+    warnings: Object.freeze(warnings),
+    files: Object.freeze([...files]),
   });
 }
 
-export function loadConfig(paths: readonly string[], env: NodeJS.ProcessEnv = process.env): KuryrConfig {
-  return buildConfig(readConfigFiles(paths), env);
+/** Reads and checks the files, in order (see config-files.ts for which files an oslo command line means). */
+export function loadConfig(paths: readonly string[], env: NodeJS.ProcessEnv = process.env, read: ReadFile = readLocal): KuryrConfig {
+  const config = buildConfig(readConfigFiles(paths, read), env, paths);
+  if (paths.length > 0) return config;
+  const none: ConfigWarning = { message: 'no config file found (see docs/configuration.md): the defaults, Neutron credentials from clouds.yaml or OS_* variables' };
+  return Object.freeze({ ...config, warnings: Object.freeze([none, ...config.warnings]) });
 }

@@ -13,6 +13,7 @@ import { loadConfig, type KuryrConfig } from '../config/kuryr-config.js';
 import { describeError } from '@kuryr-ts/openstack/errors';
 import { OpStats } from '@kuryr-ts/openstack/lib/op-stats';
 import { portDriverOf } from './binders.js';
+import type { ConfigChoice } from './config-discovery.js';
 
 export interface Check {
   name: string;
@@ -41,17 +42,24 @@ async function check(name: string, fn: () => Promise<Omit<Check, 'name'>>): Prom
   }
 }
 
-export async function runDoctor(configFiles: string[]): Promise<Check[]> {
-  const checks: Check[] = [];
-  let config: KuryrConfig;
+/** The configuration check: which files (and why those), valid or not, and what in them is ignored. */
+function configurationCheck(choice: ConfigChoice): { check: Check; config?: KuryrConfig } {
+  const source = `${choice.files.length > 0 ? choice.files.join(', ') : 'no config file'} — ${choice.why}`;
   try {
-    config = loadConfig(configFiles);
+    if (choice.error !== undefined) throw choice.error;
+    const config = loadConfig(choice.files, process.env, choice.read);
     portDriverOf(config);
-    checks.push({ name: 'configuration', ok: true, detail: `${configFiles.join(', ')} is valid` });
+    const warnings = config.warnings.length > 0 ? `; ${config.warnings.length} warning(s): ${config.warnings.map((w) => w.message).join('; ')}` : '';
+    return { check: { name: 'configuration', ok: true, detail: `valid: ${source}${warnings}` }, config };
   } catch (err) {
-    checks.push({ name: 'configuration', ok: false, detail: describeError(err), hint: 'fix the option named above (see docs/configuration.md)' });
-    return checks;
+    return { check: { name: 'configuration', ok: false, detail: `${describeError(err)} (${source})`, hint: 'fix the option named above (see docs/configuration.md)' } };
   }
+}
+
+export async function runDoctor(choice: ConfigChoice): Promise<Check[]> {
+  const { check: configCheck, config } = configurationCheck(choice);
+  const checks: Check[] = [configCheck];
+  if (!config) return checks;
   const neutron = new NeutronClient(neutronAuthFrom(config.neutron.auth, { timeoutMs: config.neutron.timeoutS * 1000 }).auth, {
     timeoutMs: 10_000,
     attempts: 1,
@@ -107,7 +115,7 @@ export async function runDoctor(configFiles: string[]): Promise<Check[]> {
   checks.push(
     await check('plugin socket', async () => {
       const path = config.pluginSocket;
-      if (!existsSync(path)) return { ok: false, detail: `${path} does not exist`, hint: 'start the daemon: kuryr daemon --config-file …' };
+      if (!existsSync(path)) return { ok: false, detail: `${path} does not exist`, hint: 'start the daemon: kuryr-server --config-file … (or kuryr daemon --config-file …)' };
       const st = statSync(path);
       if (!st.isSocket()) return { ok: false, detail: `${path} is not a socket` };
       const res = await unixPost(path, '/Plugin.Activate');

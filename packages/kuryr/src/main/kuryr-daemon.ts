@@ -9,7 +9,7 @@ import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer, type Server } from 'node:http';
 import { dirname } from 'node:path';
-import { pino, type Logger as PinoLogger } from 'pino';
+import type { Logger as PinoLogger } from 'pino';
 import { exec } from '../adapters/linux/exec.js';
 import type { NeutronAuth } from '@kuryr-ts/openstack/keystone/auth';
 import { neutronAuthFrom } from '@kuryr-ts/openstack/keystone/auth-sources';
@@ -21,10 +21,11 @@ import { ConfigError, describeError } from '@kuryr-ts/openstack/errors';
 import type { DriverSettings } from '../domain/settings.js';
 import { OpStats } from '@kuryr-ts/openstack/lib/op-stats';
 import { probeNeutron } from './neutron-probe.js';
+import { daemonLogger, type LogOptions } from './daemon-log.js';
 
-export interface DaemonOptions {
+export interface DaemonOptions extends LogOptions {
+  /** The files to read, in order (config-files.ts resolves an oslo command line). */
   configFiles: string[];
-  debug?: boolean;
 }
 
 /** kuryr.conf [neutron], else a clouds.yaml cloud, else OS_* variables (auth-sources.ts). */
@@ -87,11 +88,7 @@ function prepareSocket(path: string): void {
 
 export async function runDaemon(opts: DaemonOptions): Promise<void> {
   const config = loadConfig(opts.configFiles);
-  const log: PinoLogger = pino(
-    { level: opts.debug || config.debug ? 'debug' : 'info', base: { svc: 'kuryr' } },
-    config.logFile ? pino.destination({ dest: config.logFile, mkdir: true }) : undefined,
-  );
-  if (config.ignoredOptions.length > 0) log.info({ options: config.ignoredOptions }, 'options accepted for compatibility, no effect');
+  const log: PinoLogger = daemonLogger(config, opts);
 
   const stats = new OpStats();
   const neutron = new NeutronClient(neutronAuth(config, log), { timeoutMs: config.neutron.timeoutS * 1000, attempts: 3, stats });

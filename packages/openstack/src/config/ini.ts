@@ -7,11 +7,17 @@
  */
 import { ConfigError } from '../errors.js';
 
-export type IniDocument = Map<string, Map<string, { value: string; line: number }>>;
+/** One option as written: its value, and where (file and line) it was set. */
+export interface IniEntry {
+  value: string;
+  line: number;
+  source: string;
+}
+export type IniDocument = Map<string, Map<string, IniEntry>>;
 
 export function parseIni(text: string, source: string): IniDocument {
   const doc: IniDocument = new Map();
-  let section: Map<string, { value: string; line: number }> | undefined;
+  let section: Map<string, IniEntry> | undefined;
   let lastKey: string | undefined;
   const lines = text.split(/\r?\n/);
   lines.forEach((raw, i) => {
@@ -34,7 +40,7 @@ export function parseIni(text: string, source: string): IniDocument {
     if (!kv?.[1]) throw new ConfigError(`${source}:${lineNo}: cannot parse line: ${raw.trim()}`);
     if (!section) throw new ConfigError(`${source}:${lineNo}: option ${kv[1]} outside of a [section]`);
     lastKey = kv[1];
-    section.set(kv[1], { value: (kv[2] ?? '').trim(), line: lineNo });
+    section.set(kv[1], { value: (kv[2] ?? '').trim(), line: lineNo, source });
   });
   return doc;
 }
