@@ -1,9 +1,22 @@
 /**
- * The error catalogue. Every failure the daemon reports carries a stable
- * `code` (listed in docs/errors.md) and a `kind`; the protocol edge maps the
- * kind to an HTTP status in exactly one place (protocol/plugin-server.ts).
+ * The error catalogue of both products. Every failure carries a stable `code`
+ * (KURYR_ERR_* or ZUN_ERR_*, all listed in docs/errors.md) and a `kind` that
+ * says what went wrong, never how to answer it: each edge maps the kind to an
+ * HTTP status in exactly one place (the driver's protocol/plugin-server.ts,
+ * the container service's api/errors.ts).
  */
-export type ErrorKind = 'bad-request' | 'not-found' | 'conflict' | 'unavailable' | 'internal' | 'not-implemented';
+export type ErrorKind =
+  | 'bad-request'
+  | 'unauthorized'
+  | 'forbidden'
+  | 'not-found'
+  | 'not-acceptable'
+  | 'conflict'
+  /** Another service (Neutron) refused our call with an answer none of the kinds above describes (its 401, 403, 412…). */
+  | 'refused'
+  | 'unavailable'
+  | 'internal'
+  | 'not-implemented';
 
 export class AppError extends Error {
   override readonly name: string = 'AppError';
@@ -77,7 +90,7 @@ export class NeutronError extends AppError {
     if (status === 404) return 'not-found';
     if (status === 409) return 'conflict';
     if (status === 400) return 'bad-request';
-    return 'internal';
+    return 'refused';
   }
 }
 
@@ -92,6 +105,18 @@ export class HostError extends AppError {
     super('KURYR_ERR_HOST', 'internal', `${step}: ${message}`, options);
   }
 }
+
+type Options = { cause?: unknown };
+
+/** Coded errors by kind: `throw notFound('Container x could not be found', 'ZUN_ERR_CONTAINER_NOT_FOUND')`. */
+export const badRequest = (message: string, code: string, options?: Options): AppError => new AppError(code, 'bad-request', message, options);
+export const unauthorized = (message: string, code: string, options?: Options): AppError => new AppError(code, 'unauthorized', message, options);
+export const forbidden = (message: string, code: string, options?: Options): AppError => new AppError(code, 'forbidden', message, options);
+export const notFound = (message: string, code: string, options?: Options): AppError => new AppError(code, 'not-found', message, options);
+export const notAcceptable = (message: string, code: string, options?: Options): AppError => new AppError(code, 'not-acceptable', message, options);
+export const conflict = (message: string, code: string, options?: Options): AppError => new AppError(code, 'conflict', message, options);
+export const unavailable = (message: string, code: string, options?: Options): AppError => new AppError(code, 'unavailable', message, options);
+export const internal = (message: string, code: string, options?: Options): AppError => new AppError(code, 'internal', message, options);
 
 export function describeError(err: unknown): string {
   return err instanceof Error ? err.message : String(err);

@@ -1,13 +1,14 @@
 /**
- * In-memory fakes of the container service's ports (ZunNeutron, DockerApi),
- * recording calls, with failure injection by operation name, plus a harness
- * that builds the services exactly as the composition root does over them (one
- * FakeDocker per compute host) and a SQLite :memory: store, and drives the API
- * through fastify inject().
+ * The container service over fakes: the project's in-memory Neutron
+ * (@kuryr-ts/openstack/testing/fake-neutron, shared with the driver's tests)
+ * and an in-memory DockerApi recording calls, with failure injection by
+ * operation name; plus a harness that builds the services exactly as the
+ * composition root does over them (one FakeDocker per compute host) and a
+ * SQLite :memory: store, and drives the API through fastify inject().
  */
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { NeutronError } from '@kuryr-ts/openstack/errors';
+import { FakeNeutron } from '@kuryr-ts/openstack/testing/fake-neutron';
 import { buildApi } from '../src/api/server.js';
 import { openStore, type KyselyStore } from '../src/db/kysely-store.js';
 import { ComputeHosts } from '../src/domain/compute-hosts.js';
@@ -30,108 +31,9 @@ import {
   type DockerNetworkSpec,
   type EndpointRequest,
 } from '../src/ports/docker.js';
-import type { NPort, NQuery, NResource, NTypes, ZunNeutron } from '../src/ports/neutron.js';
 import type { Store } from '../src/ports/store.js';
 
 export const silent: Logger = { info() {}, warn() {}, error() {} };
-
-type Row = Record<string, unknown> & { id: string };
-
-export class FakeNeutron implements ZunNeutron {
-  readonly tables = new Map<NResource, Map<string, Row>>();
-  readonly calls: string[] = [];
-  /** op ("create ports", "update ports", …) → error thrown once. */
-  readonly failures = new Map<string, Error>();
-  #ipCounter = 10;
-  #clock = 0;
-
-  #table(r: NResource): Map<string, Row> {
-    let t = this.tables.get(r);
-    if (!t) this.tables.set(r, (t = new Map()));
-    return t;
-  }
-
-  #maybeFail(op: string): void {
-    const err = this.failures.get(op);
-    if (err) {
-      this.failures.delete(op);
-      throw err;
-    }
-  }
-
-  add<R extends NResource>(r: R, row: Partial<NTypes[R]> & { id?: string }): NTypes[R] {
-    const full = { id: row.id ?? randomUUID(), name: '', project_id: '', created_at: new Date(Date.UTC(2026, 0, 1, 0, 0, this.#clock++)).toISOString(), ...row } as Row;
-    if (r === 'networks') Object.assign(full, { shared: false, subnets: [], ...row });
-    if (r === 'subnets') {
-      const net = this.#table('networks').get(String(full.network_id));
-      if (net) (net.subnets as string[]).push(full.id);
-    }
-    this.#table(r).set(full.id, full);
-    return full as unknown as NTypes[R];
-  }
-
-  all<R extends NResource>(r: R): Array<NTypes[R]> {
-    return [...this.#table(r).values()] as unknown as Array<NTypes[R]>;
-  }
-
-  async list<R extends NResource>(resource: R, query: NQuery = {}): Promise<Array<NTypes[R]>> {
-    this.calls.push(`list ${resource}`);
-    this.#maybeFail(`list ${resource}`);
-    return [...this.#table(resource).values()].filter((row) =>
-      Object.entries(query).every(([k, v]) => (typeof v === 'boolean' ? Boolean(row[k]) === v : String(row[k]) === String(v))),
-    ) as unknown as Array<NTypes[R]>;
-  }
-
-  async find<R extends NResource>(resource: R, id: string): Promise<NTypes[R] | undefined> {
-    this.calls.push(`find ${resource}`);
-    this.#maybeFail(`find ${resource}`);
-    return this.#table(resource).get(id) as unknown as NTypes[R] | undefined;
-  }
-
-  async create<R extends NResource>(resource: R, body: Record<string, unknown>): Promise<NTypes[R]> {
-    this.calls.push(`create ${resource}`);
-    this.#maybeFail(`create ${resource}`);
-    if (resource === 'ports') return this.#createPort(body) as unknown as NTypes[R];
-    return this.add(resource, body as Partial<NTypes[R]>);
-  }
-
-  #createPort(body: Record<string, unknown>): NPort {
-    const subnets = this.all('subnets').filter((s) => s.network_id === body.network_id);
-    const wanted: Array<{ subnet_id?: string; ip_address?: string }> = (body.fixed_ips as Array<{ subnet_id?: string; ip_address?: string }> | undefined) ?? subnets.map((s) => ({ subnet_id: s.id }));
-    const fixed = wanted.map((f) => {
-      const subnet = subnets.find((s) => s.id === f.subnet_id) ?? subnets.find((s) => (f.ip_address ?? '').includes(':') === (s.ip_version === 6));
-      if (!subnet) throw new NeutronError('POST', '/v2.0/ports', 400, 'InvalidInput', 'no subnet');
-      const ip = f.ip_address ?? (subnet.ip_version === 4 ? subnet.cidr.replace(/0\/\d+$/, String(this.#ipCounter++)) : subnet.cidr.replace(/\/\d+$/, (this.#ipCounter++).toString(16)));
-      if (this.all('ports').some((p) => p.fixed_ips.some((x) => x.ip_address === ip))) {
-        throw new NeutronError('POST', '/v2.0/ports', 409, 'IpAddressAlreadyAllocated', `IP ${ip} in use`);
-      }
-      return { subnet_id: subnet.id, ip_address: ip };
-    });
-    return this.add('ports', {
-      status: 'DOWN',
-      device_id: '',
-      device_owner: '',
-      mac_address: `fa:16:3e:00:00:${(this.#ipCounter++ % 256).toString(16).padStart(2, '0')}`,
-      ...body,
-      fixed_ips: fixed,
-    } as Partial<NPort>);
-  }
-
-  async update<R extends NResource>(resource: R, id: string, body: Record<string, unknown>): Promise<NTypes[R]> {
-    this.calls.push(`update ${resource}`);
-    this.#maybeFail(`update ${resource}`);
-    const row = this.#table(resource).get(id);
-    if (!row) throw new NeutronError('PUT', `/v2.0/${resource}/${id}`, 404, 'NotFound', 'not found');
-    Object.assign(row, body);
-    return row as unknown as NTypes[R];
-  }
-
-  async delete(resource: NResource, id: string): Promise<boolean> {
-    this.calls.push(`delete ${resource}`);
-    this.#maybeFail(`delete ${resource}`);
-    return this.#table(resource).delete(id);
-  }
-}
 
 interface FakeContainer {
   id: string;
@@ -299,7 +201,8 @@ export interface HarnessOptions {
 }
 
 export async function harness(dbUrl = 'sqlite::memory:', opts: HarnessOptions = {}): Promise<Harness> {
-  const neutron = opts.shareWith?.neutron ?? new FakeNeutron();
+  // ports the service makes without a binding host carry none (the service reads them as "not bound by Zun")
+  const neutron = opts.shareWith?.neutron ?? new FakeNeutron({ bindingDefaults: false });
   const names = opts.hosts ?? ['testhost'];
   const dockers = new Map(names.map((name) => [name, opts.shareWith?.dockers.get(name) ?? new FakeDocker()]));
   const store = opts.shareWith?.store ?? (await openStore(dbUrl));

@@ -19,8 +19,12 @@ export const PLUGIN_CONTENT_TYPE = 'application/vnd.docker.plugins.v1+json';
 
 const STATUS: Record<ErrorKind, number> = {
   'bad-request': 400,
+  unauthorized: 401,
+  forbidden: 403,
   'not-found': 404,
+  'not-acceptable': 406,
   conflict: 409,
+  refused: 500, // Neutron refused the driver's own call (403, 412…): the driver's failure, not Docker's
   unavailable: 503,
   'not-implemented': 501,
   internal: 500,

@@ -1,7 +1,7 @@
 /**
- * The subset of the Neutron v2.0 API that kuryr-ts uses, as the domain sees
- * it (consumer-owned interface; the HTTP adapter lives in adapters/neutron).
- * All methods throw NeutronError on failure.
+ * The subset of the Neutron v2.0 API that kuryr-ts uses (the driver and the
+ * container service), as their domains see it; the HTTP client is
+ * neutron/client.ts. All methods throw NeutronError on failure.
  */
 
 export interface FixedIp {
@@ -19,6 +19,8 @@ export interface NeutronNetwork {
   project_id?: string;
   status?: string;
   port_security_enabled?: boolean;
+  'router:external'?: boolean;
+  created_at?: string;
 }
 
 export interface HostRoute {
@@ -30,6 +32,7 @@ export interface NeutronSubnet {
   id: string;
   name: string;
   network_id: string;
+  project_id?: string;
   ip_version: 4 | 6;
   cidr: string;
   gateway_ip: string | null;
@@ -46,6 +49,7 @@ export interface NeutronSubnetPool {
   default_prefixlen?: number;
   ip_version?: 4 | 6;
   shared: boolean;
+  project_id?: string;
   tags: string[];
   created_at?: string;
 }
@@ -68,6 +72,7 @@ export interface NeutronPort {
   'binding:vif_type'?: string;
   'binding:vif_details'?: Record<string, unknown>;
   'binding:vnic_type'?: string;
+  'binding:profile'?: Record<string, unknown>;
   allowed_address_pairs?: Array<{ ip_address: string; mac_address?: string }>;
   revision_number?: number;
   trunk_details?: { trunk_id: string; sub_ports: Array<{ port_id: string; segmentation_type: string; segmentation_id: number }> };

@@ -1,7 +1,9 @@
 /**
  * In-memory Neutron implementing the NeutronApi port: enough of the real
- * semantics (filters, tags, IP allocation, conflicts, 404s) for domain tests.
- * Records every call; `failNext` injects an error into a chosen call.
+ * semantics (filters, tags, IP allocation, conflicts, 404s, projects and
+ * shared objects) for the domain tests of the driver and the container
+ * service. Records every call; `failNext` injects an error into a chosen call;
+ * `add` seeds objects that someone else (an operator, another project) made.
  */
 import { randomUUID } from 'node:crypto';
 import { NeutronError } from '../errors.js';
@@ -20,6 +22,15 @@ import type {
 
 type AnyResource = { id: string; tags: string[] } & Record<string, unknown>;
 
+export interface FakeNeutronOptions {
+  /**
+   * true (default, as ML2 answers an admin): a port made without binding
+   * attributes shows `binding:host_id` '' and `binding:vif_type` unbound;
+   * false: it has none until a caller sets them.
+   */
+  bindingDefaults?: boolean;
+}
+
 export class FakeNeutron implements NeutronApi {
   readonly tables: { [R in ResourceName]: Map<string, ResourceTypes[R]> } = {
     agents: new Map(),
@@ -32,12 +43,17 @@ export class FakeNeutron implements NeutronApi {
   };
   readonly calls: string[] = [];
   extensions = new Set(['subnet_allocation', 'standard-attr-tag', 'tag-ports-during-bulk-creation']);
-  #failures: Array<{ match: RegExp; error: NeutronError }> = [];
+  #failures: Array<{ match: RegExp; error: Error }> = [];
   #clock = 0;
+  readonly #bindingDefaults: boolean;
 
-  /** The next call whose "METHOD resource" text matches fails with `status`. */
-  failNext(match: RegExp, status = 500, message = 'injected failure'): void {
-    this.#failures.push({ match, error: new NeutronError('X', 'injected', status, 'Injected', message) });
+  constructor(opts: FakeNeutronOptions = {}) {
+    this.#bindingDefaults = opts.bindingDefaults ?? true;
+  }
+
+  /** The next call whose "METHOD resource" text matches fails with Neutron's `status`, or with the error given. */
+  failNext(match: RegExp, failure: number | Error = 500, message = 'injected failure'): void {
+    this.#failures.push({ match, error: typeof failure === 'number' ? new NeutronError('X', 'injected', failure, 'Injected', message) : failure });
   }
 
   #record(call: string): void {
@@ -91,12 +107,16 @@ export class FakeNeutron implements NeutronApi {
     return bodies.map((b) => structuredClone(this.#insert(resource, b))) as unknown as Array<ResourceTypes[R]>;
   }
 
+  #createdAt(): string {
+    return new Date(1_700_000_000_000 + this.#clock++ * 1000).toISOString();
+  }
+
   #insert(resource: ResourceName, body: Record<string, unknown>): AnyResource {
     const id = randomUUID();
-    const created_at = new Date(1_700_000_000_000 + this.#clock++ * 1000).toISOString();
+    const created_at = this.#createdAt();
     let row: AnyResource;
     if (resource === 'networks') {
-      row = { id, name: '', shared: false, mtu: 1442, subnets: [], status: 'ACTIVE', ...body, tags: [] };
+      row = { id, name: '', shared: false, mtu: 1442, subnets: [], status: 'ACTIVE', created_at, ...body, tags: [] };
     } else if (resource === 'security-groups') {
       row = { id, name: '', description: '', ...body, tags: [] };
     } else if (resource === 'security-group-rules') {
@@ -122,6 +142,7 @@ export class FakeNeutron implements NeutronApi {
         throw new NeutronError('POST', '/v2.0/ports', 409, 'MacAddressInUse', `Unable to complete operation for network ${String(body.network_id)}. The mac address ${mac} is in use.`);
       }
       const host = String(body['binding:host_id'] ?? '');
+      const binding = this.#bindingDefaults || host ? { 'binding:host_id': host, 'binding:vif_type': host ? 'ovs' : 'unbound' } : {};
       row = {
         id,
         name: '',
@@ -129,11 +150,11 @@ export class FakeNeutron implements NeutronApi {
         device_owner: '',
         admin_state_up: true,
         status: 'DOWN',
+        created_at,
         ...body,
         mac_address: mac,
         fixed_ips: fixed,
-        'binding:host_id': host,
-        'binding:vif_type': host ? 'ovs' : 'unbound',
+        ...binding,
         security_groups: (body.security_groups as string[] | undefined) ?? [this.defaultSecurityGroup()],
         tags: [],
       };
@@ -303,6 +324,33 @@ export class FakeNeutron implements NeutronApi {
     return id;
   }
 
+  /**
+   * Seeds an object someone else made (no call recorded, no address
+   * allocated, no check): `row` as given over the resource's defaults. Returns
+   * the stored object itself, so a test sees later updates on it.
+   */
+  add<R extends ResourceName>(resource: R, row: Partial<ResourceTypes[R]>): ResourceTypes[R] {
+    const base: AnyResource = { id: randomUUID(), name: '', project_id: '', created_at: this.#createdAt(), tags: [] };
+    const defaults: Partial<Record<ResourceName, Record<string, unknown>>> = {
+      networks: { shared: false, subnets: [], status: 'ACTIVE' },
+      subnetpools: { shared: false, prefixes: [] },
+      subnets: { host_routes: [], subnetpool_id: null, gateway_ip: null },
+      ports: { device_id: '', device_owner: '', admin_state_up: true, status: 'DOWN', fixed_ips: [], mac_address: `fa:16:3e:${hex()}:${hex()}:${hex()}` },
+    };
+    const stored: AnyResource = { ...base, ...defaults[resource], ...row };
+    if (resource === 'subnets') {
+      const net = this.#table('networks').get(String(stored.network_id));
+      if (net) (net.subnets as string[]).push(stored.id);
+    }
+    this.#table(resource).set(stored.id, stored);
+    return this.tables[resource].get(stored.id)!;
+  }
+
+  /** The stored objects of a resource (live: not copies). */
+  all<R extends ResourceName>(resource: R): Array<ResourceTypes[R]> {
+    return [...this.tables[resource].values()];
+  }
+
   get networks(): NeutronNetwork[] {
     return [...this.tables.networks.values()];
   }
@@ -323,6 +371,11 @@ function hex(): string {
 
 function matches(row: AnyResource, query: Query): boolean {
   for (const [key, raw] of Object.entries(query)) {
+    if (typeof raw === 'boolean') {
+      // shared=false, router:external=true: an absent attribute is false
+      if (Boolean(row[key]) !== raw) return false;
+      continue;
+    }
     const values = Array.isArray(raw) ? (raw as string[]) : [String(raw)];
     if (key === 'tags') {
       if (!values.flatMap((v) => v.split(',')).every((t) => row.tags.includes(t))) return false;

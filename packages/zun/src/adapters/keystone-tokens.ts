@@ -9,7 +9,7 @@ import { createHash } from 'node:crypto';
 import { BoundedMap } from '@kuryr-ts/openstack/lib/bounded-map';
 import type { FetchLike } from '@kuryr-ts/openstack/keystone/auth';
 import type { RequestContext } from '../domain/context.js';
-import { unauthorized, unavailable } from '../domain/errors.js';
+import { unauthorized, unavailable } from '@kuryr-ts/openstack/errors';
 import type { TokenValidator } from '../ports/identity.js';
 
 export interface KeystoneTokensOptions {
@@ -58,18 +58,18 @@ export class KeystoneTokens implements TokenValidator {
         signal: AbortSignal.timeout(15_000),
       });
     } catch (err) {
-      throw unavailable(`Keystone (${url}) is unreachable: ${(err as Error).message}`, 'ZUN_ERR_KEYSTONE_UNAVAILABLE', err);
+      throw unavailable(`Keystone (${url}) is unreachable: ${(err as Error).message}`, 'ZUN_ERR_KEYSTONE_UNAVAILABLE', { cause: err });
     }
     if (res.status === 401 && !retried) {
       // our own service token expired or was revoked
       this.opts.invalidateService();
       return this.#fetch(token, true);
     }
-    if (res.status === 404 || res.status === 401) throw unauthorized('The request you have made requires authentication.');
+    if (res.status === 404 || res.status === 401) throw unauthorized('The request you have made requires authentication.', 'ZUN_ERR_UNAUTHORIZED');
     if (!res.ok) throw unavailable(`Keystone token validation failed: ${res.status} ${res.statusText}`, 'ZUN_ERR_KEYSTONE_UNAVAILABLE');
     const body = (await res.json()) as TokenBody;
     const t = body.token;
-    if (!t?.project?.id || !t.user?.id) throw unauthorized('The token is not scoped to a project.');
+    if (!t?.project?.id || !t.user?.id) throw unauthorized('The token is not scoped to a project.', 'ZUN_ERR_UNAUTHORIZED');
     const roles = (t.roles ?? []).map((r) => r.name ?? '').filter(Boolean);
     const expires = Date.parse(t.expires_at ?? '');
     return {

@@ -5,7 +5,7 @@
  * network_detach (≥1.6, 202) and network_list (≥1.18 shape, from 1.13).
  */
 import type { FastifyInstance } from 'fastify';
-import { badRequest, forbidden } from '../domain/errors.js';
+import { badRequest, forbidden } from '@kuryr-ts/openstack/errors';
 import type { NetRequest } from '../domain/nets-resolver.js';
 import { requireVersion } from './microversion.js';
 import {

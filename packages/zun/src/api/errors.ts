@@ -1,12 +1,11 @@
 /**
- * The one place where failures become HTTP answers, in Zun's body shape
- * {errors:[{request_id, code, status, title, detail, links}]}: ZunError keeps
- * its status; schema violations are 400 naming the field; errors of the
- * shared catalogue (NeutronError, KeystoneError) map by kind; anything else
- * is 500.
+ * The one place where the container service's failures become HTTP answers,
+ * in Zun's body shape {errors:[{request_id, code, status, title, detail,
+ * links}]}: coded errors (AppError: the service's own, NeutronError,
+ * KeystoneError) answer the status of their kind; schema violations are 400
+ * naming the field; fastify's own 4xx keep theirs; anything else is 500.
  */
-import { AppError, NeutronError } from '@kuryr-ts/openstack/errors';
-import { ZunError } from '../domain/errors.js';
+import { AppError, type ErrorKind } from '@kuryr-ts/openstack/errors';
 
 interface ValidationIssue {
   instancePath?: string;
@@ -20,7 +19,19 @@ export interface ErrorAnswer {
   body: { errors: Array<{ request_id: string; code: string; status: number; title: string; detail: string; links: [] }> };
 }
 
-const KIND_STATUS: Record<string, number> = { 'bad-request': 400, 'not-found': 404, conflict: 409, unavailable: 503, internal: 500, 'not-implemented': 501 };
+const KIND_STATUS: Record<ErrorKind, number> = {
+  'bad-request': 400,
+  unauthorized: 401,
+  forbidden: 403,
+  'not-found': 404,
+  'not-acceptable': 406,
+  conflict: 409,
+  // Neutron's other 4xx answers to the service's calls are the caller's input or the service's own: 400, as Zun
+  refused: 400,
+  unavailable: 503, // Neutron, Keystone or Docker unreachable, no valid host
+  internal: 500,
+  'not-implemented': 501,
+};
 const TITLES: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 406: 'Not Acceptable', 409: 'Conflict', 415: 'Unsupported Media Type', 500: 'Internal Server Error', 501: 'Not Implemented', 503: 'Service Unavailable' };
 
 /** "body/nets/0/v4-fixed-ip" → "nets.0.v4-fixed-ip"; additionalProperties names the extra key. */
@@ -42,16 +53,8 @@ export function errorAnswer(err: unknown, requestId: string): ErrorAnswer {
     status = 400;
     code = 'ZUN_ERR_SCHEMA';
     detail = `Invalid input for ${fieldOf(e.validationContext, issue)}: ${issue.message ?? 'invalid'}`;
-  } else if (err instanceof ZunError) {
-    ({ status, code } = err);
-    detail = err.message;
-  } else if (err instanceof NeutronError) {
-    // Neutron's own 4xx answers to our calls are our fault or the user's; its absence is 503
-    status = err.status === undefined || err.status >= 500 ? 503 : err.status === 404 ? 404 : err.status === 409 ? 409 : 400;
-    code = err.code;
-    detail = err.message;
   } else if (err instanceof AppError) {
-    status = KIND_STATUS[err.kind] ?? 500;
+    status = KIND_STATUS[err.kind];
     code = err.code;
     detail = err.message;
   } else if (typeof e.statusCode === 'number' && e.statusCode >= 400 && e.statusCode < 500) {

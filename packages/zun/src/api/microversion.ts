@@ -3,7 +3,7 @@
  * `Zun-API-Version`): absent → the minimum; `latest` → the maximum; outside
  * [min, max] or malformed → 406. Actions gate on a minimum version (406 below).
  */
-import { ZunError } from '../domain/errors.js';
+import { notAcceptable } from '@kuryr-ts/openstack/errors';
 
 export const MIN_VERSION = { major: 1, minor: 1 };
 export const MAX_VERSION = { major: 1, minor: 40 };
@@ -23,16 +23,16 @@ export function parseVersion(headers: Record<string, string | string[] | undefin
   const value = entry.replace(/^container\s+/i, '').trim();
   if (/^latest$/i.test(value)) return MAX_VERSION;
   const m = /^(\d+)\.(\d+)$/.exec(value);
-  if (!m) throw new ZunError(406, 'ZUN_ERR_VERSION', `Invalid API version string ${value}`);
+  if (!m) throw notAcceptable(`Invalid API version string ${value}`, 'ZUN_ERR_VERSION');
   const v = { major: Number(m[1]), minor: Number(m[2]) };
   if (v.major !== 1 || v.minor < MIN_VERSION.minor || v.minor > MAX_VERSION.minor) {
-    throw new ZunError(406, 'ZUN_ERR_VERSION', `Version ${value} was requested but the minor version is not supported by this service. The supported version range is: [${versionText(MIN_VERSION)}, ${versionText(MAX_VERSION)}].`);
+    throw notAcceptable(`Version ${value} was requested but the minor version is not supported by this service. The supported version range is: [${versionText(MIN_VERSION)}, ${versionText(MAX_VERSION)}].`, 'ZUN_ERR_VERSION');
   }
   return v;
 }
 
 export function requireVersion(v: Version, minMinor: number, what: string): void {
   if (v.minor < minMinor) {
-    throw new ZunError(406, 'ZUN_ERR_VERSION', `${what} needs API version 1.${minMinor} or later (requested ${versionText(v)}); send OpenStack-API-Version: container 1.${minMinor}`);
+    throw notAcceptable(`${what} needs API version 1.${minMinor} or later (requested ${versionText(v)}); send OpenStack-API-Version: container 1.${minMinor}`, 'ZUN_ERR_VERSION');
   }
 }

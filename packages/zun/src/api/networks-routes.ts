@@ -3,7 +3,7 @@
  * 409 while containers use it or while a host that has its Docker network is down).
  */
 import type { FastifyInstance } from 'fastify';
-import { forbidden } from '../domain/errors.js';
+import { forbidden } from '@kuryr-ts/openstack/errors';
 import { requireVersion } from './microversion.js';
 import { listQuery, networkCreateBody, truthy } from './schemas.js';
 import { baseUrl, ctxOf, type ApiDeps } from './server.js';

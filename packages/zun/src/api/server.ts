@@ -7,7 +7,7 @@
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger as PinoLogger } from 'pino';
 import type { RequestContext } from '../domain/context.js';
-import { unauthorized } from '../domain/errors.js';
+import { unauthorized } from '@kuryr-ts/openstack/errors';
 import type { ContainerService } from '../domain/container-service.js';
 import type { HostService } from '../domain/host-service.js';
 import type { NetworkService } from '../domain/network-service.js';
@@ -58,7 +58,7 @@ async function authenticate(req: FastifyRequest, auth: AuthMode): Promise<Reques
     return { projectId: h('x-project-id') ?? auth.projectId, userId: h('x-user-id') ?? auth.userId, roles, isAdmin: roles.includes('admin') };
   }
   const token = req.headers['x-auth-token'];
-  if (typeof token !== 'string' || token === '') throw unauthorized('The request you have made requires authentication.');
+  if (typeof token !== 'string' || token === '') throw unauthorized('The request you have made requires authentication.', 'ZUN_ERR_UNAUTHORIZED');
   return auth.validator.validate(token);
 }
 

@@ -1,5 +1,5 @@
 /** POSIX-shell-like word splitting (Zun's shlex.split of a string command): quotes and backslashes, no expansion. */
-import { badRequest } from '../domain/errors.js';
+import { badRequest } from '@kuryr-ts/openstack/errors';
 
 export function shlexSplit(text: string): string[] {
   const words: string[] = [];

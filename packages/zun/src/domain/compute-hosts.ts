@@ -11,7 +11,7 @@
  * usable before the next periodic check). Holds no global state; transitions
  * are logged once.
  */
-import { ZunError, describe } from './errors.js';
+import { conflict, describeError, notFound, type AppError } from '@kuryr-ts/openstack/errors';
 import type { Clock, Logger } from './settings.js';
 import type { DockerApi } from '../ports/docker.js';
 
@@ -35,10 +35,10 @@ export interface HostHealth {
   reason: string | null;
 }
 
-export const hostNotFound = (name: string): ZunError => new ZunError(404, 'ZUN_ERR_HOST_NOT_FOUND', `Compute host ${name} could not be found (not in [compute_hosts] of zun.conf)`);
+export const hostNotFound = (name: string): AppError => notFound(`Compute host ${name} could not be found (not in [compute_hosts] of zun.conf)`, 'ZUN_ERR_HOST_NOT_FOUND');
 
-export const hostDown = (h: HostHealth, what?: string): ZunError =>
-  new ZunError(409, 'ZUN_ERR_HOST_DOWN', `Compute host ${h.name} is down${h.reason ? ` (${h.reason})` : ''}${what ? `: cannot ${what}` : ''}; retry when it is up (zun host-list)`);
+export const hostDown = (h: HostHealth, what?: string): AppError =>
+  conflict(`Compute host ${h.name} is down${h.reason ? ` (${h.reason})` : ''}${what ? `: cannot ${what}` : ''}; retry when it is up (zun host-list)`, 'ZUN_ERR_HOST_DOWN');
 
 export class ComputeHosts {
   readonly #hosts: ReadonlyMap<string, ComputeHost>;
@@ -88,7 +88,7 @@ export class ComputeHosts {
 
   /** Records a failure seen by a regular Docker call (the engine stopped answering between pings). */
   markDown(name: string, err: unknown): void {
-    this.#set(name, 'down', `Docker is unavailable: ${describe(err)}`);
+    this.#set(name, 'down', `Docker is unavailable: ${describeError(err)}`);
   }
 
   /**
@@ -109,7 +109,7 @@ export class ComputeHosts {
       await docker.ping();
       this.#set(name, 'up', null);
     } catch (err) {
-      this.#set(name, 'down', `Docker is unavailable: ${describe(err)}`);
+      this.#set(name, 'down', `Docker is unavailable: ${describeError(err)}`);
     }
     return { ...this.#health.get(name)! };
   }

@@ -11,7 +11,7 @@ import { KeyedMutex } from '@kuryr-ts/openstack/lib/keyed-mutex';
 import { hostDown, type ComputeHosts } from './compute-hosts.js';
 import type { RequestContext } from './context.js';
 import { scopeOf } from './context.js';
-import { badRequest, conflict, describe, forbidden, notFound, ZunError } from './errors.js';
+import { badRequest, conflict, describeError, forbidden, notFound } from '@kuryr-ts/openstack/errors';
 import { dockerFailure } from './docker-errors.js';
 import type { NetworkAttachment, ZunContainer } from './model.js';
 import { normaliseExposedPorts, type NetRequest, type NetsResolver } from './nets-resolver.js';
@@ -161,7 +161,7 @@ export class ContainerService {
         await this.builder.teardown(c);
         await this.store.containers.update(c.uuid, { status: 'Error', statusReason: reason, taskState: null, sandboxId: null, containerId: null, exposedSgId: null, updatedAt: this.clock.now() });
       } catch (err) {
-        await this.store.containers.update(c.uuid, { status: 'Error', statusReason: `${reason}; cleanup failed: ${describe(err)}`, taskState: null, updatedAt: this.clock.now() });
+        await this.store.containers.update(c.uuid, { status: 'Error', statusReason: `${reason}; cleanup failed: ${describeError(err)}`, taskState: null, updatedAt: this.clock.now() });
       }
       this.log.warn({ container: c.uuid, was: c.status }, 'recovered an interrupted container');
     }
@@ -175,7 +175,7 @@ export class ContainerService {
 
   #background(uuid: string, work: () => Promise<void>): void {
     const job = work()
-      .catch((err: unknown) => this.log.error({ container: uuid, err: describe(err) }, 'background job failed'))
+      .catch((err: unknown) => this.log.error({ container: uuid, err: describeError(err) }, 'background job failed'))
       .finally(() => this.#jobs.delete(job));
     this.#jobs.add(job);
   }
@@ -203,7 +203,7 @@ export class ContainerService {
   /** The Docker engine of the container's host, when it answers (409 ZUN_ERR_HOST_DOWN / ZUN_ERR_HOST_NOT_CONFIGURED otherwise). */
   async #dockerOf(c: ZunContainer, action: string): Promise<DockerApi> {
     if (!this.hosts.has(c.host)) {
-      throw new ZunError(409, 'ZUN_ERR_HOST_NOT_CONFIGURED', `Container ${c.uuid} is on host ${c.host}, which is not in [compute_hosts]: cannot ${action} it`);
+      throw conflict(`Container ${c.uuid} is on host ${c.host}, which is not in [compute_hosts]: cannot ${action} it`, 'ZUN_ERR_HOST_NOT_CONFIGURED');
     }
     return this.hosts.ensureUp(c.host, `${action} container ${c.uuid}`);
   }
@@ -220,7 +220,7 @@ export class ContainerService {
 
   #requireState(c: ZunContainer, action: string, allowed: readonly string[]): void {
     if (!allowed.includes(c.status)) {
-      throw new ZunError(409, 'ZUN_ERR_INVALID_STATE', `Cannot ${action} container ${c.uuid} in ${c.status} state.`);
+      throw conflict(`Cannot ${action} container ${c.uuid} in ${c.status} state.`, 'ZUN_ERR_INVALID_STATE');
     }
   }
 
@@ -251,10 +251,10 @@ export class ContainerService {
     if (opts.force && !ctx.isAdmin) throw forbidden('Policy doesn\'t allow container:delete_force to be performed.', 'ZUN_ERR_POLICY');
     const c = await this.#find(ctx, ident);
     if (c.status === 'Creating' || c.status === 'Deleting') {
-      throw new ZunError(409, 'ZUN_ERR_INVALID_STATE', `Cannot delete container ${c.uuid} in ${c.status} state.`);
+      throw conflict(`Cannot delete container ${c.uuid} in ${c.status} state.`, 'ZUN_ERR_INVALID_STATE');
     }
     if (c.status === 'Running' && !opts.force && !opts.stop) {
-      throw new ZunError(409, 'ZUN_ERR_INVALID_STATE', `Cannot delete container ${c.uuid} in Running state: stop it first, or delete with stop (--stop) or force.`);
+      throw conflict(`Cannot delete container ${c.uuid} in Running state: stop it first, or delete with stop (--stop) or force.`, 'ZUN_ERR_INVALID_STATE');
     }
     // a host removed from the configuration: an admin's force delete cleans the Neutron side and the rows (its Docker is gone)
     const withoutDocker = !this.hosts.has(c.host) && opts.force === true;
@@ -266,7 +266,7 @@ export class ContainerService {
     try {
       await this.builder.teardown(c, { withoutDocker });
     } catch (err) {
-      await this.store.containers.update(c.uuid, { status: 'Error', statusReason: `delete failed: ${describe(err)}`, taskState: null, updatedAt: this.clock.now() });
+      await this.store.containers.update(c.uuid, { status: 'Error', statusReason: `delete failed: ${describeError(err)}`, taskState: null, updatedAt: this.clock.now() });
       throw err;
     }
     await this.store.containers.delete(c.uuid);
@@ -274,7 +274,7 @@ export class ContainerService {
 
   async logs(ctx: RequestContext, ident: string, opts: { stdout: boolean; stderr: boolean; tail?: number }): Promise<string> {
     const c = await this.#find(ctx, ident);
-    if (!c.containerId) throw new ZunError(409, 'ZUN_ERR_INVALID_STATE', `Container ${c.uuid} has no Docker container (status ${c.status})`);
+    if (!c.containerId) throw conflict(`Container ${c.uuid} has no Docker container (status ${c.status})`, 'ZUN_ERR_INVALID_STATE');
     const docker = await this.#dockerOf(c, 'read the logs of');
     return this.#onHost(c, `reading logs of ${c.uuid}`, () => docker.logs(c.containerId!, opts));
   }

@@ -19,11 +19,13 @@
 import { KeyedMutex } from '@kuryr-ts/openstack/lib/keyed-mutex';
 import { hostDown, type ComputeHosts } from './compute-hosts.js';
 import { dockerFailure } from './docker-errors.js';
-import { conflict, describe, notFound } from './errors.js';
+import { conflict, describeError, notFound } from '@kuryr-ts/openstack/errors';
 import type { ZunNetwork } from './model.js';
 import type { Clock, Logger, ZunSettings } from './settings.js';
 import { DockerRequestError, DockerUnavailable, type DockerApi, type DockerNetworkSpec } from '../ports/docker.js';
-import type { NSubnet, ZunNeutron } from '../ports/neutron.js';
+import type { NeutronSubnet } from '@kuryr-ts/openstack/neutron/types';
+import type { ZunNeutron } from '../ports/neutron.js';
+import { findNeutron } from './neutron-find.js';
 import { StoreConflict, type Store } from '../ports/store.js';
 
 /** Label of the Docker networks zun-api makes (the host row's uuid). */
@@ -110,7 +112,7 @@ export class HostNetworks {
       this.log.info({ network: def.uuid, host, docker: dockerId, adopted: found !== undefined }, 'Docker network made on host');
       return { ...row, dockerId };
     } catch (err) {
-      await this.store.networks.delete(row.uuid).catch((e: unknown) => this.log.error({ err: describe(e) }, 'undo: deleting the host network row failed'));
+      await this.store.networks.delete(row.uuid).catch((e: unknown) => this.log.error({ err: describeError(e) }, 'undo: deleting the host network row failed'));
       if (err instanceof DockerUnavailable) this.hosts.markDown(host, err);
       throw dockerFailure(`creating the Docker network of network ${def.name} on host ${host}`, err);
     }
@@ -165,12 +167,12 @@ export class HostNetworks {
           this.log.warn({ network: def.uuid, host: h.name, docker: stray.id }, 'removed a zun Docker network that had no row');
         }
       } catch (err) {
-        this.log.warn({ network: def.uuid, host: h.name, err: describe(err) }, 'sweeping a host for a stray Docker network failed');
+        this.log.warn({ network: def.uuid, host: h.name, err: describeError(err) }, 'sweeping a host for a stray Docker network failed');
       }
     }
   }
 
-  /** A Docker call on a host: unreachable → the host is marked down; errors as ZunError. */
+  /** A Docker call on a host: unreachable → the host is marked down; errors as coded errors (dockerFailure). */
   async #docker<T>(host: string, step: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
@@ -182,11 +184,11 @@ export class HostNetworks {
 
   /** docker network create -d kuryr --ipam-driver kuryr --subnet … --gateway … -o neutron.* --ipam-opt neutron.* */
   async #spec(def: ZunNetwork, row: ZunNetwork): Promise<DockerNetworkSpec> {
-    const net = await this.neutron.find('networks', def.neutronNetId);
+    const net = await findNeutron(this.neutron, 'networks', def.neutronNetId);
     if (!net) throw notFound(`Neutron network ${def.neutronNetId} of network ${def.name} no longer exists`, 'ZUN_ERR_NETWORK_NOT_FOUND');
-    const subnet = async (id: string | null): Promise<NSubnet | undefined> => {
+    const subnet = async (id: string | null): Promise<NeutronSubnet | undefined> => {
       if (!id) return undefined;
-      const s = await this.neutron.find('subnets', id);
+      const s = await findNeutron(this.neutron, 'subnets', id);
       if (!s) throw notFound(`Neutron subnet ${id} of network ${def.name} no longer exists`, 'ZUN_ERR_SUBNET_NOT_FOUND');
       return s;
     };
@@ -200,7 +202,7 @@ export class HostNetworks {
       const key = v4 ? 'neutron.pool.uuid' : 'neutron.pool.v6.uuid';
       options[key] = ipamOptions[key] = def.neutronPoolId;
     }
-    const cfg = (s: NSubnet): { subnet: string; gateway?: string } => ({ subnet: s.cidr, ...(s.gateway_ip ? { gateway: s.gateway_ip } : {}) });
+    const cfg = (s: NeutronSubnet): { subnet: string; gateway?: string } => ({ subnet: s.cidr, ...(s.gateway_ip ? { gateway: s.gateway_ip } : {}) });
     return {
       name: row.dockerName,
       driver: this.settings.driverName,

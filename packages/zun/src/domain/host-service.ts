@@ -5,7 +5,7 @@
  */
 import { hostNotFound, type ComputeHosts, type HostHealth } from './compute-hosts.js';
 import type { RequestContext } from './context.js';
-import { forbidden } from './errors.js';
+import { forbidden } from '@kuryr-ts/openstack/errors';
 import type { Placement } from './placement.js';
 
 export interface HostReport extends HostHealth {

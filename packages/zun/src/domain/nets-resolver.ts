@@ -4,7 +4,7 @@
  * every error here fails the request synchronously with nothing made.
  */
 import type { RequestContext } from './context.js';
-import { badRequest } from './errors.js';
+import { badRequest } from '@kuryr-ts/openstack/errors';
 import type { RequestedNet } from './model.js';
 import { isUuidLike, type NeutronLookup } from './neutron-lookup.js';
 import { DEFINITION_HOST, type Store } from '../ports/store.js';

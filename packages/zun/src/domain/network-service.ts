@@ -16,12 +16,12 @@
 import type { ComputeHosts } from './compute-hosts.js';
 import type { RequestContext } from './context.js';
 import { scopeOf } from './context.js';
-import { badRequest, conflict, describe, notFound } from './errors.js';
+import { badRequest, conflict, describeError, notFound } from '@kuryr-ts/openstack/errors';
 import type { HostNetworks } from './host-networks.js';
 import type { ZunNetwork } from './model.js';
 import type { NeutronLookup } from './neutron-lookup.js';
 import type { Clock, Logger } from './settings.js';
-import type { NNetwork, NSubnet, NSubnetPool } from '../ports/neutron.js';
+import type { NeutronNetwork, NeutronSubnet, NeutronSubnetPool } from '@kuryr-ts/openstack/neutron/types';
 import { DEFINITION_HOST, StoreConflict, type Store } from '../ports/store.js';
 
 export interface NetworkCreateInput {
@@ -69,7 +69,7 @@ export class NetworkService {
       try {
         return { network: def, hosts: [await this.hostNetworks.ensureLocked(def, only)] };
       } catch (err) {
-        await this.store.networks.delete(def.uuid).catch((e: unknown) => this.log.error({ err: describe(e) }, 'undo: deleting the network row failed'));
+        await this.store.networks.delete(def.uuid).catch((e: unknown) => this.log.error({ err: describeError(e) }, 'undo: deleting the network row failed'));
         throw err;
       }
     });
@@ -80,7 +80,7 @@ export class NetworkService {
    * get_or_create_network; named after the Neutron net id, in the caller's
    * project). Its Docker networks are made per host by HostNetworks.
    */
-  async ensureDefinition(ctx: RequestContext, net: NNetwork): Promise<ZunNetwork> {
+  async ensureDefinition(ctx: RequestContext, net: NeutronNetwork): Promise<ZunNetwork> {
     return this.hostNetworks.lock.run(net.id, async () => {
       const existing = (await this.store.networks.list({ neutronNetId: net.id, host: DEFINITION_HOST }))[0];
       if (existing) return existing;
@@ -141,12 +141,12 @@ export class NetworkService {
   }
 
   /** At most one IPv4 and one IPv6 subnet; a named subnet must be on the network. */
-  async #subnets(ctx: RequestContext, net: NNetwork, ref: string | undefined): Promise<{ v4?: NSubnet; v6?: NSubnet }> {
+  async #subnets(ctx: RequestContext, net: NeutronNetwork, ref: string | undefined): Promise<{ v4?: NeutronSubnet; v6?: NeutronSubnet }> {
     if (ref) {
       const s = await this.lookup.subnet(ctx, ref, net.id);
       return s.ip_version === 4 ? { v4: s } : { v6: s };
     }
-    const all = (await this.lookup.neutron.list('subnets', { network_id: net.id })) as NSubnet[];
+    const all = await this.lookup.neutron.list('subnets', { network_id: net.id });
     const v4 = all.filter((s) => s.ip_version === 4);
     const v6 = all.filter((s) => s.ip_version === 6);
     if (all.length === 0) throw badRequest(`Neutron network ${net.id} has no subnet`, 'ZUN_ERR_NO_SUBNET');
@@ -156,7 +156,7 @@ export class NetworkService {
     return { ...(v4[0] ? { v4: v4[0] } : {}), ...(v6[0] ? { v6: v6[0] } : {}) };
   }
 
-  async #pool(ctx: RequestContext, ref: string | undefined, subnet: NSubnet): Promise<NSubnetPool | undefined> {
+  async #pool(ctx: RequestContext, ref: string | undefined, subnet: NeutronSubnet): Promise<NeutronSubnetPool | undefined> {
     if (!ref) return undefined;
     const pool = await this.lookup.pool(ctx, ref);
     if (subnet.subnetpool_id && subnet.subnetpool_id !== pool.id) {
@@ -166,7 +166,7 @@ export class NetworkService {
   }
 
   /** Inserts the definition row (no host, no Docker network yet). StoreConflict when the name or the Neutron network is taken. */
-  async #record(ctx: RequestContext, name: string, net: NNetwork, v4: NSubnet | undefined, v6: NSubnet | undefined, pool: NSubnetPool | undefined): Promise<ZunNetwork> {
+  async #record(ctx: RequestContext, name: string, net: NeutronNetwork, v4: NeutronSubnet | undefined, v6: NeutronSubnet | undefined, pool: NeutronSubnetPool | undefined): Promise<ZunNetwork> {
     const now = this.clock.now();
     const row: ZunNetwork = {
       uuid: this.clock.newId(),

@@ -6,25 +6,31 @@
  * on a user's pre-created port and on external networks.
  */
 import type { RequestContext } from './context.js';
-import { badRequest, conflict, forbidden, notFound } from './errors.js';
-import type { NNetwork, NPort, NResource, NSubnet, NSubnetPool, NTypes, ZunNeutron } from '../ports/neutron.js';
+import { AppError, badRequest, conflict, forbidden, notFound } from '@kuryr-ts/openstack/errors';
+import type { NeutronNetwork, NeutronPort, NeutronSubnet, NeutronSubnetPool, ResourceTypes } from '@kuryr-ts/openstack/neutron/types';
+import type { ZunNeutron } from '../ports/neutron.js';
+import { findNeutron } from './neutron-find.js';
 
 const UUID_LIKE = /^[0-9a-f]{8}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{4}-?[0-9a-f]{12}$/i;
 export const isUuidLike = (s: string): boolean => UUID_LIKE.test(s);
 
-const LABEL: Record<NResource, string> = {
+/** The resources a caller names by name or id. */
+type Named = 'networks' | 'subnets' | 'subnetpools' | 'ports' | 'security-groups';
+
+const LABEL: Record<Named, string> = {
   networks: 'Neutron network',
   subnets: 'Neutron subnet',
   subnetpools: 'Neutron subnet pool',
   ports: 'Neutron port',
   'security-groups': 'security group',
-  'security-group-rules': 'security group rule',
 };
-const CODE: Partial<Record<NResource, string>> = {
+/** Not found → 404 with these codes; a security group is 400 ZUN_ERR_SG_NOT_FOUND (securityGroups). */
+const CODE: Record<Named, string> = {
   networks: 'ZUN_ERR_NETWORK_NOT_FOUND',
   subnets: 'ZUN_ERR_SUBNET_NOT_FOUND',
   subnetpools: 'ZUN_ERR_POOL_NOT_FOUND',
   ports: 'ZUN_ERR_PORT_NOT_FOUND',
+  'security-groups': 'ZUN_ERR_SG_NOT_FOUND',
 };
 
 /** Port statuses Zun refuses for a user's port (it is in use by something). */
@@ -37,44 +43,44 @@ export class NeutronLookup {
     return ctx.isAdmin || res.project_id === ctx.projectId || res.shared === true;
   }
 
-  async #resolve<R extends 'networks' | 'subnets' | 'subnetpools' | 'ports' | 'security-groups'>(
+  async #resolve<R extends Named>(
     ctx: RequestContext,
     resource: R,
     ref: string,
     extra: Record<string, string> = {},
-  ): Promise<NTypes[R]> {
+  ): Promise<ResourceTypes[R]> {
     const label = LABEL[resource];
-    let matches: Array<NTypes[R]>;
+    let matches: Array<ResourceTypes[R]>;
     if (isUuidLike(ref)) {
-      const one = await this.neutron.find(resource, ref);
-      matches = one && Object.entries(extra).every(([k, v]) => (one as unknown as Record<string, unknown>)[k] === v) ? [one] : [];
+      const one = await findNeutron(this.neutron, resource, ref);
+      matches = one && Object.entries(extra).every(([k, v]) => Reflect.get(one, k) === v) ? [one] : [];
     } else {
       matches = await this.neutron.list(resource, { name: ref, ...extra });
     }
-    matches = matches.filter((m) => this.visible(ctx, m as { project_id?: string; shared?: boolean }));
+    matches = matches.filter((m) => this.visible(ctx, m));
     if (matches.length === 0) throw notFound(`${label} ${ref} could not be found`, CODE[resource]);
     if (matches.length > 1) throw conflict(`Multiple ${label}s named ${ref} exist; use the id`, 'ZUN_ERR_AMBIGUOUS_NAME');
     return matches[0]!;
   }
 
-  network(ctx: RequestContext, ref: string): Promise<NNetwork> {
+  network(ctx: RequestContext, ref: string): Promise<NeutronNetwork> {
     return this.#resolve(ctx, 'networks', ref);
   }
 
-  subnet(ctx: RequestContext, ref: string, networkId: string): Promise<NSubnet> {
+  subnet(ctx: RequestContext, ref: string, networkId: string): Promise<NeutronSubnet> {
     return this.#resolve(ctx, 'subnets', ref, { network_id: networkId });
   }
 
-  pool(ctx: RequestContext, ref: string): Promise<NSubnetPool> {
+  pool(ctx: RequestContext, ref: string): Promise<NeutronSubnetPool> {
     return this.#resolve(ctx, 'subnetpools', ref);
   }
 
-  port(ctx: RequestContext, ref: string): Promise<NPort> {
+  port(ctx: RequestContext, ref: string): Promise<NeutronPort> {
     return this.#resolve(ctx, 'ports', ref);
   }
 
   /** Zun's checks on a user's pre-created port (→ 400). */
-  checkPortUsable(ctx: RequestContext, port: NPort): void {
+  checkPortUsable(ctx: RequestContext, port: NeutronPort): void {
     if (port.project_id !== ctx.projectId) {
       throw badRequest(`Port ${port.id} belongs to another project and cannot be used`, 'ZUN_ERR_PORT_NOT_USABLE');
     }
@@ -88,15 +94,15 @@ export class NeutronLookup {
   }
 
   /** router:external and not shared → 403 unless admin (network:attach_external_network). */
-  checkExternal(ctx: RequestContext, net: NNetwork): void {
+  checkExternal(ctx: RequestContext, net: NeutronNetwork): void {
     if (net['router:external'] && !net.shared && !ctx.isAdmin) {
       throw forbidden(`It is not allowed to create an interface on external network ${net.id}`, 'ZUN_ERR_EXTERNAL_NETWORK');
     }
   }
 
   /** Zun's default network: the project's non-shared networks first, then shared ones, oldest first; none → 409. */
-  async defaultNetwork(ctx: RequestContext): Promise<NNetwork> {
-    const byAge = (a: NNetwork, b: NNetwork): number => (a.created_at ?? '').localeCompare(b.created_at ?? '');
+  async defaultNetwork(ctx: RequestContext): Promise<NeutronNetwork> {
+    const byAge = (a: NeutronNetwork, b: NeutronNetwork): number => (a.created_at ?? '').localeCompare(b.created_at ?? '');
     const own = (await this.neutron.list('networks', { project_id: ctx.projectId, shared: false })).sort(byAge);
     const pick = own[0] ?? (await this.neutron.list('networks', { shared: true })).sort(byAge)[0];
     if (!pick) throw conflict('There is no neutron network available', 'ZUN_ERR_NO_NETWORK');
@@ -111,7 +117,7 @@ export class NeutronLookup {
       try {
         sg = await this.#resolve(ctx, 'security-groups', ref, isUuidLike(ref) ? {} : { project_id: ctx.projectId });
       } catch (err) {
-        if ((err as { status?: number }).status === 404) throw badRequest(`Security group ${ref} not found`, 'ZUN_ERR_SG_NOT_FOUND');
+        if (err instanceof AppError && err.kind === 'not-found') throw badRequest(`Security group ${ref} not found`, 'ZUN_ERR_SG_NOT_FOUND');
         throw err;
       }
       if (!ids.includes(sg.id)) ids.push(sg.id);

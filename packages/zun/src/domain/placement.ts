@@ -11,7 +11,7 @@
  * stops answering between pings is marked down and skipped).
  */
 import type { ComputeHosts, HostHealth } from './compute-hosts.js';
-import { ZunError } from './errors.js';
+import { unavailable, type AppError } from '@kuryr-ts/openstack/errors';
 import type { Store } from '../ports/store.js';
 
 export interface HostLoad {
@@ -68,7 +68,7 @@ export class Placement {
   }
 }
 
-export function noValidHost(health: readonly HostHealth[], disabled: ReadonlySet<string>): ZunError {
+export function noValidHost(health: readonly HostHealth[], disabled: ReadonlySet<string>): AppError {
   const why = health.map((h) => (disabled.has(h.name) ? `${h.name} is disabled` : `${h.name} is ${h.state}${h.reason ? ` (${h.reason})` : ''}`));
-  return new ZunError(503, 'ZUN_ERR_NO_VALID_HOST', `No valid host was found to place the container: ${why.join('; ')}`);
+  return unavailable(`No valid host was found to place the container: ${why.join('; ')}`, 'ZUN_ERR_NO_VALID_HOST');
 }

@@ -8,12 +8,14 @@
  * deleted — when they are the user's.
  */
 import type { AddressRecord, RequestedNet, ZunContainer, ZunNetwork } from './model.js';
-import type { NPort, ZunNeutron } from '../ports/neutron.js';
+import type { NeutronPort } from '@kuryr-ts/openstack/neutron/types';
+import type { ZunNeutron } from '../ports/neutron.js';
+import { findNeutron } from './neutron-find.js';
 
 export const DEVICE_OWNER = 'compute:kuryr';
 
 export interface ClaimedPort {
-  port: NPort;
+  port: NeutronPort;
   created: boolean;
 }
 
@@ -55,7 +57,7 @@ export class PortPlumbing {
       await this.neutron.delete('ports', portId);
       return;
     }
-    const port = await this.neutron.find('ports', portId);
+    const port = await findNeutron(this.neutron, 'ports', portId);
     if (!port) return;
     const profile = { ...(port['binding:profile'] ?? {}) };
     delete profile.pci_vendor_info;
@@ -64,7 +66,7 @@ export class PortPlumbing {
   }
 }
 
-export function addressesOf(port: NPort, subnetVersion: (subnetId: string, ip: string) => 4 | 6): AddressRecord[] {
+export function addressesOf(port: NeutronPort, subnetVersion: (subnetId: string, ip: string) => 4 | 6): AddressRecord[] {
   return port.fixed_ips.map((f) => ({ addr: f.ip_address, version: subnetVersion(f.subnet_id, f.ip_address), subnet_id: f.subnet_id }));
 }
 

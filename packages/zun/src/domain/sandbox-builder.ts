@@ -15,14 +15,16 @@
 import { withUndo, type UndoStack } from '@kuryr-ts/openstack/lib/undo';
 import type { ComputeHosts } from './compute-hosts.js';
 import type { RequestContext } from './context.js';
-import { describe, notFound, ZunError } from './errors.js';
+import { badRequest, describeError, internal, notFound } from '@kuryr-ts/openstack/errors';
 import { dockerFailure } from './docker-errors.js';
 import type { NetworkAttachment, RequestedNet, ZunContainer, ZunNetwork } from './model.js';
 import type { NetworkService } from './network-service.js';
 import { ipVersion, PortPlumbing } from './port-plumbing.js';
 import type { Clock, Logger, ZunSettings } from './settings.js';
 import { DockerUnavailable, type DockerApi, type EndpointRequest } from '../ports/docker.js';
-import type { NPort, ZunNeutron } from '../ports/neutron.js';
+import type { NeutronPort } from '@kuryr-ts/openstack/neutron/types';
+import type { ZunNeutron } from '../ports/neutron.js';
+import { findNeutron } from './neutron-find.js';
 import type { Store } from '../ports/store.js';
 
 export const sandboxName = (uuid: string): string => `zun-sandbox-${uuid}`;
@@ -43,7 +45,7 @@ export class SandboxBuilder {
     this.plumbing = new PortPlumbing(neutron);
   }
 
-  #report = (step: string, err: unknown): void => this.log.error({ step, err: describe(err) }, 'undo step failed');
+  #report = (step: string, err: unknown): void => this.log.error({ step, err: describeError(err) }, 'undo step failed');
 
   /** Builds the container; resolves the fields to save (never throws: failures become status Error). */
   async build(ctx: RequestContext, c: ZunContainer): Promise<Partial<ZunContainer>> {
@@ -56,10 +58,10 @@ export class SandboxBuilder {
         const sgs = await this.#exposedSecurityGroup(c, undo);
         const withSgs = sgs ? { ...c, securityGroups: [sgs], exposedSgId: sgs } : c;
         if (sgs) await this.store.containers.update(c.uuid, { securityGroups: [sgs], exposedSgId: sgs });
-        const attached: Array<{ net: ZunNetwork; port: NPort }> = [];
+        const attached: Array<{ net: ZunNetwork; port: NeutronPort }> = [];
         for (const [i, req] of c.requestedNets.entries()) attached.push(await this.#attachPort(ctx, withSgs, req, i === 0, undo));
         const [first, ...rest] = attached;
-        if (!first) throw new ZunError(500, 'ZUN_ERR_NO_ADDRESS', 'Unexpected missing of addresses');
+        if (!first) throw internal('Unexpected missing of addresses', 'ZUN_ERR_NO_ADDRESS');
         const sandboxId = await step('creating the sandbox container', () =>
           docker.createContainer({
             name: sandboxName(c.uuid),
@@ -98,13 +100,13 @@ export class SandboxBuilder {
         return { containerId, sandboxId, status: c.autoStart ? 'Running' : 'Created', statusReason: null, taskState: null, requestedNets: [] } as Partial<ZunContainer>;
       });
     } catch (err) {
-      this.log.warn({ container: c.uuid, err: describe(err) }, 'container create failed; undone');
-      return { status: 'Error', statusReason: describe(err), taskState: null, sandboxId: null, containerId: null, exposedSgId: null, securityGroups: c.securityGroups };
+      this.log.warn({ container: c.uuid, err: describeError(err) }, 'container create failed; undone');
+      return { status: 'Error', statusReason: describeError(err), taskState: null, sandboxId: null, containerId: null, exposedSgId: null, securityGroups: c.securityGroups };
     }
   }
 
   /** Claims/creates the port of one requested network and records the attachment row (undo: both). */
-  async #attachPort(ctx: RequestContext, c: ZunContainer, req: RequestedNet, primary: boolean, undo: UndoStack): Promise<{ net: ZunNetwork; port: NPort }> {
+  async #attachPort(ctx: RequestContext, c: ZunContainer, req: RequestedNet, primary: boolean, undo: UndoStack): Promise<{ net: ZunNetwork; port: NeutronPort }> {
     const def = (req.networkUuid ? await this.store.networks.get(req.networkUuid) : undefined) ?? (await this.#definitionOf(ctx, req.neutronNetId));
     // the network's Docker network on the container's host (made there on first use); the attachment refers to that row
     const zn = await this.networks.hostNetworks.ensure(def, c.host);
@@ -152,17 +154,17 @@ export class SandboxBuilder {
 
   /** The network of a Neutron network named only by id in `nets` (recorded lazily, as Zun). */
   async #definitionOf(ctx: RequestContext, neutronNetId: string): Promise<ZunNetwork> {
-    const net = await this.neutron.find('networks', neutronNetId);
+    const net = await findNeutron(this.neutron, 'networks', neutronNetId);
     if (!net) throw notFound(`Neutron network ${neutronNetId} could not be found`, 'ZUN_ERR_NETWORK_NOT_FOUND');
     return this.networks.ensureDefinition({ ...ctx, isAdmin: true }, net);
   }
 
   async #checkImage(docker: DockerApi, host: string, image: string): Promise<void> {
     const ok = await this.#step(host, `looking up image ${image}`, () => docker.imageExists(image));
-    if (!ok) throw new ZunError(400, 'ZUN_ERR_IMAGE_NOT_FOUND', `Image ${image} could not be found on host ${host}`);
+    if (!ok) throw badRequest(`Image ${image} could not be found on host ${host}`, 'ZUN_ERR_IMAGE_NOT_FOUND');
   }
 
-  /** A Docker step on `host`: failures become ZunErrors naming the host; an unreachable engine marks the host down. */
+  /** A Docker step on `host`: failures become coded errors naming the host; an unreachable engine marks the host down. */
   async #step<T>(host: string, what: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
@@ -207,7 +209,7 @@ export class SandboxBuilder {
       try {
         await fn();
       } catch (err) {
-        this.log.error({ container: c.uuid, step: what, err: describe(err) }, 'teardown step failed');
+        this.log.error({ container: c.uuid, step: what, err: describeError(err) }, 'teardown step failed');
         errors.push(dockerFailure(what, err));
       }
     };
@@ -229,7 +231,7 @@ export class SandboxBuilder {
   }
 }
 
-function endpointOf(network: string, port: NPort): EndpointRequest {
+function endpointOf(network: string, port: NeutronPort): EndpointRequest {
   const v4 = port.fixed_ips.find((f) => ipVersion(f.ip_address) === 4)?.ip_address;
   const v6 = port.fixed_ips.find((f) => ipVersion(f.ip_address) === 6)?.ip_address;
   return { network, ...(v4 ? { ipv4: v4 } : {}), ...(v6 ? { ipv6: v6 } : {}) };

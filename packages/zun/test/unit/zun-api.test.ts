@@ -298,7 +298,7 @@ describe('zun-api: rollback and cleanup', () => {
   });
 
   it('Neutron down → 503 with the cause at create, no row', async () => {
-    h.neutron.failures.set('list networks', new NeutronError('GET', '/v2.0/networks', undefined, undefined, 'ECONNREFUSED'));
+    h.neutron.failNext(/^GET networks$/, new NeutronError('GET', '/v2.0/networks', undefined, undefined, 'ECONNREFUSED'));
     const r = await call('POST', '/v1/containers', { image: 'kuryr/busybox', nets: [{ network: 'x' }] });
     assert.equal(r.status, 503);
     assert.match(r.body.errors[0].detail, /ECONNREFUSED/);

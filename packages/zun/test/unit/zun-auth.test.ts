@@ -42,7 +42,7 @@ describe('zun auth', () => {
     await ks.validator.validate('good');
     assert.equal(ks.calls.length, 1, 'cached');
     assert.equal((await ks.validator.validate('boss')).isAdmin, true);
-    await assert.rejects(ks.validator.validate('bad'), (e: { status?: number }) => e.status === 401);
+    await assert.rejects(ks.validator.validate('bad'), (e: { kind?: string; code?: string }) => e.kind === 'unauthorized' && e.code === 'ZUN_ERR_UNAUTHORIZED');
   });
 
   it('re-authenticates the service once when its own token is refused', async () => {

@@ -140,7 +140,7 @@ describe('per-host Docker networks, made lazily', () => {
     const def = (await h.store.networks.get(foo.uuid))!;
     const stuck = { ...def, uuid: 'stuck-row', host: 'h1', dockerId: null, createdAt: h.clock.now(), updatedAt: h.clock.now() };
     await h.store.networks.insert(stuck);
-    await assert.rejects(h.hostNetworks.ensure(def, 'h1'), (e: any) => e.status === 409 && e.code === 'ZUN_ERR_NETWORK_BUSY');
+    await assert.rejects(h.hostNetworks.ensure(def, 'h1'), (e: any) => e.kind === 'conflict' && e.code === 'ZUN_ERR_NETWORK_BUSY');
     await h.store.networks.update('stuck-row', { updatedAt: '2020-01-01T00:00:00.000Z' });
     const row = await h.hostNetworks.ensure(def, 'h1');
     assert.equal(row.uuid, 'stuck-row');
