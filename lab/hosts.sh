@@ -235,7 +235,8 @@ cmd_up() {
   need_root
   lock
   [ -S "$SB_SOCK" ] || die "no OVN SB DB at $SB_SOCK: run lab/up.sh first"
-  neutron_api_ok || die "Neutron API not answering at $API: run lab/up.sh first"
+  # a busy Neutron can take more than one 5 s try to answer
+  wait_for 60 "the Neutron API" neutron_api_ok || die "Neutron API not answering at $API: run lab/up.sh first"
   docker_ok || die "the main Docker is not answering: run lab/up.sh first"
   [ -f "$ETC/kuryr.conf" ] || die "$ETC/kuryr.conf missing: run lab/up.sh (lab/kuryr.sh start) first"
   [ -f "$REPO_DIR/packages/kuryr/dist/src/main/kuryr-cli.js" ] || (cd "$REPO_DIR" && npm run --silent build)
