@@ -21,6 +21,8 @@ import type { DriverSettings, Logger } from './settings.js';
 export { oldestFirst } from './pool-resolver.js';
 
 export const GATEWAY_REQUEST = 'com.docker.network.gateway';
+/** The tag of a Kuryr pool made for an existing subnet: that subnet's uuid. */
+const SUBNET_ID_TAG = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 export const MAC_OPTION = 'com.docker.network.endpoint.macaddress';
 
 export interface RequestPoolInput {
@@ -189,7 +191,7 @@ export class IpamService {
 
   async #gateway(pool: NeutronSubnetPool, cidr: string, address: string): Promise<string> {
     const prefixLength = parseCidr(cidr).prefixLength;
-    const subnet = await this.index.subnetForPool(pool);
+    const subnet = (await this.index.subnetForPool(pool)) ?? (await this.#subnetToReuse(pool));
     if (!subnet) {
       // New network: the subnet is created by CreateNetwork with this gateway.
       // No --gateway: the first host address, as Neutron would pick (fixes Kuryr bug 1653178).
@@ -204,6 +206,22 @@ export class IpamService {
       throw new ConflictError(`RequestAddress: requested gateway ${address} does not match gateway ${gw} of existing subnet ${subnet.id}`);
     }
     return `${gw}/${prefixLength}`;
+  }
+
+  /**
+   * The existing subnet a pool was made for (neutron.subnet.*, how Zun creates its networks),
+   * before CreateNetwork has tagged it: its gateway (or none) is the network's, as in Kuryr.
+   */
+  async #subnetToReuse(pool: NeutronSubnetPool): Promise<NeutronSubnet | undefined> {
+    if (!pool.name.startsWith(`${this.settings.subnetpoolNamePrefix}-`)) return undefined;
+    const subnetId = pool.tags.find((t) => SUBNET_ID_TAG.test(t));
+    if (!subnetId) return undefined;
+    try {
+      return await this.neutron.show('subnets', subnetId);
+    } catch (err) {
+      if (err instanceof NeutronError && err.isNotFound) return undefined;
+      throw err;
+    }
   }
 
   /**

@@ -247,3 +247,55 @@ describe('--ip-range validation (either way)', () => {
     assert.equal(d.neutron.pools.length, 0);
   });
 });
+
+describe('reusing an existing subnet named by neutron.subnet.* (Zun): the gateway is the subnet\'s', () => {
+  async function tenant(d: Driver, cidr: string, gateway: string | null) {
+    const net = await d.neutron.create('networks', { name: 'tenant-net' });
+    const subnet = await d.neutron.create('subnets', { network_id: net.id, cidr, ip_version: 4, gateway_ip: gateway });
+    const opts = { 'neutron.net.uuid': net.id, 'neutron.subnet.uuid': subnet.id };
+    return { net, subnet, opts, ipamOpts: { 'neutron.subnet.uuid': subnet.id } };
+  }
+
+  it('a subnet without a gateway and no --gateway: the placeholder 0.0.0.0/0, as Kuryr (bug 1881910); no gateway in Join', async () => {
+    const d = buildDriver();
+    const t = await tenant(d, '10.59.0.0/24', null);
+    const net = await d.createNetwork('10.59.0.0/24', undefined, t.opts, {}, t.ipamOpts);
+    assert.equal(net.gateway, '0.0.0.0/0');
+    assert.equal(d.neutron.subnets.length, 1);
+    assert.equal(d.neutron.subnets[0]!.gateway_ip, null);
+    const ep = await d.attach(net);
+    assert.match(ep.address, /^10\.59\.0\.\d+\/24$/);
+    assert.ok(!ep.join.Gateway, 'no gateway');
+    await d.detach(net, ep);
+    await d.removeNetwork(net);
+    assert.deepEqual(d.neutron.subnets.map((s) => s.tags), [[]]);
+  });
+
+  it("a subnet whose gateway is not the first host, no --gateway: that gateway (with --ip-range over a wider --subnet too)", async () => {
+    const d = buildDriver();
+    const t = await tenant(d, '10.60.0.0/24', '10.60.0.254');
+    const networkId = dockerId();
+    const pool = await d.ok('IpamDriver.RequestPool', { AddressSpace: 'x', Pool: '10.60.0.0/16', SubPool: '10.60.0.0/24', Options: t.ipamOpts, V6: false });
+    const gw = await d.ok('IpamDriver.RequestAddress', { PoolID: pool.PoolID, Address: '', Options: GATEWAY });
+    assert.equal(gw.Address, '10.60.0.254/24');
+    await d.ok('NetworkDriver.CreateNetwork', {
+      NetworkID: networkId,
+      Options: { 'com.docker.network.generic': t.opts },
+      IPv4Data: [{ AddressSpace: 'x', Pool: pool.Pool, Gateway: gw.Address }],
+      IPv6Data: [],
+    });
+    assert.deepEqual(d.neutron.subnets[0]!.tags, [pool.PoolID]);
+  });
+
+  it('a --gateway that differs from the subnet\'s is refused at once, before anything is tagged', async () => {
+    const d = buildDriver();
+    const t = await tenant(d, '10.61.0.0/24', '10.61.0.1');
+    const pool = await d.ok('IpamDriver.RequestPool', { AddressSpace: 'x', Pool: '10.61.0.0/24', SubPool: '', Options: t.ipamOpts, V6: false });
+    const gw = await d.call('IpamDriver.RequestAddress', { PoolID: pool.PoolID, Address: '10.61.0.9', Options: GATEWAY });
+    assert.equal(gw.status, 409);
+    assert.match(String(gw.json.Error), /requested gateway 10\.61\.0\.9 does not match gateway 10\.61\.0\.1/);
+    await d.ok('IpamDriver.ReleasePool', { PoolID: pool.PoolID });
+    assert.deepEqual(d.neutron.subnets[0]!.tags, []);
+    assert.equal(d.neutron.pools.length, 0);
+  });
+});
