@@ -47,7 +47,7 @@ describe('--ip-range on real Neutron', { timeout: 300_000 }, () => {
     const pools = await neutron.list('subnetpools', { name: 'kuryrPool-10.160.5.0/24' });
     assert.equal(pools.length, 1, 'kuryrPool-<range>');
     assert.deepEqual(pools[0]!.prefixes, ['10.160.5.0/24']);
-    assert.equal(pools[0]!.default_prefixlen, 24);
+    assert.equal(Number(pools[0]!.default_prefixlen), 24);
     assert.deepEqual(await neutron.list('subnetpools', { name: 'kuryrPool-10.160.0.0/16' }), [], 'no pool for --subnet');
     const subnets = await neutron.list('subnets', { network_id: net!.id });
     assert.equal(subnets.length, 1);
