@@ -78,6 +78,7 @@ const DEFS: Record<string, Record<string, OptionDef>> = {
     log_dir: { kind: 'str' },
     // kuryr-ts additions
     plugin_socket: { kind: 'str', default: '/run/docker/plugins/kuryr.sock' },
+    ip_range_as_allocation_pool: { kind: 'bool', default: 'false' },
     ...Object.fromEntries(OSLO_LOG_IGNORED.map((o) => [o, { kind: 'str', ignored: true } as OptionDef])),
   },
   neutron: {
@@ -159,6 +160,8 @@ export interface KuryrConfig {
   readonly sslKeyFile: string;
   readonly sslCaFile: string | undefined;
   readonly subnetpoolNamePrefix: string;
+  /** `--ip-range`: false = the range is the Neutron subnet (Kuryr); true = the range is the allocation pool of `--subnet`. */
+  readonly ipRangeAsAllocationPool: boolean;
   readonly debug: boolean;
   readonly logFile: string | undefined;
   readonly logDir: string | undefined;
@@ -338,6 +341,7 @@ export function buildConfig(doc: IniDocument, env: NodeJS.ProcessEnv = process.e
     sslKeyFile: must<string>('DEFAULT', 'ssl_key_file'),
     sslCaFile: str('DEFAULT', 'ssl_ca_file'),
     subnetpoolNamePrefix: must<string>('DEFAULT', 'subnetpool_name_prefix'),
+    ipRangeAsAllocationPool: must<boolean>('DEFAULT', 'ip_range_as_allocation_pool'),
     debug: must<boolean>('DEFAULT', 'debug'),
     logFile: str('DEFAULT', 'log_file'),
     logDir: str('DEFAULT', 'log_dir'),

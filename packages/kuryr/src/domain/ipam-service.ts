@@ -21,6 +21,8 @@ import type { DriverSettings, Logger } from './settings.js';
 export { oldestFirst } from './pool-resolver.js';
 
 export const GATEWAY_REQUEST = 'com.docker.network.gateway';
+/** The tag of a Kuryr pool made for an existing subnet: that subnet's uuid. */
+const SUBNET_ID_TAG = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 export const MAC_OPTION = 'com.docker.network.endpoint.macaddress';
 
 export interface RequestPoolInput {
@@ -104,9 +106,10 @@ export class IpamService {
       throw new BadRequestError(`RequestPool: --subnet ${cidr} is IPv${version} but the request is for an IPv${req.v6 ? 6 : 4} pool`);
     }
     if (req.subPool) {
-      // --ip-range: the subnet is the --subnet, its allocation pool the range (Kuryr made the range the pool).
       let range: string;
       try {
+        // Host bits would silently make another subnet (Kuryr refused them too, with a 500).
+        if (!isNetworkAddress(req.subPool)) throw new RangeError(`host bits set (did you mean ${normalizeCidr(req.subPool)}?)`);
         range = normalizeCidr(req.subPool);
       } catch (err) {
         throw new BadRequestError(`RequestPool: invalid --ip-range ${req.subPool}: ${(err as Error).message}`);
@@ -114,7 +117,13 @@ export class IpamService {
       if (!cidrContains(cidr, range.split('/')[0]!) || parseCidr(range).prefixLength < parseCidr(cidr).prefixLength) {
         throw new BadRequestError(`RequestPool: --ip-range ${range} is not inside --subnet ${cidr}`);
       }
-      this.pools.rememberRange(cidr, range);
+      if (this.settings.ipRangeAsAllocationPool) {
+        // Docker's meaning: the subnet is --subnet, the range its allocation pool (CreateNetwork takes it).
+        this.pools.rememberRange(cidr, range);
+      } else {
+        // Kuryr's footprint: the range is the Docker pool, the subnet pool kuryrPool-<range> and the subnet.
+        cidr = range;
+      }
     }
     const pool = await this.pools.resolve(cidr, version, opts, true);
     return { poolId: pool!.id, pool: cidr };
@@ -131,9 +140,14 @@ export class IpamService {
     const cidr = pool.prefixes[0];
     if (!cidr) throw new NotFoundError(`RequestAddress: subnet pool ${pool.id} has no prefixes`);
     const prefixLength = parseCidr(cidr).prefixLength;
-    const address = req.address ? this.#checkAddress(req.address, cidr) : '';
+    const gatewayRequest = req.options.RequestAddressType === GATEWAY_REQUEST;
+    if (req.address && !gatewayRequest && !req.options[MAC_OPTION] && ipVersion(req.address) === parseCidr(cidr).version && !cidrContains(cidr, req.address)) {
+      // An --aux-address of --subnet outside the --ip-range (the pool): Neutron never hands it out, nothing to reserve.
+      return { address: `${normalizeIp(req.address)}/${prefixLength}` };
+    }
+    const address = req.address ? this.#checkAddress(req.address, cidr, gatewayRequest) : '';
 
-    if (req.options.RequestAddressType === GATEWAY_REQUEST) {
+    if (gatewayRequest) {
       return { address: await this.#gateway(pool, cidr, address) };
     }
     const subnet = await this.index.subnetForPool(pool);
@@ -159,7 +173,16 @@ export class IpamService {
     return { address: `${normalizeIp(ip)}/${prefixLength}` };
   }
 
-  #checkAddress(address: string, cidr: string): string {
+  #checkAddress(address: string, cidr: string, gateway: boolean): string {
+    if (gateway && ipVersion(address) === parseCidr(cidr).version && !cidrContains(cidr, address)) {
+      // Kuryr made the subnet with this off-link gateway, and every container start then failed
+      // (Docker finds no route to the gateway): refused while nothing exists yet.
+      throw new BadRequestError(
+        `RequestAddress: --gateway ${address} is outside pool ${cidr}, the Neutron subnet of this network ` +
+          '(with --ip-range the range is the subnet, as in Kuryr-libnetwork): give a --gateway inside the range, ' +
+          'or set [DEFAULT] ip_range_as_allocation_pool = true to make --subnet the subnet and the range its allocation pool',
+      );
+    }
     if (!ipVersion(address) || !cidrContains(cidr, address)) {
       throw new BadRequestError(`RequestAddress: address ${address} is not in pool ${cidr}`);
     }
@@ -168,7 +191,7 @@ export class IpamService {
 
   async #gateway(pool: NeutronSubnetPool, cidr: string, address: string): Promise<string> {
     const prefixLength = parseCidr(cidr).prefixLength;
-    const subnet = await this.index.subnetForPool(pool);
+    const subnet = (await this.index.subnetForPool(pool)) ?? (await this.#subnetToReuse(pool));
     if (!subnet) {
       // New network: the subnet is created by CreateNetwork with this gateway.
       // No --gateway: the first host address, as Neutron would pick (fixes Kuryr bug 1653178).
@@ -183,6 +206,22 @@ export class IpamService {
       throw new ConflictError(`RequestAddress: requested gateway ${address} does not match gateway ${gw} of existing subnet ${subnet.id}`);
     }
     return `${gw}/${prefixLength}`;
+  }
+
+  /**
+   * The existing subnet a pool was made for (neutron.subnet.*, how Zun creates its networks),
+   * before CreateNetwork has tagged it: its gateway (or none) is the network's, as in Kuryr.
+   */
+  async #subnetToReuse(pool: NeutronSubnetPool): Promise<NeutronSubnet | undefined> {
+    if (!pool.name.startsWith(`${this.settings.subnetpoolNamePrefix}-`)) return undefined;
+    const subnetId = pool.tags.find((t) => SUBNET_ID_TAG.test(t));
+    if (!subnetId) return undefined;
+    try {
+      return await this.neutron.show('subnets', subnetId);
+    } catch (err) {
+      if (err instanceof NeutronError && err.isNotFound) return undefined;
+      throw err;
+    }
   }
 
   /**

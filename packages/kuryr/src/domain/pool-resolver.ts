@@ -70,7 +70,7 @@ export class PoolResolver {
     const label = version === 6 ? 'neutron.subnet.v6' : 'neutron.subnet';
     const subnet = await this.findOne('subnets', ref, label);
     if (normalizeCidr(subnet.cidr) !== cidr) {
-      throw new BadRequestError(`option ${describeRef(label, ref)}: subnet ${subnet.id} is ${subnet.cidr}, not --subnet ${cidr}`, 'KURYR_ERR_BAD_OPTION');
+      throw new BadRequestError(`option ${describeRef(label, ref)}: subnet ${subnet.id} is ${subnet.cidr}, not the Docker pool ${cidr}`, 'KURYR_ERR_BAD_OPTION');
     }
     return subnet;
   }
@@ -127,7 +127,8 @@ export class PoolResolver {
         name,
         prefixes: [cidr],
         default_prefixlen: prefixLength,
-        min_prefixlen: prefixLength,
+        // Kuryr's pools keep Neutron's default min_prefixlen (/8, IPv6 /64); below it Neutron refuses the pool.
+        ...(prefixLength < (version === 4 ? 8 : 64) ? { min_prefixlen: prefixLength } : {}),
         shared: opts.shared ?? false,
         ...(tagInPost ? { tags: [subnet.id] } : {}),
       });

@@ -50,6 +50,7 @@ function settingsFrom(config: KuryrConfig): Omit<DriverSettings, 'bindHost'> {
     globalDefaultAddressSpace: config.globalDefaultAddressSpace,
     capabilityScope: config.capabilityScope,
     processExternalConnectivity: config.processExternalConnectivity,
+    ipRangeAsAllocationPool: config.ipRangeAsAllocationPool,
   });
 }
 
