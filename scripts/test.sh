@@ -11,7 +11,7 @@
 # --integration (npm run test:integration): the integration tests only.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-UNIT="packages/*/dist/test/unit/"
+UNIT="packages/*/dist/test/unit/ dist/bench/test/"
 if [ "${1:-}" = --integration ]; then UNIT=""; fi   # npm run test:integration
 
 [ -d node_modules ] || npm ci --no-audit --no-fund
@@ -19,7 +19,7 @@ npm run --silent build
 npm run --silent lint
 
 if [ "${KURYR_TEST_UNIT_ONLY:-0}" = 1 ]; then
-  exec node --test --test-concurrency=1 packages/*/dist/test/unit/
+  exec node --test --test-concurrency=1 $UNIT
 fi
 
 [ "$(id -u)" = 0 ] || { echo "npm test: the integration tests need root (or set KURYR_TEST_UNIT_ONLY=1)" >&2; exit 1; }
