@@ -66,6 +66,7 @@ apt_private() { # suite -> sets APT_DIR and APT_OPTS (apt-get/apt-cache options 
     -o "Dir::State=$APT_DIR/state"
     -o "Dir::State::status=$APT_DIR/status"
     -o "Dir::Cache=$APT_DIR/cache"
+    -o Dir::Cache::pkgcache=pkgcache.bin -o Dir::Cache::srcpkgcache=srcpkgcache.bin
     -o Acquire::Languages=none
     -o APT::Get::List-Cleanup=true
   )
