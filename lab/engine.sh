@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # lab/engine.sh - the Docker Engines the lab can run (KURYR_LAB_DOCKER, see lib.sh):
 #   20.10  bookworm's docker.io, installed by install.sh (/usr/sbin/dockerd, /usr/bin/docker)
-#   26.1   trixie's docker.io + docker-cli      } downloaded from Debian's archive with apt's own
-#   28.5   forky's (testing) docker.io + docker-cli } tools, extracted into /opt/kuryr-lab/docker-<ver>
+#   26.1   trixie's docker.io + docker-cli           downloaded from Debian's archive with apt's
+#   28.5   forky's (testing) docker.io + docker-cli  own tools, extracted into /opt/kuryr-lab/docker-<ver>
 # All of them run with bookworm's containerd (1.6) and runc (1.1): the newer suites' runc needs
 # a newer glibc than bookworm's.
 #
@@ -12,7 +12,8 @@
 #     /var/lib/kuryr-lab/apt-<suite>; the list names the mirror(s) the system's own sources use
 #     for bookworm, bookworm-updates and bookworm-security (read with `apt-get indextargets`),
 #     with the suite's codename instead, main only, Signed-By Debian's archive keyring
-#     (debian-archive-keyring: it holds the trixie keys that sign trixie and forky). Then
+#     (bookworm's debian-archive-keyring holds the 12/bookworm and 13/trixie archive keys that
+#     sign trixie's and forky's Release files). Then
 #     `apt-get update`, `apt-get download docker.io docker-cli` (apt checks them against the
 #     signed Release file) and `dpkg-deb -x` into the prefix. The package version must start
 #     with VER; VERSION in the prefix says what was taken from where. --refresh: check the
