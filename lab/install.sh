@@ -2,8 +2,9 @@
 # lab/install.sh - install the kuryr-ts lab: Debian 12 packages for a single-host
 # OpenStack Neutron (Zed) with ML2/OVN on a userspace (netdev) Open vSwitch
 # datapath, Keystone (Zed, under uwsgi), PostgreSQL, and the Docker Engine
-# (docker.io 20.10). Starts nothing (see up.sh). Adapted from the reference
-# recipe neutron-lab/install.sh.
+# (docker.io 20.10, with the containerd and runc that every engine of the lab
+# uses; the newer engines come from lab/engine.sh). Starts nothing (see up.sh).
+# Adapted from the reference recipe neutron-lab/install.sh.
 #
 # Idempotent: packages that are already installed are skipped; when something is
 # missing it runs `apt-get update` and then ONE `apt-get install
