@@ -73,18 +73,15 @@ export class IpamService {
     this.pools = new PoolResolver({ neutron: opts.neutron, index: opts.index, settings: opts.settings, log: opts.log });
   }
 
-  capabilities(): { RequiresMACAddress: boolean; RequiresRequestReplay: boolean } {
+  capabilities(): { requiresMacAddress: boolean; requiresRequestReplay: boolean } {
     // Docker then sends the endpoint's MAC with RequestAddress, so the port is created with it.
     // With port pools the port exists before Docker picks a MAC, and a bound port's MAC cannot
     // change: Docker is asked for none and takes the port's from CreateEndpoint.
-    return { RequiresMACAddress: !this.portPool, RequiresRequestReplay: false };
+    return { requiresMacAddress: !this.portPool, requiresRequestReplay: false };
   }
 
-  addressSpaces(): { LocalDefaultAddressSpace: string; GlobalDefaultAddressSpace: string } {
-    return {
-      LocalDefaultAddressSpace: this.settings.localDefaultAddressSpace,
-      GlobalDefaultAddressSpace: this.settings.globalDefaultAddressSpace,
-    };
+  addressSpaces(): { local: string; global: string } {
+    return { local: this.settings.localDefaultAddressSpace, global: this.settings.globalDefaultAddressSpace };
   }
 
   async requestPool(req: RequestPoolInput): Promise<{ poolId: string; pool: string }> {
