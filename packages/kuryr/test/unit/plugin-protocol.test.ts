@@ -8,7 +8,7 @@ describe('libnetwork wire protocol (Docker 20.10)', () => {
   it('answers the handshake and the no-argument calls with an empty body', async () => {
     const d = buildDriver();
     assert.deepEqual(await d.ok('Plugin.Activate'), { Implements: ['NetworkDriver', 'IpamDriver'] });
-    assert.deepEqual(await d.ok('NetworkDriver.GetCapabilities'), { Scope: 'local', ConnectivityScope: 'local' });
+    assert.deepEqual(await d.ok('NetworkDriver.GetCapabilities'), { Scope: 'local', ConnectivityScope: 'local', GwAllocChecker: true });
     assert.deepEqual(await d.ok('IpamDriver.GetCapabilities'), { RequiresMACAddress: true, RequiresRequestReplay: false });
     assert.deepEqual(await d.ok('IpamDriver.GetDefaultAddressSpaces'), {
       LocalDefaultAddressSpace: 'no_address_space',
@@ -98,6 +98,7 @@ describe('libnetwork wire protocol (Docker 20.10)', () => {
     };
     for (const m of ['Plugin.Activate', 'NetworkDriver.GetCapabilities', 'IpamDriver.GetCapabilities', 'IpamDriver.GetDefaultAddressSpaces'] as const) await call(m);
     const networkId = dockerId();
+    await call('NetworkDriver.GwAllocCheck', { Options: { 'com.docker.network.enable_ipv4': true, 'com.docker.network.generic': {} } });
     const pool = await call('IpamDriver.RequestPool', { AddressSpace: 'x', Pool: '10.151.0.0/24', SubPool: '', Options: {}, V6: false });
     const gw = await call('IpamDriver.RequestAddress', { PoolID: pool.PoolID, Address: '', Options: { RequestAddressType: 'com.docker.network.gateway' } });
     await call('NetworkDriver.CreateNetwork', { NetworkID: networkId, Options: {}, IPv4Data: [{ AddressSpace: 'x', Pool: pool.Pool, Gateway: gw.Address }], IPv6Data: [] });

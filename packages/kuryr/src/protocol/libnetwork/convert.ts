@@ -30,7 +30,7 @@ export function toIpamData(field: string, items: IPAMData[] | null | undefined):
   });
 }
 
-/** The `-o k=v` pairs of a network (CreateNetwork's Options). */
+/** The `-o k=v` pairs of a network (CreateNetwork's and GwAllocCheck's Options). */
 export function genericOptions(options: Record<string, unknown> | null | undefined): Record<string, string> {
   const generic = options?.[GENERIC_OPTIONS];
   if (generic === undefined || generic === null) return {};
@@ -57,6 +57,10 @@ export function joinResponse(r: JoinResult): JoinResponse {
     })),
     DisableGatewayService: r.disableGatewayService,
   };
+}
+
+export function gwAllocCheckResponse(r: { skipV4: boolean; skipV6: boolean }): ResponseOf<'NetworkDriver.GwAllocCheck'> {
+  return { SkipIPv4: r.skipV4, SkipIPv6: r.skipV6 };
 }
 
 export function ipamCapabilitiesResponse(c: { requiresMacAddress: boolean; requiresRequestReplay: boolean }): ResponseOf<'IpamDriver.GetCapabilities'> {

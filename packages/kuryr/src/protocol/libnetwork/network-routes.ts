@@ -6,7 +6,7 @@ import type { EndpointService } from '../../domain/endpoint-service.js';
 import type { ExposureService } from '../../domain/exposure-service.js';
 import type { NetworkService } from '../../domain/network-service.js';
 import type { DriverSettings } from '../../domain/settings.js';
-import { genericOptions, joinResponse, toIpamData } from './convert.js';
+import { genericOptions, gwAllocCheckResponse, joinResponse, toIpamData } from './convert.js';
 import { routeTable, type RouteTable } from './route-table.js';
 import { ENABLE_IPV6 } from './wire.js';
 
@@ -20,7 +20,9 @@ export function networkRoutes(
     'NetworkDriver.GetCapabilities': async () => ({
       Scope: settings.capabilityScope,
       ConnectivityScope: settings.capabilityScope,
+      GwAllocChecker: true,
     }),
+    'NetworkDriver.GwAllocCheck': async (req) => gwAllocCheckResponse(await networks.gatewaySkips(genericOptions(req.Options))),
     'NetworkDriver.CreateNetwork': async (req) => {
       await networks.createNetwork({
         networkId: req.NetworkID,

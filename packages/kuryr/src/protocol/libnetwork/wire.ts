@@ -47,6 +47,8 @@ const Scope = Type.Union([Type.Literal('local'), Type.Literal('global')]);
 export const NetworkCapabilitiesResponse = Type.Object({
   Scope,
   ConnectivityScope: Scope,
+  /** Docker 28+: the driver answers GwAllocCheck (older Dockers ignore the field). */
+  GwAllocChecker: Type.Boolean(),
 });
 
 /** One IPAM pool of a network, as the IPAM driver returned it (Pool, Gateway and aux addresses are CIDRs). */
@@ -64,6 +66,10 @@ export const CreateNetworkRequest = Type.Object({
   IPv4Data: OrNull(Type.Array(IPAMData)),
   IPv6Data: Type.Optional(OrNull(Type.Array(IPAMData))),
 });
+
+/** Docker 28+, before IPAM: the options CreateNetwork will get. */
+export const GwAllocCheckRequest = Type.Object({ Options: Type.Optional(AnyMap) });
+export const GwAllocCheckResponse = Type.Object({ SkipIPv4: Type.Boolean(), SkipIPv6: Type.Boolean() });
 
 export const NetworkIdRequest = Type.Object({ NetworkID: Id });
 
@@ -171,6 +177,7 @@ export const ReleaseAddressRequest = Type.Object({ PoolID: PoolId, Address: Type
 export const methods = {
   'Plugin.Activate': { response: ActivateResponse },
   'NetworkDriver.GetCapabilities': { response: NetworkCapabilitiesResponse },
+  'NetworkDriver.GwAllocCheck': { request: GwAllocCheckRequest, response: GwAllocCheckResponse },
   'NetworkDriver.CreateNetwork': { request: CreateNetworkRequest, response: Empty },
   'NetworkDriver.DeleteNetwork': { request: NetworkIdRequest, response: Empty },
   'NetworkDriver.CreateEndpoint': { request: CreateEndpointRequest, response: CreateEndpointResponse },
