@@ -39,6 +39,21 @@ export interface RequestAddressInput {
   options: Record<string, string>;
 }
 
+/**
+ * Docker 29: `--subnet 0.0.0.0/24` (or `::/96`) reaches RequestPool as is and
+ * means "any /24 from the default pools": the prefix length, else undefined
+ * (0 for `0.0.0.0/0`: the default size).
+ */
+function anyBlockSize(pool: string, v6: boolean): number | undefined {
+  if (!pool) return undefined;
+  try {
+    const c = parseCidr(pool);
+    return c.address === 0n && (c.version === 6) === v6 ? c.prefixLength : undefined;
+  } catch {
+    return undefined; // not a CIDR: the --subnet checks below say so
+  }
+}
+
 /** Is this a port kuryr created (and so may delete), as opposed to a user's pre-created port? */
 export function isKuryrPort(port: NeutronPort): boolean {
   if (port.tags.includes(TAG_PORT_EXISTING)) return false;
@@ -86,9 +101,10 @@ export class IpamService {
 
   async requestPool(req: RequestPoolInput): Promise<{ poolId: string; pool: string }> {
     const opts = parseIpamOptions(req.options);
-    if (!req.pool) {
+    const anySize = anyBlockSize(req.pool, req.v6);
+    if (!req.pool || anySize !== undefined) {
       if (req.subPool) throw new BadRequestError('RequestPool: SubPool (--ip-range) given without Pool (--subnet)');
-      const carved = await this.pools.carve(req.v6 ? 6 : 4, opts);
+      const carved = await this.pools.carve(req.v6 ? 6 : 4, opts, anySize || undefined);
       return { poolId: carved.poolId, pool: carved.cidr };
     }
     let cidr: string;
