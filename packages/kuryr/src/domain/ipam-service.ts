@@ -39,6 +39,21 @@ export interface RequestAddressInput {
   options: Record<string, string>;
 }
 
+/**
+ * Docker 29: `--subnet 0.0.0.0/24` (or `::/96`) reaches RequestPool as is and
+ * means "any /24 from the default pools": the prefix length, else undefined
+ * (0 for `0.0.0.0/0`: the default size).
+ */
+function anyBlockSize(pool: string, v6: boolean): number | undefined {
+  if (!pool) return undefined;
+  try {
+    const c = parseCidr(pool);
+    return c.address === 0n && (c.version === 6) === v6 ? c.prefixLength : undefined;
+  } catch {
+    return undefined; // not a CIDR: the --subnet checks below say so
+  }
+}
+
 /** Is this a port kuryr created (and so may delete), as opposed to a user's pre-created port? */
 export function isKuryrPort(port: NeutronPort): boolean {
   if (port.tags.includes(TAG_PORT_EXISTING)) return false;
@@ -73,25 +88,23 @@ export class IpamService {
     this.pools = new PoolResolver({ neutron: opts.neutron, index: opts.index, settings: opts.settings, log: opts.log });
   }
 
-  capabilities(): { RequiresMACAddress: boolean; RequiresRequestReplay: boolean } {
+  capabilities(): { requiresMacAddress: boolean; requiresRequestReplay: boolean } {
     // Docker then sends the endpoint's MAC with RequestAddress, so the port is created with it.
     // With port pools the port exists before Docker picks a MAC, and a bound port's MAC cannot
     // change: Docker is asked for none and takes the port's from CreateEndpoint.
-    return { RequiresMACAddress: !this.portPool, RequiresRequestReplay: false };
+    return { requiresMacAddress: !this.portPool, requiresRequestReplay: false };
   }
 
-  addressSpaces(): { LocalDefaultAddressSpace: string; GlobalDefaultAddressSpace: string } {
-    return {
-      LocalDefaultAddressSpace: this.settings.localDefaultAddressSpace,
-      GlobalDefaultAddressSpace: this.settings.globalDefaultAddressSpace,
-    };
+  addressSpaces(): { local: string; global: string } {
+    return { local: this.settings.localDefaultAddressSpace, global: this.settings.globalDefaultAddressSpace };
   }
 
   async requestPool(req: RequestPoolInput): Promise<{ poolId: string; pool: string }> {
     const opts = parseIpamOptions(req.options);
-    if (!req.pool) {
+    const anySize = anyBlockSize(req.pool, req.v6);
+    if (!req.pool || anySize !== undefined) {
       if (req.subPool) throw new BadRequestError('RequestPool: SubPool (--ip-range) given without Pool (--subnet)');
-      const carved = await this.pools.carve(req.v6 ? 6 : 4, opts);
+      const carved = await this.pools.carve(req.v6 ? 6 : 4, opts, anySize || undefined);
       return { poolId: carved.poolId, pool: carved.cidr };
     }
     let cidr: string;
