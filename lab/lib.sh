@@ -12,7 +12,7 @@
 # Env overrides: KURYR_LAB_PG_PORT, KURYR_LAB_API_PORT, KURYR_LAB_API_WORKERS,
 #         KURYR_LAB_KEYSTONE_PORT, KURYR_LAB_TIMEOUT (seconds to wait for
 #         services, default 180), KURYR_LAB_NOAUTH=1 (up.sh: Neutron with
-#         auth_strategy = noauth and no Keystone, the lab of milestone #2).
+#         auth_strategy = noauth and no Keystone).
 
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_DIR=$(cd "$LAB_DIR/.." && pwd)

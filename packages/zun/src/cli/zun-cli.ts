@@ -16,7 +16,7 @@ type Json = Record<string, unknown>;
 
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
-/** `--net network=foo,v4-fixed-ip=10.0.0.5` or `--net port=p1` (zunclient), or `--net foo` (the issue's `--net=foo`). */
+/** `--net network=foo,v4-fixed-ip=10.0.0.5` or `--net port=p1` (zunclient), or `--net foo` (the user workflow's `--net=foo`). */
 export function parseNet(spec: string): Record<string, string> {
   if (!spec.includes('=')) return { network: spec };
   const out: Record<string, string> = {};

@@ -1,7 +1,7 @@
 /* eslint-disable @typescript-eslint/no-explicit-any -- JSON answers are inspected loosely */
 /**
  * The container service over fakes (Neutron, Docker) and SQLite :memory:,
- * driven through the real HTTP edge with inject(): the issue's workflow, the
+ * driven through the real HTTP edge with inject(): the user workflow, the
  * sandbox model, rollback, cleanup, isolation, policies, versions and errors.
  */
 import assert from 'node:assert/strict';
@@ -41,7 +41,7 @@ afterEach(async () => {
   await h.close();
 });
 
-describe('zun-api: the issue workflow', () => {
+describe('zun-api: the user workflow', () => {
   it('network-create builds the kuryr Docker network from the Neutron net, pool and subnet', async () => {
     const { net, pool, subnet, foo } = await makeFoo();
     assert.equal(foo.name, 'foo');

@@ -1,6 +1,6 @@
 /**
  * The `zun` CLI against a real zun-api HTTP listener (over the fakes): the
- * issue's workflow, tables, exit codes (0 ok, 1 API error, 2 usage).
+ * user workflow, tables, exit codes (0 ok, 1 API error, 2 usage).
  */
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
@@ -37,7 +37,7 @@ describe('zun CLI', () => {
     assert.throws(() => parseNet('net=a'));
   });
 
-  it('runs the issue workflow with tables and exit codes', async () => {
+  it('runs the user workflow with tables and exit codes', async () => {
     const created = await zun('network-create', '--neutron-net', 'testnet', '--neutron-pool', 'testpool', '--neutron-subnet', 'testsubnet', 'foo');
     assert.equal(created.code, 0, created.err);
     assert.match(created.out, /\| Property +\| Value/);
