@@ -103,9 +103,9 @@ else
     echo "npm test: the lab runs Docker ${BEFORE:-?}: switching it to $PRIMARY (lab/up.sh; switched back at the end)"
     bash lab/up.sh
   fi
-  # the daemon must run the code under test
-  bash lab/kuryr.sh restart
 fi
+# the daemon must run the code under test (up.sh keeps a daemon that already runs, maybe from another tree)
+bash lab/kuryr.sh restart
 
 # ------------------------------------------------------------------ the runs
 header "Docker Engine $PRIMARY ($(engine_full)): ${UNIT:+unit and }integration tests, all"
