@@ -69,6 +69,8 @@ const DEFS: Record<string, Record<string, OptionDef>> = {
     ssl_key_file: { kind: 'str', default: '/var/lib/kuryr/certs/key.pem' },
     // kuryr-ts addition: require Docker's client certificate, signed by this CA
     ssl_ca_file: { kind: 'str' },
+    // kuryr-ts addition: serve kuryr_uri over plain HTTP on a non-loopback address
+    insecure_kuryr_uri: { kind: 'bool', default: 'false' },
     pybasedir: { kind: 'str', ignored: true },
     bindir: { kind: 'str', default: '/usr/libexec/kuryr', ignored: true },
     subnetpool_name_prefix: { kind: 'str', default: 'kuryrPool' },
@@ -162,6 +164,7 @@ export interface KuryrConfig {
   readonly sslCertFile: string;
   readonly sslKeyFile: string;
   readonly sslCaFile: string | undefined;
+  readonly insecureKuryrUri: boolean;
   readonly subnetpoolNamePrefix: string;
   /** `--ip-range`: false = the range is the Neutron subnet (Kuryr); true = the range is the allocation pool of `--subnet`. */
   readonly ipRangeAsAllocationPool: boolean;
@@ -351,6 +354,7 @@ export function buildConfig(doc: IniDocument, env: NodeJS.ProcessEnv = process.e
     sslCertFile: must<string>('DEFAULT', 'ssl_cert_file'),
     sslKeyFile: must<string>('DEFAULT', 'ssl_key_file'),
     sslCaFile: str('DEFAULT', 'ssl_ca_file'),
+    insecureKuryrUri: must<boolean>('DEFAULT', 'insecure_kuryr_uri'),
     subnetpoolNamePrefix: must<string>('DEFAULT', 'subnetpool_name_prefix'),
     ipRangeAsAllocationPool: must<boolean>('DEFAULT', 'ip_range_as_allocation_pool'),
     debug: must<boolean>('DEFAULT', 'debug'),

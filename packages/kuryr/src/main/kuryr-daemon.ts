@@ -5,10 +5,9 @@
  * shuts down cleanly on SIGTERM/SIGINT. Nothing here is global: everything is
  * constructed and passed in.
  */
-import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer, type Server } from 'node:http';
-import { dirname } from 'node:path';
 import type { Logger as PinoLogger } from 'pino';
 import { exec } from '../adapters/linux/exec.js';
 import type { NeutronAuth } from '@kuryr-ts/openstack/keystone/auth';
@@ -21,8 +20,10 @@ import { ConfigError, describeError } from '@kuryr-ts/openstack/errors';
 import type { PortPool } from '../domain/port-pool.js';
 import type { DriverSettings } from '../domain/settings.js';
 import { OpStats } from '@kuryr-ts/openstack/lib/op-stats';
+import { assessKuryrUri } from './kuryr-uri.js';
 import { NeutronProbe } from './neutron-probe.js';
 import { daemonLogger, type LogOptions } from './daemon-log.js';
+import { listenOnSocket } from './plugin-socket.js';
 
 export interface DaemonOptions extends LogOptions {
   /** The files to read, in order (config-files.ts resolves an oslo command line). */
@@ -78,19 +79,12 @@ function createTlsServer(config: KuryrConfig, handler: Parameters<typeof createH
   ) as unknown as Server;
 }
 
-function prepareSocket(path: string): void {
-  mkdirSync(dirname(path), { recursive: true });
-  try {
-    if (statSync(path).isSocket()) rmSync(path);
-    else throw new ConfigError(`plugin socket path ${path} exists and is not a socket`);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-}
-
 export async function runDaemon(opts: DaemonOptions): Promise<void> {
   const config = loadConfig(opts.configFiles);
   const log: PinoLogger = daemonLogger(config, opts);
+  const uri = await assessKuryrUri(config);
+  if (uri.level === 'refuse') throw uri.error;
+  if (uri.level === 'warn') log.warn({ uri: config.kuryrUri }, uri.message);
 
   const stats = new OpStats();
   const neutron = new NeutronClient(neutronAuth(config, log), { timeoutMs: config.neutron.timeoutS * 1000, attempts: 3, stats });
@@ -132,8 +126,8 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   void driver.ready.then(() => portPool && recoverPools(portPool, 0));
 
   // Plugin.Activate and the GetCapabilities answer from here on, whether Neutron does or not.
-  prepareSocket(config.pluginSocket);
-  await app.listen({ path: config.pluginSocket });
+  await app.ready();
+  await listenOnSocket(app.server, config.pluginSocket);
   const driverName = config.pluginSocket.replace(/^.*\//, '').replace(/\.sock$/, '');
   log.info({ socket: config.pluginSocket, hostId: settings.hostId, portDriver: binders.portDriver }, `kuryr-ts listening (Docker finds it as driver "${driverName}")`);
 
