@@ -6,8 +6,9 @@
  * containers with `--restart always` on a kuryr network come back with
  * working networking. Both are stopped and started by the pids in the lab's
  * pid files (lab/lib.sh, lab/kuryr.sh), never by name; dockerd comes back
- * with the very command line it had. If the test fails half-way, `after`
- * starts whichever of the two is missing.
+ * with the very command line and PATH it had (lab/up.sh gives each Docker
+ * engine its own docker-proxy first on PATH). If the test fails half-way,
+ * `after` starts whichever of the two is missing.
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
@@ -33,7 +34,10 @@ function labPid(pidFile: string, name: string): number | undefined {
 const labBash = (script: string, args: string[] = [], timeoutMs = 180_000): Promise<string> =>
   sh('bash', ['-c', `set -euo pipefail; . "${REPO}lab/lib.sh"; ${script}`, 'boot-order', ...args], timeoutMs);
 
-/** SIGTERM to the lab's dockerd by its pid file; waits until it and its children (containerd, shims) are gone. */
+/**
+ * SIGTERM to the lab's dockerd by its pid file; waits until it and its children (containerd, shims) are gone.
+ * (Not lib.sh's stop_lab_dockerd: that also forgets the lab's engine record and docker CLI link.)
+ */
 const stopDockerd = (): Promise<string> =>
   labBash(`
     pid_alive "$DOCKERD_PID" dockerd || die "the lab's dockerd is not running"
@@ -50,8 +54,21 @@ const stopDockerd = (): Promise<string> =>
     done
   `);
 
-/** Starts dockerd again with `argv`, in its own session, pid in the lab's pid file (as lab/up.sh does); does not wait for its API. */
-const startDockerd = (argv: string[]): Promise<string> => labBash('spawn "$DOCKERD_PID" "$LOGDIR/dockerd.log" "$@"', argv);
+/** How the lab's dockerd was started: its command line and PATH. */
+interface DockerdLaunch {
+  argv: string[];
+  path: string;
+}
+
+function launchOf(pid: number): DockerdLaunch {
+  const argv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+  const env = readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0');
+  const path = env.find((e) => e.startsWith('PATH='))?.slice('PATH='.length) ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+  return { argv, path };
+}
+
+/** Starts dockerd again as it was, in its own session, pid in the lab's pid file (as lab/up.sh does); does not wait for its API. */
+const startDockerd = (l: DockerdLaunch): Promise<string> => labBash('spawn "$DOCKERD_PID" "$LOGDIR/dockerd.log" env PATH="$1" "${@:2}"', [l.path, ...l.argv]);
 
 const kuryrSh = (action: 'start' | 'stop'): Promise<string> => sh('bash', [`${REPO}lab/kuryr.sh`, action], 180_000);
 
@@ -66,17 +83,17 @@ const skip =
 
 const containers: string[] = [];
 const networks: string[] = [];
-let dockerdArgv: string[] | undefined;
+let dockerd: DockerdLaunch | undefined;
 
 after(async () => {
   // Whatever happened, leave the lab with both running.
-  if (dockerdArgv && labPid(DOCKERD_PID_FILE, 'dockerd') === undefined) {
-    await startDockerd(dockerdArgv).catch((err: unknown) => console.error(`could not start dockerd again: ${String(err)}`));
+  if (dockerd && labPid(DOCKERD_PID_FILE, 'dockerd') === undefined) {
+    await startDockerd(dockerd).catch((err: unknown) => console.error(`could not start dockerd again: ${String(err)}`));
   }
-  if (dockerdArgv && labPid(KURYR_PID_FILE, 'kuryr') === undefined) {
+  if (dockerd && labPid(KURYR_PID_FILE, 'kuryr') === undefined) {
     await kuryrSh('start').catch((err: unknown) => console.error(`could not start the kuryr daemon again: ${String(err)}`));
   }
-  if (dockerdArgv) await waitFor('Docker to answer', async () => docker('version', '--format', '{{.Server.Version}}').then(Boolean, () => false), 120_000).catch(() => undefined);
+  if (dockerd) await waitFor('Docker to answer', async () => docker('version', '--format', '{{.Server.Version}}').then(Boolean, () => false), 120_000).catch(() => undefined);
   await cleanupDocker(containers, networks);
 });
 
@@ -96,14 +113,13 @@ describe('boot order: Docker up before the driver', { timeout: 600_000, skip }, 
     assert.match(await docker('exec', a, 'ping', '-c', '2', '-W', '2', await containerIp(b, net)), /2 packets received/);
 
     // Shutdown: Docker stops first (its containers' Leave/DeleteEndpoint reach the driver), then the driver.
-    const pid = labPid(DOCKERD_PID_FILE, 'dockerd')!;
-    dockerdArgv = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    dockerd = launchOf(labPid(DOCKERD_PID_FILE, 'dockerd')!);
     await stopDockerd();
     await kuryrSh('stop');
     assert.equal(existsSync('/run/docker/plugins/kuryr.sock'), false, 'the stopped daemon removed its socket');
 
     // Boot, the wrong way round: dockerd first (it restarts a and b at once, and looks the driver up), the driver 3 s later.
-    await startDockerd(dockerdArgv);
+    await startDockerd(dockerd);
     await new Promise((r) => setTimeout(r, 3000));
     await kuryrSh('start');
     await waitFor('Docker to answer', async () => docker('version', '--format', '{{.Server.Version}}').then(Boolean, () => false), 120_000);
