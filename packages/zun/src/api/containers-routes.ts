@@ -8,7 +8,7 @@
  * refused when set (schemas.ts).
  */
 import type { FastifyInstance } from 'fastify';
-import { AppError, badRequest, forbidden } from '@kuryr-ts/openstack/errors';
+import { badRequest, forbidden, type AppError } from '@kuryr-ts/openstack/errors';
 import type { NetRequest } from '../domain/nets-resolver.js';
 import { collection } from './collection.js';
 import { atLeast, requireVersion } from './microversion.js';
