@@ -65,7 +65,7 @@ describe('daemon image', { timeout: 600_000 }, () => {
       }, 30_000);
     } catch (err) {
       const logs = await sh('docker', ['logs', '--tail', '40', DAEMON]).catch((e: Error) => e.message);
-      throw new Error(`${(err as Error).message}\n${logs}`);
+      throw new Error(`${(err as Error).message}\n${logs}`, { cause: err });
     }
 
     const net = `${RUN_PREFIX}-kimg`;
