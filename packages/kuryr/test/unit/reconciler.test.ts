@@ -85,6 +85,18 @@ describe('reconciler', () => {
     assert.equal(finding(report, port.id)?.outcome, 'removed');
   });
 
+  it('never while a request for it is in flight in this daemon', async () => {
+    const { d, network, run } = setup();
+    const net = await network('10.166.0.0/24', '10.166.0.1');
+    await d.ok('IpamDriver.RequestAddress', { PoolID: net.poolId, Address: '', Options: { 'com.docker.network.endpoint.macaddress': dockerMac() } });
+    d.restart();
+    const port = d.neutron.ports[0]!;
+    const release = d.ledger.hold(port.device_id); // e.g. CreateEndpoint working on it
+    assert.match(finding(await run(), port.id)!.reason, /this daemon has it in hand/);
+    release();
+    assert.equal(finding(await run(), port.id)?.outcome, 'removed');
+  });
+
   it('kill -9 after the veth was plugged, before Docker had the endpoint: the Neutron port, the veth and its OVS port go', async () => {
     const { d, network, run } = setup();
     const net = await network('10.153.0.0/24', '10.153.0.1');
@@ -298,5 +310,18 @@ describe('reconciler', () => {
     assert.equal(res.status, 400);
     assert.deepEqual(d.reconciler.totals().removed, { host: 1, port: 1 });
     assert.equal(d.reconciler.totals().runs, 2);
+  });
+
+  it('Neutron without tags: ports are judged by their names and device_id; networks are left (noted)', async () => {
+    const { d, network, run } = setup(new FakeNeutron(), { tagging: false });
+    const net = await network('10.165.0.0/24', '10.165.0.1');
+    const ep = await d.attach(net); // Docker never recorded it
+    d.restart();
+    const report = await run();
+    assert.deepEqual(outcomes(report), ['host removed', 'port removed']);
+    assert.match(finding(report, ep.endpointId)!.reason, /Docker endpoint/);
+    assert.match(report.notes.join('\n'), /no tag extension/);
+    assert.equal(report.complete, true);
+    assert.equal(d.neutron.networks.length, 1);
   });
 });
