@@ -17,6 +17,7 @@ import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import type { ReconcileReport } from '@kuryr-ts/kuryr/domain/reconcile-report';
+import { LAB_KURYR_CONF } from '../lab-support/lab-host.js';
 import { startDaemon, type TestDaemon } from './daemons.js';
 import { IMAGE, REPO, RUN_PREFIX, cleanupDocker, containerIp, docker, hostId, networkId, neutron, pluginCall, pluginGet, sh } from './support.js';
 
@@ -40,7 +41,7 @@ after(async () => {
 
 /** `kuryr reconcile --json [--dry-run]` with the test daemon's config: its exit status and report. */
 function reconcile(dryRun: boolean): Promise<{ status: number; report: ReconcileReport; stderr: string }> {
-  const args = [`${REPO}packages/kuryr/bin/kuryr.js`, 'reconcile', '--json', '--config-file', '/etc/kuryr-lab/kuryr.conf', '--config-file', CONF];
+  const args = [`${REPO}packages/kuryr/bin/kuryr.js`, 'reconcile', '--json', '--config-file', LAB_KURYR_CONF, '--config-file', CONF];
   if (dryRun) args.push('--dry-run');
   return new Promise((resolve, reject) => {
     execFile(process.execPath, args, { timeout: 300_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {

@@ -4,7 +4,7 @@
  * printing the report, and the daemon's schedule.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,12 +13,15 @@ import { pino } from 'pino';
 import { parseIni } from '@kuryr-ts/openstack/config/ini';
 import { AppError } from '@kuryr-ts/openstack/errors';
 import { EngineApi, parseDockerHost } from '../../src/adapters/docker/engine-api.js';
+import { localFs } from '../../src/config/config-files.js';
 import { buildConfig } from '../../src/config/kuryr-config.js';
 import type { ReconcileReport } from '../../src/domain/reconcile-report.js';
 import type { Reconciler } from '../../src/domain/reconciler.js';
+import { main, type CliDeps } from '../../src/main/kuryr-cli.js';
 import { askDaemon } from '../../src/main/reconcile-cli.js';
 import { formatReport } from '../../src/main/reconcile-format.js';
 import { ReconcileSchedule, driverNameOf } from '../../src/main/reconcile-schedule.js';
+import type { ProcView } from '../../src/ports/proc-view.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'kuryr-reconcile-'));
 const servers: Server[] = [];
@@ -166,5 +169,40 @@ describe('reconcile: options, Docker adapter, command, schedule', () => {
     await sleep(60);
     on.stop();
     assert.ok(runs >= 2, 'the next pass came once the first was done');
+  });
+
+  it('kuryr reconcile [--dry-run] [--json] --config-file …: the daemon of that config does the pass; exit 0 complete, 1 not', async () => {
+    let asked: unknown;
+    let complete = true;
+    const socket = await serve('cli-daemon.sock', (req, res) => {
+      let body = '';
+      req.setEncoding('utf8').on('data', (d: string) => (body += d));
+      req.on('end', () => {
+        asked = JSON.parse(body);
+        res.end(JSON.stringify(report({ dryRun: (asked as { dryRun: boolean }).dryRun, complete, skipped: complete ? [] : ['ports: Docker did not answer'] })));
+      });
+    });
+    const conf = join(dir, 'kuryr.conf');
+    writeFileSync(conf, `[DEFAULT]\nplugin_socket = ${socket}\n`);
+    const out: string[] = [];
+    const noProc = { pids: () => [], unixListeners: () => new Map() } as unknown as ProcView;
+    const deps: CliDeps = {
+      runDaemon: () => Promise.resolve(),
+      runDoctor: () => Promise.resolve([]),
+      proc: noProc,
+      fs: localFs,
+      cwd: dir,
+      home: undefined,
+      stdout: (t) => void out.push(t),
+      stderr: (t) => void out.push(t),
+    };
+    assert.equal(await main(['node', 'kuryr', 'reconcile', '--dry-run', '--config-file', conf], deps), 0);
+    assert.deepEqual(asked, { dryRun: true });
+    assert.match(out.join(''), new RegExp(`run by the daemon on ${socket} — dry run: nothing was changed`));
+    out.length = 0;
+    complete = false;
+    assert.equal(await main(['node', 'kuryr', 'reconcile', '--json', '--config-file', conf], deps), 1);
+    assert.deepEqual(asked, { dryRun: false });
+    assert.equal((JSON.parse(out.join('')) as ReconcileReport).complete, false);
   });
 });
