@@ -9,6 +9,7 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { UndoFailureReporter } from '@kuryr-ts/openstack/lib/undo';
 import type { OpStats } from '@kuryr-ts/openstack/lib/op-stats';
 import type { NeutronApi } from '@kuryr-ts/openstack/neutron/types';
+import type { ObservabilityEndpoints } from '@kuryr-ts/openstack/observability/http';
 import { BinderRegistry } from '../binding/registry.js';
 import { vethNames } from '../binding/veth-names.js';
 import { EndpointService } from '../domain/endpoint-service.js';
@@ -22,7 +23,8 @@ import type { Background, DriverSettings } from '../domain/settings.js';
 import { ipamRoutes } from '../protocol/libnetwork/ipam-routes.js';
 import { networkRoutes } from '../protocol/libnetwork/network-routes.js';
 import type { RouteTable } from '../protocol/libnetwork/route-table.js';
-import { buildPluginServer } from '../protocol/plugin-server.js';
+import type { Metrics } from '../ports/metrics.js';
+import { buildPluginServer, type PluginCall } from '../protocol/plugin-server.js';
 import { buildRegistry, type BindingChoice, type HostAdapters } from './binders.js';
 
 /** What the probe learnt of Neutron (neutron-probe.ts). */
@@ -81,6 +83,10 @@ export interface DriverParts {
   onUndoFailure: UndoFailureReporter;
   /** More read-only info for GET /kuryr/stats, listed before the cache sizes. */
   extraStats?: (() => Record<string, unknown>) | undefined;
+  /** Metrics of the plugin calls and the /metrics, /readyz endpoints of the plugin server (main/observability.ts). */
+  observability?: { onCall?: ((call: PluginCall) => void) | undefined; endpoints?: ObservabilityEndpoints | undefined } | undefined;
+  /** Counters the domain increments (the reconciler's); default none. */
+  metrics?: Metrics | undefined;
 }
 
 export interface Driver {
@@ -163,6 +169,8 @@ export function composeDriver(parts: DriverParts): Driver {
     stats: parts.stats,
     logger: log,
     extraStats: () => ({ ...(parts.extraStats?.() ?? {}), caches: index.sizes(), portPools: portPool?.sizes() ?? {} }),
+    onCall: parts.observability?.onCall,
+    endpoints: parts.observability?.endpoints,
   });
   return { binders, settings, index, portPool, ipam, sgs, networks, endpoints, exposure, routes, server, ready };
 }
