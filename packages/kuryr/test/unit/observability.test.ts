@@ -146,6 +146,15 @@ describe('daemon health and readiness', () => {
     assert.equal((await d.get('/readyz')).statusCode, 200, 'Neutron is back');
   });
 
+  it('while the probe retries, /readyz says what it last saw', async () => {
+    const obs = new DaemonObservability({ readinessCacheMs: 0 });
+    obs.watch({ ready: new Promise(() => undefined), neutron: new FakeNeutron(), probe: () => ({ attempts: 3, lastError: 'Neutron is unreachable: ECONNREFUSED' }) });
+    const report = await obs.readiness.report();
+    assert.equal(report.ready, false);
+    assert.match(report.checks.neutron!.reason!, /not probed yet .*: Neutron is unreachable: ECONNREFUSED$/);
+    assert.deepEqual(report.checks.neutron!.details, { attempts: 3, lastError: 'Neutron is unreachable: ECONNREFUSED' });
+  });
+
   it('a start-up probe that gave up keeps the daemon not ready, saying why', async () => {
     const d = observedDriver(new FakeNeutron(), { ready: Promise.reject(new Error('Neutron lacks the mandatory subnet_allocation extension')) });
     await new Promise((r) => setImmediate(r));
