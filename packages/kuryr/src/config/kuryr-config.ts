@@ -29,7 +29,6 @@ const OSLO_LOG_IGNORED = [
   'syslog_log_facility',
   'use_stderr',
   'use_journal',
-  'use_json',
   'log_config_append',
   'log_date_format',
   'watch_log_file',
@@ -78,6 +77,7 @@ const DEFS: Record<string, Record<string, OptionDef>> = {
     debug: { kind: 'bool', default: 'false' },
     log_file: { kind: 'str' },
     log_dir: { kind: 'str' },
+    use_json: { kind: 'bool', default: 'false' },
     // kuryr-ts additions
     plugin_socket: { kind: 'str', default: '/run/docker/plugins/kuryr.sock' },
     ip_range_as_allocation_pool: { kind: 'bool', default: 'false' },
@@ -85,6 +85,9 @@ const DEFS: Record<string, Record<string, OptionDef>> = {
     reconcile_interval: { kind: 'int', default: '300' },
     reconcile_grace_period: { kind: 'int', default: '600' },
     docker_host: { kind: 'str', default: 'unix:///var/run/docker.sock' },
+    // kuryr-ts additions: /metrics, /healthz, /readyz on a TCP listener of their own (docs/observability.md)
+    metrics_uri: { kind: 'str' },
+    insecure_metrics_uri: { kind: 'bool', default: 'false' },
     ...Object.fromEntries(OSLO_LOG_IGNORED.map((o) => [o, { kind: 'str', ignored: true } as OptionDef])),
   },
   neutron: {
@@ -175,6 +178,11 @@ export interface KuryrConfig {
   readonly debug: boolean;
   readonly logFile: string | undefined;
   readonly logDir: string | undefined;
+  /** `[DEFAULT] use_json`: JSON lines instead of oslo's text lines. */
+  readonly useJson: boolean;
+  /** `[DEFAULT] metrics_uri`: http://HOST:PORT of the metrics listener (loopback unless insecureMetricsUri). */
+  readonly metricsUri: string | undefined;
+  readonly insecureMetricsUri: boolean;
   readonly neutron: {
     readonly enableDhcp: boolean;
     readonly defaultSubnetpoolV4: string;
@@ -376,6 +384,9 @@ export function buildConfig(doc: IniDocument, env: NodeJS.ProcessEnv = process.e
     debug: must<boolean>('DEFAULT', 'debug'),
     logFile: str('DEFAULT', 'log_file'),
     logDir: str('DEFAULT', 'log_dir'),
+    useJson: must<boolean>('DEFAULT', 'use_json'),
+    metricsUri: str('DEFAULT', 'metrics_uri'),
+    insecureMetricsUri: must<boolean>('DEFAULT', 'insecure_metrics_uri'),
     neutron: Object.freeze({
       enableDhcp: must<boolean>('neutron', 'enable_dhcp'),
       defaultSubnetpoolV4: must<string>('neutron', 'default_subnetpool_v4'),

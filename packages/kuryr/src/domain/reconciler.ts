@@ -13,6 +13,7 @@
  * seen on a port is already in Docker's answer unless it is still being made
  * (which the grace period and the ledger cover).
  */
+import { noMetrics, type Metrics } from '../ports/metrics.js';
 import { KeyedMutex } from '@kuryr-ts/openstack/lib/keyed-mutex';
 import type { NeutronApi, NeutronNetwork, NeutronPort, NeutronSecurityGroup, NeutronSubnet, NeutronSubnetPool } from '@kuryr-ts/openstack/neutron/types';
 import { NeutronError, describeError } from '@kuryr-ts/openstack/errors';
@@ -65,6 +66,8 @@ export interface ReconcilerOptions {
   /** `[vif_pool]`: its free ports are in use. */
   portPool?: PortPool | undefined;
   log: Logger;
+  /** Counters of runs and findings (Prometheus); default none. */
+  metrics?: Metrics | undefined;
   now?: (() => number) | undefined;
 }
 
@@ -123,6 +126,7 @@ export class Reconciler {
   readonly ledger: Ledger;
   readonly portPool: PortPool | undefined;
   readonly log: Logger;
+  readonly metrics: Metrics;
   readonly now: () => number;
 
   constructor(opts: ReconcilerOptions) {
@@ -135,6 +139,7 @@ export class Reconciler {
     this.ledger = opts.ledger;
     this.portPool = opts.portPool;
     this.log = opts.log;
+    this.metrics = opts.metrics ?? noMetrics;
     this.now = opts.now ?? Date.now;
   }
 
@@ -566,6 +571,8 @@ export class Reconciler {
   #count(report: ReconcileReport): void {
     const t = this.#totals;
     t.runs += 1;
+    this.metrics.count('reconcile_runs', { mode: report.dryRun ? 'dry-run' : 'apply', result: report.complete ? 'complete' : 'incomplete' });
+    for (const f of report.findings) this.metrics.count('reconcile_findings', { kind: f.kind, outcome: f.outcome });
     for (const f of report.findings) {
       if (f.outcome === 'removed') t.removed[f.kind] = (t.removed[f.kind] ?? 0) + 1;
       if (f.outcome === 'reset') t.reset += 1;

@@ -9,6 +9,7 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { UndoFailureReporter } from '@kuryr-ts/openstack/lib/undo';
 import type { OpStats } from '@kuryr-ts/openstack/lib/op-stats';
 import type { NeutronApi } from '@kuryr-ts/openstack/neutron/types';
+import type { ObservabilityEndpoints } from '@kuryr-ts/openstack/observability/http';
 import { BinderRegistry } from '../binding/registry.js';
 import { vethNames } from '../binding/veth-names.js';
 import { EndpointService } from '../domain/endpoint-service.js';
@@ -26,7 +27,8 @@ import { adminRoutes } from '../protocol/admin-routes.js';
 import { ipamRoutes } from '../protocol/libnetwork/ipam-routes.js';
 import { networkRoutes } from '../protocol/libnetwork/network-routes.js';
 import type { RouteTable } from '../protocol/libnetwork/route-table.js';
-import { buildPluginServer } from '../protocol/plugin-server.js';
+import type { Metrics } from '../ports/metrics.js';
+import { buildPluginServer, type PluginCall } from '../protocol/plugin-server.js';
 import { buildRegistry, type BindingChoice, type HostAdapters } from './binders.js';
 
 /** What the probe learnt of Neutron (neutron-probe.ts). */
@@ -87,6 +89,10 @@ export interface DriverParts {
   extraStats?: (() => Record<string, unknown>) | undefined;
   /** Reconciliation (docs/reconcile.md): the local Docker Engine, the grace period, the driver's Docker name. */
   reconcile?: ReconcileParts | undefined;
+  /** Metrics of the plugin calls and the /metrics, /readyz endpoints of the plugin server (main/observability.ts). */
+  observability?: { onCall?: ((call: PluginCall) => void) | undefined; endpoints?: ObservabilityEndpoints | undefined } | undefined;
+  /** Counters the domain increments (the reconciler's); default none. */
+  metrics?: Metrics | undefined;
 }
 
 export interface ReconcileParts {
@@ -197,6 +203,8 @@ export function composeDriver(parts: DriverParts): Driver {
       ledger: ledger.sizes(),
       ...(reconciler ? { reconcile: reconciler.totals() } : {}),
     }),
+    onCall: parts.observability?.onCall,
+    endpoints: parts.observability?.endpoints,
   });
   const reconciler = parts.reconcile
     ? new Reconciler({
@@ -209,6 +217,7 @@ export function composeDriver(parts: DriverParts): Driver {
         ledger,
         portPool,
         log,
+        metrics: parts.metrics,
         now: parts.reconcile.now,
       })
     : undefined;

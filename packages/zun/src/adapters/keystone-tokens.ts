@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import { BoundedMap } from '@kuryr-ts/openstack/lib/bounded-map';
 import type { FetchLike } from '@kuryr-ts/openstack/keystone/auth';
+import { REQUEST_ID_HEADER } from '@kuryr-ts/openstack/lib/request-id';
 import type { RequestContext } from '../domain/context.js';
 import { unauthorized, unavailable } from '@kuryr-ts/openstack/errors';
 import type { TokenValidator } from '../ports/identity.js';
@@ -20,6 +21,8 @@ export interface KeystoneTokensOptions {
   fetch?: FetchLike | undefined;
   cacheMs?: number;
   now?: () => number;
+  /** The current request's id, sent as X-OpenStack-Request-ID. */
+  requestId?: (() => string | undefined) | undefined;
 }
 
 interface TokenBody {
@@ -30,6 +33,8 @@ interface TokenBody {
     roles?: Array<{ name?: string }>;
   };
 }
+
+const requestIdHeader = (id: string | undefined): Record<string, string> => (id ? { [REQUEST_ID_HEADER]: id } : {});
 
 export class KeystoneTokens implements TokenValidator {
   readonly #cache = new BoundedMap<string, { ctx: RequestContext; until: number }>(1000);
@@ -54,7 +59,7 @@ export class KeystoneTokens implements TokenValidator {
     try {
       res = await (this.opts.fetch ?? fetch)(url, {
         method: 'GET',
-        headers: { Accept: 'application/json', 'X-Subject-Token': token, ...(await this.opts.serviceHeaders()) },
+        headers: { Accept: 'application/json', 'X-Subject-Token': token, ...(await this.opts.serviceHeaders()), ...requestIdHeader(this.opts.requestId?.()) },
         signal: AbortSignal.timeout(15_000),
       });
     } catch (err) {

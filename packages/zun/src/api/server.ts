@@ -2,17 +2,21 @@
  * zun-api's HTTP edge (fastify): authentication (Keystone token or noauth),
  * the microversion header, JSON-schema validation (400 naming the field),
  * Zun's error body, and the /v1 routes of networks-routes.ts,
- * containers-routes.ts and hosts-routes.ts. No business logic here.
+ * containers-routes.ts and hosts-routes.ts; request ids (the caller's
+ * X-OpenStack-Request-ID when well formed, as oslo.middleware), and GET
+ * /healthz, /readyz, /metrics without a token. No business logic here.
  *
  * URL manners of Zun's API (pecan), which python-zunclient relies on: a
  * trailing slash is the same resource (`POST /v1/containers/`, `GET
  * /v1/hosts/`), and a path without the version prefix is read under /v1
  * (`/containers` is `/v1/containers`: an endpoint registered without /v1).
  */
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger as PinoLogger } from 'pino';
 import type { RequestContext } from '../domain/context.js';
 import { unauthorized } from '@kuryr-ts/openstack/errors';
+import { OpStats } from '@kuryr-ts/openstack/lib/op-stats';
+import { OBSERVABILITY_PATHS, observabilityRoutes, requestIdOptions, requestScope, type ObservabilityEndpoints, type RequestDone } from '@kuryr-ts/openstack/observability/http';
 import type { ContainerService } from '../domain/container-service.js';
 import type { HostService } from '../domain/host-service.js';
 import type { NetworkService } from '../domain/network-service.js';
@@ -34,6 +38,10 @@ export interface ApiDeps {
   logger?: PinoLogger;
   /** Public base URL for links (default from the Host header). */
   publicUrl?: string;
+  /** Request scopes: each request's id on its log lines and on its calls to Neutron and Keystone (shared with the logger and the clients). */
+  stats?: OpStats;
+  /** The access log and request metrics (onRequestDone), /metrics and /readyz (main/observability.ts). */
+  observability?: { onRequestDone?: ((done: RequestDone) => void) | undefined; endpoints?: ObservabilityEndpoints | undefined };
 }
 
 declare module 'fastify' {
@@ -50,11 +58,11 @@ export function baseUrl(req: FastifyRequest, deps: ApiDeps): string {
   return deps.publicUrl ?? `${req.protocol}://${req.headers.host ?? 'localhost'}`;
 }
 
-const PUBLIC = new Set(['/', '/v1', '/v1/', '/v1/openapi.json']);
+const PUBLIC = new Set(['/', '/v1', '/v1/', '/v1/openapi.json', ...OBSERVABILITY_PATHS]);
 
 /** `/containers?x` → `/v1/containers?x`, as Zun's root controller routes a path without a version. */
 export function versionedUrl(url: string): string {
-  if (url === '/' || url.startsWith('/?') || /^\/v1(?:[/?]|$)/.test(url)) return url;
+  if (url === '/' || url.startsWith('/?') || /^\/v1(?:[/?]|$)/.test(url) || OBSERVABILITY_PATHS.includes(url.split('?')[0]!)) return url;
   return `/v1${url}`;
 }
 
@@ -85,12 +93,15 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     bodyLimit: 1024 * 1024,
     routerOptions: { ignoreTrailingSlash: true },
     rewriteUrl: (req) => versionedUrl(req.url ?? '/'),
+    logController: new LogController({ disableRequestLogging: true }),
+    ...requestIdOptions(true),
   });
   // First hook: a request without content has no media type to check (python-zunclient sends
   // `DELETE` with Content-Type application/octet-stream and no body, actions with application/json)
   app.addHook('onRequest', async (req) => {
     if (bodyless(req.headers)) delete req.headers['content-type'];
   });
+  requestScope(app, { stats: deps.stats ?? new OpStats(), onDone: deps.observability?.onRequestDone });
   app.decorateRequest('zunCtx', null as unknown as RequestContext);
   app.decorateRequest('zunVersion', null as unknown as Version);
 
@@ -145,6 +156,7 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     hosts: [{ href: `${baseUrl(req, deps)}/v1/hosts/`, rel: 'self' }],
   }));
   app.get('/v1/openapi.json', async () => openApiDocument());
+  observabilityRoutes(app, deps.observability?.endpoints);
 
   networkRoutes(app, deps);
   containerRoutes(app, deps);

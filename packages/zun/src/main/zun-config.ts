@@ -2,8 +2,11 @@
  * zun.conf (oslo INI, like Zun's): read once, checked, frozen.
  *
  *   [DEFAULT] host (= kuryr's [binding] host_id), auth_strategy = keystone | noauth,
- *             noauth_project_id, debug
- *   [api] host_ip (127.0.0.1), port (9517)
+ *             noauth_project_id, debug; log_file, log_dir, use_json (oslo.log's: the
+ *             log's file, else stdout, and JSON lines instead of oslo's text lines)
+ *   [api] host_ip (127.0.0.1), port (9517); metrics_uri (unset: http://HOST:PORT of a
+ *            listener of /metrics, /healthz, /readyz only, loopback unless
+ *            insecure_metrics_uri = True; docs/observability.md)
  *   [database] connection: sqlite:////path/zun.db (default /var/lib/zun/zun.sqlite) | postgresql://user@host:port/db
  *   [docker] socket (/var/run/docker.sock), stop_timeout (10), ping_interval (10 s; 0 = only
  *            on demand), ping_timeout (3 s): the health check of every compute host
@@ -37,7 +40,9 @@ export interface ZunConfig {
   authStrategy: 'keystone' | 'noauth';
   noauthProjectId: string;
   debug: boolean;
-  api: { hostIp: string; port: number };
+  /** Where the log goes: [DEFAULT] log_file, log_dir (oslo.log's rules); both unset: stdout. */
+  log: { file: string | undefined; dir: string | undefined; json: boolean };
+  api: { hostIp: string; port: number; metricsUri: string | undefined; insecureMetricsUri: boolean };
   database: string;
   docker: { socket: string; stopTimeoutS: number; pingIntervalS: number; pingTimeoutS: number };
   network: { driverName: string; sandboxImage: string };
@@ -56,6 +61,12 @@ export function buildZunConfig(doc: IniDocument, env: NodeJS.ProcessEnv = proces
     const n = Number(v);
     if (!Number.isInteger(n) || n < 0) throw new ConfigError(`zun.conf ${what} = ${v}: not a non-negative integer`);
     return n;
+  };
+  const bool = (v: string | undefined, what: string): boolean => {
+    const t = (v ?? 'false').toLowerCase();
+    if (['true', '1', 'yes', 'on'].includes(t)) return true;
+    if (['false', '0', 'no', 'off'].includes(t)) return false;
+    throw new ConfigError(`zun.conf ${what} = ${v}: not a boolean`);
   };
   const strategy = (d.auth_strategy ?? 'keystone').toLowerCase();
   if (strategy !== 'keystone' && strategy !== 'noauth') throw new ConfigError(`zun.conf [DEFAULT] auth_strategy = ${strategy}: use keystone or noauth`);
@@ -80,7 +91,8 @@ export function buildZunConfig(doc: IniDocument, env: NodeJS.ProcessEnv = proces
     authStrategy: strategy,
     noauthProjectId: d.noauth_project_id ?? 'noauth-project',
     debug: ['true', '1', 'yes'].includes((d.debug ?? '').toLowerCase()),
-    api: { hostIp: api.host_ip ?? '127.0.0.1', port },
+    log: { file: d.log_file || undefined, dir: d.log_dir || undefined, json: bool(d.use_json, '[DEFAULT] use_json') },
+    api: { hostIp: api.host_ip ?? '127.0.0.1', port, metricsUri: api.metrics_uri || undefined, insecureMetricsUri: bool(api.insecure_metrics_uri, '[api] insecure_metrics_uri') },
     database: env.ZUN_DATABASE_URL ?? section(doc, 'database').connection ?? 'sqlite:////var/lib/zun/zun.sqlite',
     docker: {
       socket,
