@@ -24,6 +24,7 @@ import { HostNetworks } from '../domain/host-networks.js';
 import { HostService } from '../domain/host-service.js';
 import { NetsResolver } from '../domain/nets-resolver.js';
 import { NetworkService } from '../domain/network-service.js';
+import { TopologyService } from '../domain/topology-service.js';
 import { NeutronLookup } from '../domain/neutron-lookup.js';
 import { Placement } from '../domain/placement.js';
 import { SandboxBuilder } from '../domain/sandbox-builder.js';
@@ -81,7 +82,7 @@ export async function buildZunApp(config: ZunConfig, log: Logger): Promise<ZunAp
   const networks = new NetworkService(store, hostNetworks, hosts, lookup, clock, log);
   const builder = new SandboxBuilder(store, hosts, neutron, networks, settings, clock, log);
   const containers = new ContainerService(store, hosts, placement, lookup, new NetsResolver(store, lookup), builder, settings, clock, log);
-  const app = buildApi({ networks, containers, hosts: new HostService(hosts, placement), auth: authMode(config), logger: log });
+  const app = buildApi({ networks, containers, hosts: new HostService(hosts, placement), topology: new TopologyService(store, hosts, neutron, clock), auth: authMode(config), logger: log });
   await hosts.check();
   const ticker = config.docker.pingIntervalS > 0 ? setInterval(() => void hosts.check(), config.docker.pingIntervalS * 1000) : undefined;
   ticker?.unref();
