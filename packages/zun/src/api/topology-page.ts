@@ -25,6 +25,7 @@ header { display: flex; flex-wrap: wrap; gap: 12px; align-items: center; padding
 header h1 { font-size: 17px; margin: 0 12px 0 0; font-weight: 600; }
 header .meta { font-size: 13px; opacity: .85; }
 header button { font: inherit; font-size: 12px; padding: 3px 10px; border-radius: 4px; border: 1px solid #8895a7; background: transparent; color: #fff; cursor: pointer; }
+#status { font-size: 13px; opacity: .85; }
 #status.bad, .meta.bad { color: #ff8a80; }
 #login { margin: 60px auto; max-width: 420px; padding: 22px; background: #fff; border-radius: 8px; box-shadow: 0 2px 10px rgba(0,0,0,.12); }
 #login input { width: 100%; box-sizing: border-box; padding: 7px; margin: 10px 0; font: inherit; }
@@ -170,6 +171,7 @@ const SCRIPT = String.raw`
     var L = layout(t);
     var svg = el('svg', { xmlns: NS, width: L.width, height: L.height, viewBox: '0 0 ' + L.width + ' ' + L.height, role: 'img', 'aria-label': 'topology of ' + scope });
     el('rect', { x: 0, y: 0, width: L.width, height: L.height, fill: '#f4f6f9' }, svg);
+    var under = el('g', { 'class': 'hosts' }, svg);
     var edges = el('g', { 'class': 'edges', fill: 'none' }, svg);
     var boxes = el('g', { 'class': 'boxes' }, svg);
     if (t.networks.length === 0 && t.containers.length === 0) {
@@ -190,7 +192,7 @@ const SCRIPT = String.raw`
     });
     L.hosts.forEach(function (x) {
       var h = x.h, hc = HOST_COLOR[h.state] || HOST_COLOR.unknown;
-      var g = el('g', { 'data-kind': 'host', 'data-name': h.name, 'data-state': h.state }, boxes);
+      var g = el('g', { 'data-kind': 'host', 'data-name': h.name, 'data-state': h.state }, under);
       tip(el('rect', { x: x.x, y: x.y, width: x.w, height: x.h2, rx: 10, fill: '#e9edf2', stroke: hc, 'stroke-width': h.state === 'down' ? 3 : 1.5, 'stroke-dasharray': h.state === 'down' ? '8 5' : 'none' }, g),
         'compute host ' + h.name + ': ' + h.state + (h.endpoint ? ' · ' + h.endpoint : '') + (h.reason ? ' · ' + h.reason : '') + (h.checkedAt ? ' · checked ' + h.checkedAt : ''));
       el('circle', { cx: x.x + 20, cy: x.y + 20, r: 7, fill: hc }, g);
@@ -198,7 +200,7 @@ const SCRIPT = String.raw`
       el('text', { x: x.x + x.w - 12, y: x.y + 25, 'class': 'small', 'text-anchor': 'end' }, g, 'host ' + h.state);
       x.chips.forEach(function (c, j) {
         var col = L.colors[c.net.uuid];
-        var cg = el('g', { 'data-kind': 'docker-network', 'data-name': c.net.name, 'data-host': h.name }, g);
+        var cg = el('g', { 'data-kind': 'docker-network', 'data-name': c.net.name, 'data-host': h.name }, boxes);
         tip(el('rect', { x: c.x, y: c.y, width: c.w, height: c.h, rx: 5, fill: '#fff', stroke: col, 'stroke-width': 1.5 }, cg),
           'Docker network ' + c.d.dockerName + ' on ' + h.name + (c.d.dockerId ? ' (id ' + c.d.dockerId.slice(0, 12) + ')' : ' (not made yet)'));
         el('text', { x: c.x + 8, y: c.y + 15, 'class': 'small' }, cg, 'docker · ' + c.net.name);
@@ -241,7 +243,7 @@ const SCRIPT = String.raw`
     view.appendChild(svg);
   }
 
-  $('login-form').addEventListener('submit', function (ev) {
+  $('login').addEventListener('submit', function (ev) {
     ev.preventDefault();
     var t = $('token').value.trim();
     if (!t) return;
@@ -288,7 +290,7 @@ export const TOPOLOGY_HTML = `<!doctype html>
 <h1>zun topology</h1>
 <span class="meta" id="scope"></span>
 <span class="meta" id="neutron"></span>
-<span class="meta" id="status">loading…</span>
+<span id="status">loading…</span>
 <button type="button" id="forget">Forget token</button>
 </header>
 <div id="legend">
