@@ -10,18 +10,21 @@
  * see the hosts that carry their objects under stable aliases (`host-1` is the
  * first configured host), and binding hosts under the same aliases.
  *
- * Two Neutron calls per build (networks and ports, each one IN-list request);
- * when Neutron does not answer, the model is still built from the store, its
+ * Neutron is asked for the networks and the ports by id (IN-list requests of
+ * at most 80 ids: two calls for a small project); when Neutron does not answer, the model is still built from the store, its
  * Neutron fields null and `neutron.reachable` false.
  */
 import { describeError } from '@kuryr-ts/openstack/errors';
-import type { NeutronNetwork, NeutronPort } from '@kuryr-ts/openstack/neutron/types';
+import type { NeutronNetwork, NeutronPort, ResourceTypes } from '@kuryr-ts/openstack/neutron/types';
 import type { ComputeHosts, HostState } from './compute-hosts.js';
 import type { RequestContext } from './context.js';
 import type { ContainerStatus, NetworkAttachment, ZunContainer, ZunNetwork } from './model.js';
 import type { Clock } from './settings.js';
 import type { ZunNeutron } from '../ports/neutron.js';
 import { DEFINITION_HOST, type Store } from '../ports/store.js';
+
+/** Ids per Neutron list request. */
+const ID_CHUNK = 80;
 
 export interface TopologyHost {
   /** The configured name (admins) or its alias (members). */
@@ -135,16 +138,21 @@ export class TopologyService {
     const networks = new Map<string, NeutronNetwork>();
     const ports = new Map<string, NeutronPort>();
     try {
-      const [nets, prts] = await Promise.all([
-        netIds.length > 0 ? this.neutron.list('networks', { id: [...new Set(netIds)] }) : [],
-        portIds.length > 0 ? this.neutron.list('ports', { id: [...new Set(portIds)] }) : [],
-      ]);
+      const [nets, prts] = await Promise.all([this.#byIds('networks', netIds), this.#byIds('ports', portIds)]);
       for (const n of nets) networks.set(n.id, n);
       for (const p of prts) ports.set(p.id, p);
       return { networks, ports, error: null };
     } catch (err) {
       return { networks, ports, error: describeError(err) };
     }
+  }
+
+  /** Neutron objects by id, in IN-list requests of at most ID_CHUNK ids (a URL stays well under server limits). */
+  async #byIds<R extends 'networks' | 'ports'>(resource: R, ids: string[]): Promise<Array<ResourceTypes[R]>> {
+    const unique = [...new Set(ids)];
+    const chunks: string[][] = [];
+    for (let i = 0; i < unique.length; i += ID_CHUNK) chunks.push(unique.slice(i, i + ID_CHUNK));
+    return (await Promise.all(chunks.map((id) => this.neutron.list(resource, { id })))).flat();
   }
 
   #network(def: ZunNetwork, rows: ZunNetwork[], net: NeutronNetwork | undefined, alias: (h: string) => string | null): TopologyNetwork {
