@@ -20,6 +20,7 @@ import { NetworkService } from '../src/domain/network-service.js';
 import { NeutronLookup } from '../src/domain/neutron-lookup.js';
 import { Placement } from '../src/domain/placement.js';
 import { SandboxBuilder } from '../src/domain/sandbox-builder.js';
+import { TopologyService } from '../src/domain/topology-service.js';
 import type { Clock, Logger, ZunSettings } from '../src/domain/settings.js';
 import {
   DockerRequestError,
@@ -187,6 +188,7 @@ export interface Harness {
   networks: NetworkService;
   hostNetworks: HostNetworks;
   hostService: HostService;
+  topology: TopologyService;
   clock: ReturnType<typeof testClock>;
   close(): Promise<void>;
 }
@@ -219,7 +221,8 @@ export async function harness(dbUrl = 'sqlite::memory:', opts: HarnessOptions = 
   const builder = new SandboxBuilder(store, hosts, neutron, networks, settings, clock, silent);
   const containers = new ContainerService(store, hosts, placement, lookup, new NetsResolver(store, lookup), builder, settings, clock, silent);
   const hostService = new HostService(hosts, placement);
-  const app = buildApi({ networks, containers, hosts: hostService, auth: { kind: 'noauth', projectId: 'p1', userId: 'u1' } });
+  const topology = new TopologyService(store, hosts, neutron, clock);
+  const app = buildApi({ networks, containers, hosts: hostService, topology, auth: { kind: 'noauth', projectId: 'p1', userId: 'u1' } });
   return {
     app,
     neutron,
@@ -231,6 +234,7 @@ export async function harness(dbUrl = 'sqlite::memory:', opts: HarnessOptions = 
     networks,
     hostNetworks,
     hostService,
+    topology,
     clock,
     close: async () => {
       await app.close();

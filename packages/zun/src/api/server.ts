@@ -20,6 +20,7 @@ import { OBSERVABILITY_PATHS, observabilityRoutes, requestIdOptions, requestScop
 import type { ContainerService } from '../domain/container-service.js';
 import type { HostService } from '../domain/host-service.js';
 import type { NetworkService } from '../domain/network-service.js';
+import type { TopologyService } from '../domain/topology-service.js';
 import type { TokenValidator } from '../ports/identity.js';
 import { containerRoutes } from './containers-routes.js';
 import { errorAnswer } from './errors.js';
@@ -27,6 +28,8 @@ import { hostRoutes } from './hosts-routes.js';
 import { HEADER, MAX_VERSION, MIN_VERSION, headerValue, parseVersion, versionText, type Version } from './microversion.js';
 import { networkRoutes } from './networks-routes.js';
 import { openApiDocument } from './openapi.js';
+import { TOPOLOGY_PAGE } from './topology-page.js';
+import { topologyRoutes } from './topology-routes.js';
 
 export type AuthMode = { kind: 'keystone'; validator: TokenValidator } | { kind: 'noauth'; projectId: string; userId: string };
 
@@ -34,6 +37,8 @@ export interface ApiDeps {
   networks: NetworkService;
   containers: ContainerService;
   hosts: HostService;
+  /** The live topology view (GET /v1/topology, page GET /topology); absent: not served. */
+  topology?: TopologyService;
   auth: AuthMode;
   logger?: PinoLogger;
   /** Public base URL for links (default from the Host header). */
@@ -58,11 +63,12 @@ export function baseUrl(req: FastifyRequest, deps: ApiDeps): string {
   return deps.publicUrl ?? `${req.protocol}://${req.headers.host ?? 'localhost'}`;
 }
 
-const PUBLIC = new Set(['/', '/v1', '/v1/', '/v1/openapi.json', ...OBSERVABILITY_PATHS]);
+const PUBLIC = new Set(['/', '/v1', '/v1/', '/v1/openapi.json', TOPOLOGY_PAGE, ...OBSERVABILITY_PATHS]);
 
 /** `/containers?x` → `/v1/containers?x`, as Zun's root controller routes a path without a version. */
 export function versionedUrl(url: string): string {
-  if (url === '/' || url.startsWith('/?') || /^\/v1(?:[/?]|$)/.test(url) || OBSERVABILITY_PATHS.includes(url.split('?')[0]!)) return url;
+  const path = url.split('?')[0]!;
+  if (url === '/' || url.startsWith('/?') || /^\/v1(?:[/?]|$)/.test(url) || path === TOPOLOGY_PAGE || OBSERVABILITY_PATHS.includes(path)) return url;
   return `/v1${url}`;
 }
 
@@ -161,5 +167,6 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   networkRoutes(app, deps);
   containerRoutes(app, deps);
   hostRoutes(app, deps);
+  topologyRoutes(app, deps);
   return app;
 }

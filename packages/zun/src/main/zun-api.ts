@@ -29,6 +29,7 @@ import { HostNetworks } from '../domain/host-networks.js';
 import { HostService } from '../domain/host-service.js';
 import { NetsResolver } from '../domain/nets-resolver.js';
 import { NetworkService } from '../domain/network-service.js';
+import { TopologyService } from '../domain/topology-service.js';
 import { NeutronLookup } from '../domain/neutron-lookup.js';
 import { Placement } from '../domain/placement.js';
 import { SandboxBuilder } from '../domain/sandbox-builder.js';
@@ -108,6 +109,7 @@ export async function buildZunApp(config: ZunConfig, log: Logger, extras: ZunApp
     networks,
     containers,
     hosts: new HostService(hosts, placement),
+    topology: new TopologyService(store, hosts, neutron, clock),
     auth: auth.mode,
     logger: log,
     stats,
