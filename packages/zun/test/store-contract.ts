@@ -55,7 +55,7 @@ export async function storeContract(store: Store): Promise<void> {
 
   const a: NetworkAttachment = {
     uuid: randomUUID(), containerUuid: c.uuid, networkUuid: n.uuid, neutronNetId: n.neutronNetId, portId: 'port1', macAddress: 'fa:16:3e:00:00:01',
-    addresses: [{ addr: '10.2.0.5', version: 4, subnet_id: 's4' }], preserveOnDelete: true, projectId: 'p1', createdAt: now(),
+    addresses: [{ addr: '10.2.0.5', version: 4, subnet_id: 's4' }], preserveOnDelete: true, projectId: 'p1', createdAt: now(), pending: false,
   };
   await store.attachments.insert(a);
   assert.deepEqual(await store.attachments.listByContainer(c.uuid), [a]);
