@@ -18,7 +18,7 @@ import { normaliseExposedPorts, type NetRequest, type NetsResolver } from './net
 import type { NeutronLookup } from './neutron-lookup.js';
 import type { Placement } from './placement.js';
 import type { SandboxBuilder } from './sandbox-builder.js';
-import type { Clock, Logger, ZunSettings } from './settings.js';
+import { DEFAULT_OUTPUT_BYTES, type Clock, type Logger, type ZunSettings } from './settings.js';
 import { DockerUnavailable, type DockerApi } from '../ports/docker.js';
 import type { Store } from '../ports/store.js';
 
@@ -355,15 +355,20 @@ export class ContainerService {
     const c = await this.#find(ctx, ident);
     if (!c.containerId) throw conflict(`Container ${c.uuid} has no Docker container (status ${c.status})`, 'ZUN_ERR_INVALID_STATE');
     const docker = await this.#dockerOf(c, 'read the logs of');
-    return this.#onHost(c, `reading logs of ${c.uuid}`, () => docker.logs(c.containerId!, opts));
+    const max = this.settings.maxLogBytes ?? DEFAULT_OUTPUT_BYTES;
+    const text = await this.#onHost(c, `reading logs of ${c.uuid}`, () => docker.logs(c.containerId!, { ...opts, maxBytes: max }));
+    return capOutput(text, max, 'tail', '[api] max_log_bytes');
   }
 
   async execute(ctx: RequestContext, ident: string, command: string[]): Promise<{ output: string; exit_code: number }> {
     const c = await this.#find(ctx, ident);
     this.#requireState(c, 'execute on', ['Running']);
     const docker = await this.#dockerOf(c, 'execute in');
-    const r = await this.#onHost(c, `executing in ${c.uuid}`, () => docker.exec(c.containerId!, command));
-    return { output: r.output, exit_code: r.exitCode };
+    const max = this.settings.maxExecOutputBytes ?? DEFAULT_OUTPUT_BYTES;
+    const timeoutS = this.settings.execTimeoutS ?? 300;
+    const r = await this.#onHost(c, `executing in ${c.uuid}`, () => docker.exec(c.containerId!, command, { maxBytes: max, timeoutMs: timeoutS * 1000 }));
+    const output = capOutput(r.output, max, 'head', '[api] max_exec_output_bytes');
+    return { output: r.timedOut ? `${output}\n[zun-api stopped waiting after ${timeoutS} s ([docker] exec_timeout); the command may still run]\n` : output, exit_code: r.exitCode };
   }
 
   /** network_attach: `network` (Zun or Neutron, name or id) or `port`, optional fixed_ip; the default network when neither. */
@@ -425,4 +430,15 @@ export class ContainerService {
     const c = await this.#find(ctx, ident);
     return this.#complete(c.uuid);
   }
+}
+
+/**
+ * Output over `max` bytes (UTF-8): logs keep their end, exec output its start,
+ * and a marker line says what was cut and which option sets the limit.
+ */
+export function capOutput(text: string, max: number, keep: 'head' | 'tail', option: string): string {
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length <= max) return text;
+  const marker = `[output truncated by zun-api: only the ${keep === 'tail' ? 'last' : 'first'} ${max} bytes are shown (${option})]`;
+  return keep === 'tail' ? `${marker}\n${bytes.subarray(bytes.length - max).toString('utf8')}` : `${bytes.subarray(0, max).toString('utf8')}\n${marker}\n`;
 }

@@ -9,12 +9,14 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { neutronAuthFrom } from '@kuryr-ts/openstack/keystone/auth-sources';
 import { KeystoneAuth } from '@kuryr-ts/openstack/keystone/keystone-auth';
 import { ConfigError } from '@kuryr-ts/openstack/errors';
 import { DockerEngine } from '../adapters/docker-engine.js';
 import { KeystoneTokens } from '../adapters/keystone-tokens.js';
+import { Redactor, redactUrl } from '../lib/redact.js';
+import { secretsOf, zunLogger } from './logging.js';
 import { NeutronRest } from '../adapters/neutron-rest.js';
 import { buildApi, type AuthMode } from '../api/server.js';
 import { openStore } from '../db/kysely-store.js';
@@ -36,14 +38,21 @@ export interface ZunApiOptions {
 }
 
 function authMode(config: ZunConfig): AuthMode {
-  if (config.authStrategy === 'noauth') return { kind: 'noauth', projectId: config.noauthProjectId, userId: 'noauth-user' };
+  if (config.authStrategy === 'noauth') return { kind: 'noauth', projectId: config.noauthProjectId, userId: 'noauth-user', roles: config.noauthRoles, adminProject: config.adminProject };
   const { auth } = neutronAuthFrom(config.keystoneAuthtoken);
   if (!(auth instanceof KeystoneAuth)) {
     throw new ConfigError('auth_strategy = keystone needs service credentials in [keystone_authtoken] (auth_url, username, password, project_name, ...)');
   }
   return {
     kind: 'keystone',
-    validator: new KeystoneTokens({ authUrl: auth.authUrl, serviceHeaders: () => auth.headers(), invalidateService: () => auth.invalidate(), fetch: auth.fetch }),
+    validator: new KeystoneTokens({
+      authUrl: auth.authUrl,
+      serviceHeaders: () => auth.headers(),
+      invalidateService: () => auth.invalidate(),
+      fetch: auth.fetch,
+      cacheMs: config.tokenCacheS * 1000,
+      adminProject: config.adminProject,
+    }),
   };
 }
 
@@ -59,19 +68,32 @@ export interface ZunApp {
 export async function buildZunApp(config: ZunConfig, log: Logger): Promise<ZunApp> {
   const m = /^sqlite:\/\/(\/.+)$/.exec(config.database);
   if (m?.[1] && m[1] !== '/:memory:') mkdirSync(dirname(m[1]), { recursive: true });
-  const store = await openStore(config.database);
+  const redactor = new Redactor(secretsOf(config));
   const { auth: neutronAuth, description } = neutronAuthFrom(config.neutron);
   const hostNames = config.computeHosts.map((h) => `${h.name}=unix://${h.socket}`);
-  log.info({ neutron: description, database: config.database.replace(/:[^:@/]+@/, ':***@'), auth: config.authStrategy, hosts: hostNames, disabled: config.disabledHosts }, 'zun-api configuration');
+  log.info(
+    { neutron: redactor.text(description), database: redactUrl(config.database), auth: config.authStrategy, hosts: hostNames, disabled: config.disabledHosts },
+    'zun-api configuration',
+  );
+  const store = await openStore(config.database).catch((err: unknown) => {
+    throw new Error(`opening the database ${redactUrl(config.database)} failed: ${redactor.text((err as Error).message ?? String(err))}`, { cause: err });
+  });
   const neutron = new NeutronRest(neutronAuth);
   const settings: ZunSettings = Object.freeze({
     driverName: config.network.driverName,
     sandboxImage: config.network.sandboxImage,
     stopTimeoutS: config.docker.stopTimeoutS,
+    maxLogBytes: config.api.maxLogBytes,
+    maxExecOutputBytes: config.api.maxExecOutputBytes,
+    execTimeoutS: config.docker.execTimeoutS,
   });
   const clock: Clock = { now: () => new Date().toISOString(), newId: () => randomUUID(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) };
   const hosts = new ComputeHosts(
-    config.computeHosts.map((h) => ({ name: h.name, endpoint: `unix://${h.socket}`, docker: new DockerEngine({ socketPath: h.socket, pingTimeoutMs: config.docker.pingTimeoutS * 1000 }) })),
+    config.computeHosts.map((h) => ({
+      name: h.name,
+      endpoint: `unix://${h.socket}`,
+      docker: new DockerEngine({ socketPath: h.socket, timeoutMs: config.docker.apiTimeoutS * 1000, pingTimeoutMs: config.docker.pingTimeoutS * 1000 }),
+    })),
     clock,
     log,
   );
@@ -81,11 +103,15 @@ export async function buildZunApp(config: ZunConfig, log: Logger): Promise<ZunAp
   const networks = new NetworkService(store, hostNetworks, hosts, lookup, clock, log);
   const builder = new SandboxBuilder(store, hosts, neutron, networks, settings, clock, log);
   const containers = new ContainerService(store, hosts, placement, lookup, new NetsResolver(store, lookup), builder, settings, clock, log);
-  const app = buildApi({ networks, containers, hosts: new HostService(hosts, placement), auth: authMode(config), logger: log });
+  const app = buildApi({ networks, containers, hosts: new HostService(hosts, placement), auth: authMode(config), logger: log, maxBodyBytes: config.api.maxBodyBytes, redactor });
   await hosts.check();
   const ticker = config.docker.pingIntervalS > 0 ? setInterval(() => void hosts.check(), config.docker.pingIntervalS * 1000) : undefined;
   ticker?.unref();
-  await containers.recover().catch((err: unknown) => log.error({ err: (err as Error).message }, 'recovering interrupted containers failed'));
+  const repaired = await containers.recover().catch((err: unknown) => {
+    log.error({ err: (err as Error).message }, 'recovering interrupted containers failed');
+    return 0;
+  });
+  if (repaired > 0) log.warn({ repaired }, 'finished what an interrupted zun-api left half-done');
   return {
     app,
     containers,
@@ -101,7 +127,7 @@ export async function buildZunApp(config: ZunConfig, log: Logger): Promise<ZunAp
 
 export async function runZunApi(opts: ZunApiOptions): Promise<void> {
   const config = loadZunConfig(opts.configFiles);
-  const log = pino({ level: opts.debug || config.debug ? 'debug' : 'info', base: { svc: 'zun-api' } });
+  const log = zunLogger({ level: opts.debug || config.debug ? 'debug' : 'info', redactor: new Redactor(secretsOf(config)) });
   const zun = await buildZunApp(config, log);
   await zun.app.listen({ host: config.api.hostIp, port: config.api.port });
   log.info({ url: `http://${config.api.hostIp}:${config.api.port}/v1` }, 'zun-api listening');
