@@ -64,6 +64,7 @@ export class FakeDocker implements DockerApi {
 
   async ping(): Promise<void> {
     this.#op('ping');
+    await this.gates.get('ping');
   }
 
   #container(id: string): FakeContainer {
@@ -121,6 +122,7 @@ export class FakeDocker implements DockerApi {
 
   async removeContainer(id: string, force: boolean): Promise<void> {
     this.#op('removeContainer');
+    await this.gates.get('removeContainer');
     const c = this.containers.get(id) ?? [...this.containers.values()].find((x) => x.spec.name === id);
     if (!c) return;
     if (c.running && !force) throw new DockerRequestError(409, 'container is running');
@@ -145,15 +147,18 @@ export class FakeDocker implements DockerApi {
     this.containers.get(containerId)?.networks.delete(network);
   }
 
+  /** Text the next logs/exec answer with (else a line naming the container / the command). */
+  output: string | undefined;
+
   async logs(id: string): Promise<string> {
     this.#op('logs');
-    return `logs of ${this.#container(id).spec.name}\n`;
+    return this.output ?? `logs of ${this.#container(id).spec.name}\n`;
   }
 
   async exec(id: string, command: string[]): Promise<{ exitCode: number; output: string }> {
     this.#op('exec');
     this.#container(id);
-    return { exitCode: 0, output: `ran ${command.join(' ')}\n` };
+    return { exitCode: 0, output: this.output ?? `ran ${command.join(' ')}\n` };
   }
 }
 
