@@ -7,7 +7,7 @@
  * password=…, tokens) never reach the log.
  */
 import { pino, type Logger } from 'pino';
-import { Redactor, secretValues, urlPassword } from '../lib/redact.js';
+import { secretValues, urlPassword, type Redactor } from '../lib/redact.js';
 import type { ZunConfig } from './zun-config.js';
 
 /** Every secret a zun.conf holds. */
