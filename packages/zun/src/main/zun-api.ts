@@ -28,7 +28,7 @@ import { NetsResolver } from '../domain/nets-resolver.js';
 import { NetworkService } from '../domain/network-service.js';
 import { NeutronLookup } from '../domain/neutron-lookup.js';
 import { Placement } from '../domain/placement.js';
-import { SandboxBuilder } from '../domain/sandbox-builder.js';
+import { SandboxBuilder, type Checkpoint } from '../domain/sandbox-builder.js';
 import type { Clock, ZunSettings } from '../domain/settings.js';
 import { loadZunConfig, type ZunConfig } from './zun-config.js';
 
@@ -64,8 +64,14 @@ export interface ZunApp {
   close(): Promise<void>;
 }
 
+/** Test seams of an in-process zun-api (the integration tests'): none in service. */
+export interface ZunAppSeams {
+  /** Runs between the steps of a create, attach and detach (SandboxBuilder's crash-injection seam). */
+  checkpoint?: Checkpoint;
+}
+
 /** Everything zun-api runs, built from a config (also used in-process by the integration tests). */
-export async function buildZunApp(config: ZunConfig, log: Logger): Promise<ZunApp> {
+export async function buildZunApp(config: ZunConfig, log: Logger, seams: ZunAppSeams = {}): Promise<ZunApp> {
   const m = /^sqlite:\/\/(\/.+)$/.exec(config.database);
   if (m?.[1] && m[1] !== '/:memory:') mkdirSync(dirname(m[1]), { recursive: true });
   const redactor = new Redactor(secretsOf(config));
@@ -101,7 +107,7 @@ export async function buildZunApp(config: ZunConfig, log: Logger): Promise<ZunAp
   const placement = new Placement(hosts, store, config.disabledHosts);
   const hostNetworks = new HostNetworks(store, hosts, neutron, settings, clock, log);
   const networks = new NetworkService(store, hostNetworks, hosts, lookup, clock, log);
-  const builder = new SandboxBuilder(store, hosts, neutron, networks, settings, clock, log);
+  const builder = new SandboxBuilder(store, hosts, neutron, networks, settings, clock, log, seams.checkpoint ? { checkpoint: seams.checkpoint } : {});
   const containers = new ContainerService(store, hosts, placement, lookup, new NetsResolver(store, lookup), builder, settings, clock, log);
   const app = buildApi({ networks, containers, hosts: new HostService(hosts, placement), auth: authMode(config), logger: log, maxBodyBytes: config.api.maxBodyBytes, redactor });
   await hosts.check();
