@@ -7,7 +7,7 @@ import { buildApi } from '../../src/api/server.js';
 import { buildZunConfig } from '../../src/main/zun-config.js';
 import { harness } from '../fakes.js';
 
-export function fakeKeystone(tokens: Record<string, { project: string; roles: string[]; projectName?: string }>, opts: { cacheMs?: number; now?: () => number } = {}) {
+function fakeKeystone(tokens: Record<string, { project: string; roles: string[]; projectName?: string }>, opts: { cacheMs?: number; now?: () => number } = {}) {
   const calls: Array<{ subject: string; service: string }> = [];
   let serviceToken = 'svc-1';
   const fetch = async (_url: string, init: RequestInit): Promise<Response> => {

@@ -103,6 +103,52 @@ describe('who is an admin', () => {
   });
 });
 
+describe('the cross-project matrix', () => {
+  it("another project gets 404 from every container and network endpoint, and does not see them in lists", async () => {
+    const h = await harness();
+    try {
+      seedWorkflow(h.neutron);
+      const net2 = h.neutron.add('networks', { name: 'net2', project_id: 'p1' });
+      h.neutron.add('subnets', { network_id: net2.id, project_id: 'p1', ip_version: 4, cidr: '10.9.0.0/24', gateway_ip: '10.9.0.1' });
+      const foo = await call(h, 'POST', '/v1/networks', as('p1'), { name: 'foo', neutron_net_id: 'testnet' });
+      const c = await call(h, 'POST', '/v1/containers?run=true', as('p1'), { name: 'mine', image: 'kuryr/busybox', nets: [{ network: 'foo' }] });
+      await h.containers.idle();
+      const P2 = as('p2', 'admin,member'); // an admin of p2 only
+      const u = c.body.uuid as string;
+      const matrix: Array<['GET' | 'POST' | 'DELETE', string, unknown?]> = [
+        ['GET', `/v1/containers/${u}`],
+        ['GET', '/v1/containers/mine'],
+        ['POST', `/v1/containers/${u}/start`],
+        ['POST', `/v1/containers/${u}/stop`],
+        ['GET', `/v1/containers/${u}/logs`],
+        ['POST', `/v1/containers/${u}/execute`, { command: ['true'] }],
+        ['POST', `/v1/containers/${u}/network_attach?network=${net2.id}`],
+        ['POST', `/v1/containers/${u}/network_detach?network=testnet`],
+        ['GET', `/v1/containers/${u}/network_list`],
+        ['DELETE', `/v1/containers/${u}?stop=true`],
+        ['GET', `/v1/networks/${foo.body.uuid}`],
+        ['GET', '/v1/networks/foo'],
+        ['DELETE', `/v1/networks/${foo.body.uuid}`],
+      ];
+      const before = h.docker.calls.length;
+      for (const [method, url, body] of matrix) {
+        const r = await call(h, method, url, P2, body);
+        assert.equal(r.status, 404, `${method} ${url}: ${r.text}`);
+      }
+      assert.equal(h.docker.calls.length, before, 'nothing reached Docker');
+      assert.deepEqual((await call(h, 'GET', '/v1/containers', P2)).body.containers, []);
+      assert.deepEqual((await call(h, 'GET', '/v1/networks', P2)).body.networks, []);
+      assert.equal((await call(h, 'GET', '/v1/containers?all_projects=1', P2)).status, 403, 'a project admin is not a cloud admin');
+      assert.equal((await call(h, 'DELETE', `/v1/containers/${u}?force=true`, P2)).status, 403);
+      assert.equal((await call(h, 'POST', '/v1/containers', P2, { image: 'kuryr/busybox', nets: [{ network: 'testnet' }] })).status, 404, "p1's private network");
+      assert.equal((await call(h, 'GET', `/v1/containers/${u}`, as('p1'))).body.status, 'Running', 'untouched');
+      assert.equal((await call(h, 'GET', '/v1/containers?all_projects=1', asAdmin('p9'))).body.containers.length, 1, 'the cloud admin sees it');
+    } finally {
+      await h.close();
+    }
+  });
+});
+
 describe('revoked tokens', () => {
   it('reads reuse a validation for token_cache_time at most; writes always ask Keystone', async () => {
     const ks = keystone({ demo: { project: 'p1', roles: ['member'] } });
