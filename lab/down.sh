@@ -6,6 +6,8 @@
 # started), in reverse start order, by pid file - never by process name:
 #   dockerd         SIGTERM its pid, wait up to 20 s, then SIGKILL; its containerd
 #                   (a child) and shims follow, leftovers of those pids are killed
+#                   (lib.sh's stop_lab_dockerd; also drops /run/kuryr-lab/docker-engine
+#                   and the client link /run/kuryr-lab/bin/docker)
 #   neutron-server  SIGTERM, wait up to 20 s, then SIGKILL its process group
 #   keystone        the same for its uwsgi master (its workers are in its group)
 #   ovn-controller / ovn-northd (+ NB/SB DBs)   ovn-ctl stop_* (pid files)
@@ -29,36 +31,6 @@ if [ -f "$KURYR_SH" ]; then
 fi
 
 [ -s "$STARTED" ] || { log "nothing recorded in $STARTED: nothing to stop"; exit 0; }
-
-cmdline() { tr '\0' ' ' < "/proc/$1/cmdline" 2>/dev/null || true; }
-
-stop_dockerd() {
-  local pid kids
-  if pid=$(pid_of "$DOCKERD_PID") && pid_alive "$DOCKERD_PID" dockerd; then
-    # note its descendants (containerd, shims) before they get re-parented
-    kids=$(descendants "$pid" | tr '\n' ' ')
-    local -A kidcmd=()
-    local p
-    for p in $kids; do kidcmd[$p]=$(cmdline "$p"); done
-    log "stopping dockerd (pid $pid; descendants: ${kids:-none})"
-    kill -TERM "$pid" 2>/dev/null || true
-    if ! wait_gone "$pid" 20; then
-      warn "dockerd still alive after 20s: SIGKILL"
-      kill -KILL "$pid" 2>/dev/null || true
-      wait_gone "$pid" 5 || true
-    fi
-    # containerd has Pdeathsig=SIGKILL and exits with dockerd; give the shims a
-    # moment, then SIGKILL leftovers - only if the pid still runs the same command.
-    for p in $kids; do
-      wait_gone "$p" 5 && continue
-      if [ "$(cmdline "$p")" = "${kidcmd[$p]}" ]; then
-        warn "killing leftover pid $p (${kidcmd[$p]})"; kill -KILL "$p" 2>/dev/null || true
-      fi
-    done
-  fi
-  rm -f "$DOCKERD_PID"
-  unrecord dockerd
-}
 
 stop_ovn_controller() {
   log "stopping ovn-controller"
@@ -88,7 +60,7 @@ stop_ovs() {
 for c in dockerd neutron-server keystone ovn-controller ovn-northd postgres ovs; do
   is_recorded "$c" || continue
   case $c in
-    dockerd) stop_dockerd ;;
+    dockerd) stop_lab_dockerd ;;
     neutron-server) stop_neutron_server ;;
     keystone) stop_keystone ;;
     ovn-controller) stop_ovn_controller ;;

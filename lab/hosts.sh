@@ -13,7 +13,9 @@
 #     the central SB DB, OVN transport zone "kuryr-lab-hosts", so that only the
 #     lab hosts build Geneve tunnels to each other and the main chassis (whose
 #     OVS has no transport zone) is not touched at all;
-#   - its own Docker Engine: data root /var/lib/kuryr-lab/H/docker, exec root
+#   - its own Docker Engine, the main lab's (KURYR_LAB_DOCKER if set, else what
+#     /run/kuryr-lab/docker-engine says the main dockerd runs, else 28.5): data root
+#     /var/lib/kuryr-lab/H/docker (20.10) or .../H/docker-<ver>, exec root
 #     and plugin dir = its private /run/docker, its private /etc/docker, API
 #     socket /run/kuryr-lab/H/docker.sock (docker -H unix:///run/kuryr-lab/H/docker.sock ...);
 #   - its own kuryr daemon (packages/kuryr/bin/kuryr.js daemon, run inside the namespaces,
@@ -34,7 +36,8 @@
 #   until Neutron lists each host as an alive "OVN Controller agent", Docker
 #   and kuryr answer; loads kuryr/busybox and kuryr/pause from the main Docker.
 #   A host's kuryr daemon is restarted when the build or the lab's kuryr.conf is
-#   newer than it. Hosts beyond N that already run are left alone.
+#   newer than it, its dockerd (by pid) when it runs another engine than the
+#   wanted one. Hosts beyond N that already run are left alone.
 # down: removes the hosts' containers and kuryr networks (while their kuryr
 #   daemons still run, so that Neutron ports are deleted), then stops exactly
 #   what hosts.started lists, in reverse order, by pid file (dockerd, kuryr,
@@ -54,6 +57,11 @@ set -euo pipefail
 # shellcheck source=lab/lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 LAB_NAME=hosts
+# the hosts run the main lab's engine unless KURYR_LAB_DOCKER says otherwise
+if [ -z "${KURYR_LAB_DOCKER:-}" ] && [ -s "$ENGINE_FILE" ] && docker_suite "$(awk '{print $1}' "$ENGINE_FILE")" >/dev/null; then
+  LAB_DOCKER=$(awk '{print $1}' "$ENGINE_FILE")
+  DOCKERD=$(engine_dockerd "$LAB_DOCKER")
+fi
 
 NS_DIR=$RUN/ns                      # mount/UTS namespace files (a private bind mount)
 H_STARTED=$RUN/hosts.started
@@ -201,12 +209,18 @@ up_host_services() { # host
       node $KURYR_NODE_FLAGS "$REPO_DIR/packages/kuryr/bin/kuryr.js" daemon --config-file "$ETC/kuryr.conf" --config-file "$conf" \
       || die "$h: kuryr daemon did not start"
   fi
-  # Docker Engine (its own --pidfile must differ from spawn's, or dockerd refuses to start)
+  # Docker Engine (its own --pidfile must differ from spawn's, or dockerd refuses to start);
+  # one that runs another engine's binary is stopped first (its containers stop with it)
   pf=$R/dockerd.pid
+  if pid_alive "$pf" dockerd && [ "$(engine_of_pid "$(pid_of "$pf")")" != "$LAB_DOCKER" ]; then
+    log "$h: dockerd runs Docker $(docker_version "$R/docker.sock"), the lab wants $LAB_DOCKER: restarting it"
+    stop_dockerd_tree "$h" "$pf"
+  fi
   if ! pid_alive "$pf" dockerd; then
     hrecord "$h dockerd $pf"
     spawn "$pf" "$LOGDIR/$h/dockerd.log" nsenter --mount="$NS_DIR/$h.mnt" --uts="$NS_DIR/$h.uts" --net="/run/netns/$ns" -- \
-      "$DOCKERD" --data-root="$DATA/$h/docker" --exec-root=/run/docker -H "unix://$R/docker.sock" \
+      env PATH="$(engine_path "$LAB_DOCKER")" \
+      "$DOCKERD" --data-root="$(engine_data_root "$LAB_DOCKER" "$DATA/$h")" --exec-root=/run/docker -H "unix://$R/docker.sock" \
       --pidfile="$R/docker-engine.pid" --config-file=/etc/docker/daemon.json \
       --bridge=none --iptables=false --ip6tables=false --ip-masq=false --ip-forward=false \
       --cgroup-parent="/kuryr-lab-$h" --log-level=warn || die "$h: dockerd did not start"
@@ -233,6 +247,7 @@ cmd_up() {
   local n=${1:-2} i h hosts=()
   [[ "$n" =~ ^[0-9]+$ ]] && [ "$n" -ge 2 ] && [ "$n" -le $MAX_HOSTS ] || die "usage: hosts.sh up N (2..$MAX_HOSTS)"
   need_root
+  engine_check_choice
   lock
   [ -S "$SB_SOCK" ] || die "no OVN SB DB at $SB_SOCK: run lab/up.sh first"
   # a busy Neutron can take more than one 5 s try to answer
@@ -240,13 +255,14 @@ cmd_up() {
   docker_ok || die "the main Docker is not answering: run lab/up.sh first"
   [ -f "$ETC/kuryr.conf" ] || die "$ETC/kuryr.conf missing: run lab/up.sh (lab/kuryr.sh start) first"
   [ -f "$REPO_DIR/packages/kuryr/dist/src/main/kuryr-cli.js" ] || (cd "$REPO_DIR" && npm run --silent build)
+  [ -x "$DOCKERD" ] || bash "$LAB_DIR/engine.sh" fetch "$LAB_DOCKER" 9>&- || die "Docker $LAB_DOCKER: lab/engine.sh fetch failed"
   for c in nsenter unshare ip ovsdb-server ovs-vswitchd ovn-controller "$DOCKERD" /usr/bin/python3 node; do
     command -v "$c" >/dev/null 2>&1 || die "$c not found"
   done
   mkdir -p "$RUN" "$NS_DIR" "$LOGDIR" "$DATA"
   touch "$H_STARTED"
   for ((i = 1; i <= n; i++)); do hosts+=("host$i"); done
-  log "up: ${hosts[*]} (underlay $UL_PREFIX.0/24 inside the lab's namespaces, OVN transport zone $TZ_NAME)"
+  log "up: ${hosts[*]} (underlay $UL_PREFIX.0/24 inside the lab's namespaces, OVN transport zone $TZ_NAME, Docker $LAB_DOCKER)"
   # unshare --mount=FILE needs FILE on a mount with private propagation
   if ! mountpoint -q "$NS_DIR"; then
     hrecord "- mount $NS_DIR"
@@ -398,7 +414,7 @@ dockerd $R/dockerd.pid dockerd unix://$R/docker.sock
 LIST
     local agent=NOT-ALIVE docker=NOT-answering kuryr=NOT-answering
     if ovn_agent_alive "$h"; then agent=alive; else rc=1; fi
-    if host_docker_ok "$h"; then docker=ok; else rc=1; fi
+    if host_docker_ok "$h"; then docker="ok ($(docker_version "$R/docker.sock"))"; else rc=1; fi
     if host_kuryr_ok "$h"; then kuryr=ok; else rc=1; fi
     echo "$h: OVN Controller agent $agent; docker $docker; kuryr $kuryr"
   done

@@ -2,8 +2,9 @@
 # lab/install.sh - install the kuryr-ts lab: Debian 12 packages for a single-host
 # OpenStack Neutron (Zed) with ML2/OVN on a userspace (netdev) Open vSwitch
 # datapath, Keystone (Zed, under uwsgi), PostgreSQL, and the Docker Engine
-# (docker.io 20.10). Starts nothing (see up.sh). Adapted from the reference
-# recipe neutron-lab/install.sh.
+# (docker.io 20.10, with the containerd and runc that every engine of the lab
+# uses; the newer engines come from lab/engine.sh). Starts nothing (see up.sh).
+# Adapted from the reference recipe neutron-lab/install.sh.
 #
 # Idempotent: packages that are already installed are skipped; when something is
 # missing it runs `apt-get update` and then ONE `apt-get install
@@ -31,6 +32,7 @@ PACKAGES=(
   postgresql              # Neutron DB (SQLite does NOT work, see reference)
   python3-psycopg2
   python3-openstackclient # `openstack` CLI, handy for debugging
+  python3-zunclient       # Zun's own clients against zun-api: /usr/bin/zun and `openstack appcontainer`
   curl jq iproute2
   busybox-static          # `busybox ping` on the host + rootfs of the test images
   docker.io iptables bridge-utils ethtool kmod

@@ -12,7 +12,7 @@
 # Env overrides: KURYR_LAB_PG_PORT, KURYR_LAB_API_PORT, KURYR_LAB_API_WORKERS,
 #         KURYR_LAB_KEYSTONE_PORT, KURYR_LAB_TIMEOUT (seconds to wait for
 #         services, default 180), KURYR_LAB_NOAUTH=1 (up.sh: Neutron with
-#         auth_strategy = noauth and no Keystone, the lab of milestone #2).
+#         auth_strategy = noauth and no Keystone).
 
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_DIR=$(cd "$LAB_DIR/.." && pwd)
@@ -64,7 +64,37 @@ OVN_CTL=/usr/share/ovn/scripts/ovn-ctl
 OVS_RUN=/var/run/openvswitch
 OVN_RUN=/var/run/ovn
 
-DOCKERD=/usr/sbin/dockerd       # Debian docker.io 20.10 engine
+# Docker Engine: KURYR_LAB_DOCKER = 20.10 | 26.1 | 28.5 (default 28.5), Debian's docker.io of
+# bookworm (installed by install.sh, /usr/sbin/dockerd), trixie or forky/testing (downloaded with
+# apt's own tools by lab/engine.sh and extracted into /opt/kuryr-lab/docker-<ver>). Each runs with
+# bookworm's containerd and runc. 26.1 and 28.5 get data roots of their own (Docker does not
+# support going back to an older engine on the same data root).
+DOCKER_VERSIONS=(20.10 26.1 28.5)
+DOCKER_DEFAULT=28.5
+ENGINES_DIR=/opt/kuryr-lab
+LAB_DOCKER=${KURYR_LAB_DOCKER:-$DOCKER_DEFAULT}
+ENGINE_FILE=$RUN/docker-engine  # the lab's running engine: "<ver> <version> <dockerd> <started-by>"
+CLI_DIR=$RUN/bin                # docker -> the client of the running engine (first on PATH)
+docker_suite() { # ver -> Debian suite whose docker.io it is
+  case $1 in 20.10) echo bookworm ;; 26.1) echo trixie ;; 28.5) echo forky ;; *) return 1 ;; esac
+}
+engine_prefix() { if [ "$1" = 20.10 ]; then echo ""; else echo "$ENGINES_DIR/docker-$1"; fi; }
+engine_dockerd() { echo "$(engine_prefix "$1")/usr/sbin/dockerd"; }
+engine_cli() { echo "$(engine_prefix "$1")/usr/bin/docker"; }
+engine_path() { # ver -> PATH for its dockerd: its own docker-proxy first, then bookworm's containerd, runc
+  local p
+  p=$(engine_prefix "$1")
+  echo "${p:+$p/usr/sbin:$p/usr/bin:}/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+}
+engine_data_root() { # ver [dir]: its data root in dir (a multi-host lab host's); without dir the
+  # main lab's: 20.10 keeps Docker's default /var/lib/docker, the others $DATA/docker-<ver>
+  if [ -n "${2:-}" ]; then
+    if [ "$1" = 20.10 ]; then echo "$2/docker"; else echo "$2/docker-$1"; fi
+  elif [ "$1" = 20.10 ]; then echo /var/lib/docker; else echo "$DATA/docker-$1"; fi
+}
+engine_check_choice() { docker_suite "$LAB_DOCKER" >/dev/null || die "KURYR_LAB_DOCKER=$LAB_DOCKER: not one of ${DOCKER_VERSIONS[*]}"; }
+engine_minor() { sed -E 's/^([0-9]+\.[0-9]+).*/\1/'; } # "28.5.2+dfsg4" -> "28.5" (stdin)
+DOCKERD=$(engine_dockerd "$LAB_DOCKER")
 DOCKER_SOCK=/var/run/docker.sock
 DOCKERD_PID=$RUN/dockerd.pid
 # Talk to the lab engine whatever the caller's environment says.
@@ -77,7 +107,8 @@ KURYR_SH=$LAB_DIR/kuryr.sh      # written by someone else: starts/stops the kury
 
 # `python3` on PATH may be a pyenv shim without the OpenStack libs; the scripts
 # only use curl/jq, but make sure Debian's tools win for anything else.
-export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH
+# $CLI_DIR first: the `docker` client of the running engine (not the machine's own /usr/local/bin/docker).
+export PATH=$CLI_DIR:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin:$PATH
 
 # ------------------------------------------------------------------ logging
 LAB_T0=${EPOCHREALTIME:-$(date +%s.%N)}
@@ -240,6 +271,47 @@ stop_neutron_server() { stop_pid_group neutron-server "$NEUTRON_PID" neutron-ser
 stop_keystone() { stop_pid_group keystone "$KEYSTONE_PID" uwsgi; drop_lab_token; unrecord keystone; }
 docker_ok() { [ "$(curl -s -m 5 --unix-socket "$DOCKER_SOCK" http://localhost/_ping 2>/dev/null)" = OK ]; }
 our_dockerd_running() { pid_alive "$DOCKERD_PID" dockerd; }
+docker_version() { # socket: the engine's version ("28.5.2+dfsg4"), empty when it does not answer
+  curl -s -m 5 --unix-socket "$1" http://localhost/version 2>/dev/null | jq -r '.Version // empty' 2>/dev/null || true
+}
+engine_of_pid() { # pid -> the KURYR_LAB_DOCKER value whose dockerd it runs (empty: another binary,
+  # or that binary was replaced since: /proc/<pid>/exe then ends in " (deleted)")
+  local exe v
+  exe=$(readlink "/proc/$1/exe" 2>/dev/null) || return 0
+  for v in "${DOCKER_VERSIONS[@]}"; do [ "$exe" != "$(engine_dockerd "$v")" ] || { echo "$v"; return 0; }; done
+}
+link_cli() { # ver: $CLI_DIR/docker -> that engine's client; removed when it is not on this machine
+  mkdir -p "$CLI_DIR"
+  if [ -n "$1" ] && [ -x "$(engine_cli "$1")" ]; then ln -sfn "$(engine_cli "$1")" "$CLI_DIR/docker"; else rm -f "$CLI_DIR/docker"; fi
+}
+stop_lab_dockerd() { # the dockerd up.sh started (SIGTERM its pid, SIGKILL after 20 s); its
+  # containerd (a child) and shims follow, leftovers of those pids are killed
+  local pid kids p
+  if pid=$(pid_of "$DOCKERD_PID") && pid_alive "$DOCKERD_PID" dockerd; then
+    # note its descendants (containerd, shims) before they get re-parented
+    kids=$(descendants "$pid" | tr '\n' ' ')
+    local -A kidcmd=()
+    for p in $kids; do kidcmd[$p]=$(tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null || true); done
+    log "stopping dockerd (pid $pid; descendants: ${kids:-none})"
+    kill -TERM "$pid" 2>/dev/null || true
+    if ! wait_gone "$pid" 20; then
+      warn "dockerd still alive after 20s: SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+      wait_gone "$pid" 5 || true
+    fi
+    # containerd has Pdeathsig=SIGKILL and exits with dockerd; give the shims a
+    # moment, then SIGKILL leftovers - only if the pid still runs the same command.
+    for p in $kids; do
+      wait_gone "$p" 5 && continue
+      if [ "$(tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null || true)" = "${kidcmd[$p]}" ]; then
+        warn "killing leftover pid $p (${kidcmd[$p]})"; kill -KILL "$p" 2>/dev/null || true
+      fi
+    done
+  fi
+  rm -f "$DOCKERD_PID" "$ENGINE_FILE"
+  link_cli ""
+  unrecord dockerd
+}
 ovs_hostname() { ovs-vsctl --timeout=5 get Open_vSwitch . external_ids:hostname 2>/dev/null | tr -d '"'; }
 
 # ------------------------------------------------------------------ summary

@@ -2,8 +2,9 @@
 # lab/status.sh - print each lab component (ovs, postgres, OVN, keystone,
 # neutron-server, dockerd, containerd), whether it runs, its pid and whether
 # up.sh started it, plus the auth mode, the Keystone and Neutron APIs, the OVN
-# agent and the binding host. Runs `lab/kuryr.sh status` too when lab/kuryr.sh
-# exists (informational only).
+# agent, the binding host, the Docker Engine (version, against KURYR_LAB_DOCKER,
+# and its client). Runs `lab/kuryr.sh status` too when lab/kuryr.sh exists
+# (informational only).
 # The multi-host lab's hosts follow (`lab/hosts.sh status`, informational).
 # Exit 0 when all core components run (ovs, postgres, OVN, keystone when Neutron
 # runs behind it, neutron-server with its API answering, dockerd answering), 1
@@ -27,7 +28,14 @@ else
   echo "neutron API: $API NOT answering"; rc=1
 fi
 if docker_ok; then
-  echo "docker: $DOCKER_SOCK ok ($(curl -s -m 5 --unix-socket "$DOCKER_SOCK" http://localhost/version | jq -r '.Version'))"
+  running=$(docker_version "$DOCKER_SOCK")
+  echo "docker: $DOCKER_SOCK ok (Docker Engine $running)"
+  wanted="KURYR_LAB_DOCKER=$LAB_DOCKER"
+  [ -n "${KURYR_LAB_DOCKER:-}" ] || wanted="$wanted (default)"
+  if [ "$(engine_minor <<<"$running")" = "$LAB_DOCKER" ]; then note="as $wanted"
+  elif our_dockerd_running; then note="$wanted differs: lab/up.sh would switch"
+  else note="$wanted differs, but this dockerd is not the lab's: reused as it is"; fi
+  echo "docker engine: $(cat "$ENGINE_FILE" 2>/dev/null || echo "$running (not recorded)"), $note; client $(command -v docker) ($(docker --version 2>/dev/null || echo '?'))"
 else
   echo "docker: $DOCKER_SOCK NOT answering"; rc=1
 fi

@@ -2,9 +2,9 @@
 # lab/up.sh - bring the kuryr-ts lab up on this host, without systemd:
 #   install.sh (packages + config, no-op when done), then, each only if it is not
 #   already running: PostgreSQL cluster kuryrlab and the Docker Engine (dockerd
-#   20.10 on /var/run/docker.sock), both started first because they start in the
-#   background in parallel with the rest, Open vSwitch (userspace/netdev br-int +
-#   OVN external_ids), OVN (NB/SB/northd + ovn-controller), Keystone (uwsgi on
+#   of KURYR_LAB_DOCKER, below, on /var/run/docker.sock), both started first
+#   because they start in the background in parallel with the rest, Open vSwitch
+#   (userspace/netdev br-int + OVN external_ids), OVN (NB/SB/northd + ovn-controller), Keystone (uwsgi on
 #   127.0.0.1:5000; DB in the PG cluster; bootstrap + lab projects/users/endpoints,
 #   idempotent), neutron-server (ML2/OVN, auth_strategy = keystone, 127.0.0.1:9696).
 #   Waits until the Neutron API answers, the OVN Controller agent of this host is
@@ -12,6 +12,13 @@
 #   /etc/kuryr-lab/clouds.yaml and merges them into ~root/.config/openstack/clouds.yaml
 #   (other clouds there are kept). Then builds the local test images (images.sh)
 #   and, last, runs `lab/kuryr.sh start` if that file exists. Prints a summary.
+#
+# KURYR_LAB_DOCKER=20.10|26.1|28.5 (default 28.5): the Docker Engine (lab/engine.sh fetches
+# 26.1/28.5 from Debian's archive the first time). A dockerd this lab started that runs another
+# engine is stopped (by pid; its containers stop with it) and the wanted one started, and so are
+# the multi-host lab's hosts when they run. A dockerd the lab did not start is reused whatever
+# its version (the mismatch is reported). The running engine is in /run/kuryr-lab/docker-engine,
+# its client is /run/kuryr-lab/bin/docker (the lab scripts put that directory first on PATH).
 #
 # KURYR_LAB_NOAUTH=1: no Keystone, neutron-server with auth_strategy = noauth.
 # A neutron-server running in the other mode is stopped (by pid) and started
@@ -56,6 +63,8 @@ if ! [[ "$HOSTS" =~ ^[0-9]+$ ]] || { [ "$HOSTS" -ne 0 ] && { [ "$HOSTS" -lt 2 ] 
   echo "up.sh: --hosts N needs 2 <= N <= 8" >&2; exit 2
 fi
 need_root
+engine_check_choice
+export KURYR_LAB_DOCKER=$LAB_DOCKER # hosts.sh, images.sh, kuryr.sh, zun.sh follow it
 mkdir -p "$RUN" "$LOGDIR" "$DATA/lock"
 touch "$STARTED"
 # One up/down at a time. Every command that may leave a daemon behind gets
@@ -96,21 +105,44 @@ fi
 # KURYR_LAB_DOCKERD_ARGS (word-split). Started early: it does not depend on the
 # rest, so its start overlaps with Neutron's.
 read -r -a DOCKERD_EXTRA <<<"${KURYR_LAB_DOCKERD_ARGS:-}"
+if [ ! -x "$DOCKERD" ]; then
+  bash "$LAB_DIR/engine.sh" fetch "$LAB_DOCKER" 9>&- || die "Docker $LAB_DOCKER: lab/engine.sh fetch failed"
+fi
 docker_started=0
+engine_switched=0
+# KURYR_LAB_DOCKER: a dockerd the lab started from another engine's binary is replaced
+if our_dockerd_running; then
+  running_engine=$(engine_of_pid "$(pid_of "$DOCKERD_PID")")
+  if [ "$running_engine" != "$LAB_DOCKER" ]; then
+    log "the lab's dockerd (pid $(pid_of "$DOCKERD_PID")) runs Docker ${running_engine:-$(docker_version "$DOCKER_SOCK") (an older build)}, KURYR_LAB_DOCKER wants $LAB_DOCKER: switching ($(docker ps -q 2>/dev/null | wc -l) running containers stop with it)"
+    stop_lab_dockerd
+    engine_switched=1
+  fi
+fi
 if docker_ok; then
-  if our_dockerd_running; then log "dockerd already running (pid $(pid_of "$DOCKERD_PID"), started by the lab)"
-  else log "reusing the dockerd already answering on $DOCKER_SOCK (not started by the lab, not recorded)"; fi
+  if our_dockerd_running; then log "dockerd already running (pid $(pid_of "$DOCKERD_PID"), started by the lab, Docker $LAB_DOCKER)"
+  else
+    log "reusing the dockerd already answering on $DOCKER_SOCK (not started by the lab, not recorded)"
+    running_engine=$(docker_version "$DOCKER_SOCK")
+    if [ "$(engine_minor <<<"$running_engine")" != "$LAB_DOCKER" ]; then
+      warn "that dockerd is Docker ${running_engine:-?}, not KURYR_LAB_DOCKER=$LAB_DOCKER: the lab runs on it anyway (stop it to let the lab start $LAB_DOCKER)"
+    fi
+  fi
 elif our_dockerd_running; then
   log "dockerd (pid $(pid_of "$DOCKERD_PID")) is running but not answering yet"
   docker_started=1
 elif pid_alive /var/run/docker.pid dockerd; then
   log "a dockerd not started by the lab is starting (pid $(pid_of /var/run/docker.pid)); will reuse it"
 else
-  log "starting dockerd ($DOCKERD${DOCKERD_EXTRA[*]:+ ${DOCKERD_EXTRA[*]}}), log $LOGDIR/dockerd.log"
+  # 20.10 keeps Docker's default data root (/var/lib/docker); 26.1 and 28.5 have their own
+  data_root=()
+  [ "$LAB_DOCKER" = 20.10 ] || data_root=(--data-root "$(engine_data_root "$LAB_DOCKER")")
+  log "starting dockerd $LAB_DOCKER ($DOCKERD${data_root[*]:+ ${data_root[*]}}${DOCKERD_EXTRA[*]:+ ${DOCKERD_EXTRA[*]}}), log $LOGDIR/dockerd.log"
   record dockerd
-  # own session (like neutron-server); it starts its own containerd as a child
-  spawn "$DOCKERD_PID" "$LOGDIR/dockerd.log" "$DOCKERD" -H "unix://$DOCKER_SOCK" "${DOCKERD_EXTRA[@]}" \
-    || die "dockerd did not start"
+  # own session (like neutron-server); it starts its own containerd (bookworm's) as a child.
+  # PATH: the engine's own docker-proxy first.
+  spawn "$DOCKERD_PID" "$LOGDIR/dockerd.log" env PATH="$(engine_path "$LAB_DOCKER")" "$DOCKERD" -H "unix://$DOCKER_SOCK" \
+    "${data_root[@]}" "${DOCKERD_EXTRA[@]}" || die "dockerd did not start"
   docker_started=1
 fi
 
@@ -314,6 +346,15 @@ until docker_ok; do
   sleep 0.2
 done
 log "Docker Engine $(curl -s -m 5 --unix-socket "$DOCKER_SOCK" http://localhost/version | jq -r '.Version + " (API " + .ApiVersion + ")"') answering on $DOCKER_SOCK"
+# the running engine ("<ver> <version> <dockerd> lab|other") and its client, first on the lab's PATH
+running_engine=$(docker_version "$DOCKER_SOCK")
+if our_dockerd_running; then
+  echo "$(engine_minor <<<"$running_engine") $running_engine $(readlink "/proc/$(pid_of "$DOCKERD_PID")/exe") lab" > "$ENGINE_FILE"
+else
+  echo "$(engine_minor <<<"$running_engine") $running_engine - other" > "$ENGINE_FILE"
+fi
+link_cli "$(engine_minor <<<"$running_engine")"
+log "docker client: $(command -v docker) ($(docker --version 2>/dev/null || echo '?'))"
 
 if [ "$MODE" = keystone ]; then
   (umask 077; : > "$RUN/openrc") # it holds the admin password
@@ -381,7 +422,11 @@ if [ -f "$KURYR_SH" ]; then
   log "bash $KURYR_SH start"
   bash "$KURYR_SH" start 9>&- || die "lab/kuryr.sh start failed"
 fi
-# the multi-host lab (docs/multihost.md)
+# the multi-host lab (docs/multihost.md); after an engine switch, hosts that run follow it
+if [ "$HOSTS" -lt 2 ] && [ "$engine_switched" = 1 ] && [ -f "$LAB_DIR/hosts.sh" ]; then
+  HOSTS=$(KURYR_LAB_LOCK_HELD=1 bash "$LAB_DIR/hosts.sh" list 9>&- | awk '{n = substr($1, 5) + 0; if (n > m) m = n} END {print m + 0}')
+  if [ "$HOSTS" -ge 2 ]; then log "the multi-host lab's hosts follow the engine switch: lab/hosts.sh up $HOSTS"; else HOSTS=0; fi
+fi
 if [ "$HOSTS" -ge 2 ]; then
   KURYR_LAB_LOCK_HELD=1 bash "$LAB_DIR/hosts.sh" up "$HOSTS" 9>&- || die "lab/hosts.sh up $HOSTS failed"
 fi

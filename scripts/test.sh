@@ -4,14 +4,25 @@
 #   2. brings the lab up when it is not fully running (lab/up.sh: apt packages,
 #      OVS/OVN/Neutron/PostgreSQL/Docker, test images, kuryr daemon) and, in that
 #      case, stops exactly what it started at the end (lab/down.sh, by pid);
+#      a lab that runs another Docker Engine than KURYR_LAB_DOCKER (default 28.5)
+#      is switched to it first, and switched back at the end;
 #   3. runs the unit tests (fakes) and the integration tests (real Docker +
-#      Neutron + OVS) in one node:test run: one summary, one exit code.
-# Needs root (the lab and the data plane do). KURYR_TEST_UNIT_ONLY=1 skips 2 and
+#      Neutron + OVS) in one node:test run on that engine;
+#   4. the Docker Engine matrix: for each other engine (KURYR_TEST_DOCKER_MATRIX,
+#      default: the engines of lab/lib.sh but KURYR_LAB_DOCKER, i.e. "20.10 26.1";
+#      0 = none) it switches the lab's dockerd (KURYR_LAB_DOCKER=<ver> lab/up.sh)
+#      and runs the driver's core integration tests (skeleton, parity, port-pool,
+#      exposure) again, each engine within KURYR_TEST_ENGINE_TIMEOUT seconds
+#      (default 420).
+#   A header per engine, a summary line per engine, one exit code (0 only when
+#   every run passed) and a closing "total: N passed, N failed" line (an engine
+#   whose run timed out or could not start counts as one failure there).
+# Needs root (the lab and the data plane do). KURYR_TEST_UNIT_ONLY=1 skips 2-4 and
 # the integration tests (for machines without root).
-# --integration (npm run test:integration): the integration tests only.
+# --integration (npm run test:integration): the integration tests only (and the matrix).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-UNIT="packages/*/dist/test/unit/"
+UNIT="packages/*/dist/test/unit/ dist/bench/test/"
 if [ "${1:-}" = --integration ]; then UNIT=""; fi   # npm run test:integration
 
 [ -d node_modules ] || npm ci --no-audit --no-fund
@@ -19,19 +30,107 @@ npm run --silent build
 npm run --silent lint
 
 if [ "${KURYR_TEST_UNIT_ONLY:-0}" = 1 ]; then
-  exec node --test --test-concurrency=1 packages/*/dist/test/unit/
+  exec node --test --test-concurrency=1 $UNIT
 fi
 
 [ "$(id -u)" = 0 ] || { echo "npm test: the integration tests need root (or set KURYR_TEST_UNIT_ONLY=1)" >&2; exit 1; }
+
+# ------------------------------------------------------------------ engines
+PRIMARY=$(bash lab/engine.sh wanted)          # KURYR_LAB_DOCKER or the default; exits on a bad value
+export KURYR_LAB_DOCKER=$PRIMARY
+MATRIX=${KURYR_TEST_DOCKER_MATRIX:-$(bash lab/engine.sh list)}
+[ "$MATRIX" != 0 ] || MATRIX=
+ENGINE_TIMEOUT=${KURYR_TEST_ENGINE_TIMEOUT:-420}
+CORE=(dist/test/integration/{skeleton,parity,port-pool,exposure}.test.js)
+# the client of the running engine (lab/up.sh keeps this link) before any other `docker`
+export PATH=/run/kuryr-lab/bin:$PATH
+LOGS=$(mktemp -d /tmp/kuryr-test.XXXXXX)
+SUMMARY=()
+TOTAL_PASS=0 TOTAL_FAIL=0 TOTAL_SKIP=0
+rc=0
+
+header() { printf '\n%s\n== %s\n%s\n' "$(printf '=%.0s' {1..78})" "$1" "$(printf '=%.0s' {1..78})"; }
+count() { # log key -> the sum of node:test's "# key N" (TAP) / "ℹ key N" (spec) lines
+  awk -v k="$2" '($1 == "#" || $1 == "ℹ") && $2 == k && $3 ~ /^[0-9]+$/ {n += $3} END {print n + 0}' "$1"
+}
+engine_now() { bash lab/engine.sh running 2>/dev/null || true; }  # e.g. 28.5
+engine_full() { bash lab/engine.sh version 2>/dev/null || true; }  # e.g. 28.5.2+dfsg4
+run_tests() { # label log timeout(0 = none) node-test-args... : one node:test run; its result in SUMMARY
+  local label=$1 log=$2 limit=$3 t0 r p f s
+  shift 3
+  t0=$(date +%s)
+  set +e
+  if [ "$limit" = 0 ]; then
+    node --test --test-concurrency=1 --test-timeout=600000 "$@" 2>&1 | tee "$log"
+  else
+    timeout -k 15 "$limit" node --test --test-concurrency=1 --test-timeout=600000 "$@" 2>&1 | tee "$log"
+  fi
+  r=${PIPESTATUS[0]}
+  set -e
+  p=$(count "$log" pass); f=$(( $(count "$log" fail) + $(count "$log" cancelled) )); s=$(count "$log" skipped)
+  TOTAL_PASS=$((TOTAL_PASS + p)); TOTAL_FAIL=$((TOTAL_FAIL + f)); TOTAL_SKIP=$((TOTAL_SKIP + s))
+  if [ "$r" = 124 ] || [ "$r" = 137 ]; then
+    SUMMARY+=("$label: TIMED OUT after ${limit}s ($p passed, $f failed before)"); rc=1
+    TOTAL_FAIL=$((TOTAL_FAIL + 1))
+  elif [ "$r" != 0 ]; then
+    SUMMARY+=("$label: FAILED (exit $r; $p passed, $f failed, $s skipped; $(( $(date +%s) - t0 ))s)"); rc=1
+  else
+    SUMMARY+=("$label: ok ($p passed, $s skipped; $(( $(date +%s) - t0 ))s)")
+  fi
+}
+
+# ---------------------------------------------------------------------- lab
+BEFORE=$(engine_now)   # the engine a running lab answers with ("" when down)
 brought_up=0
+finish() {
+  local e=$?
+  if [ $brought_up = 1 ]; then
+    echo "npm test: stopping what the tests started (lab/down.sh)"; bash lab/down.sh || e=1
+  elif [ -n "$BEFORE" ] && [ "$(engine_now)" != "$BEFORE" ]; then
+    echo "npm test: switching the lab back to Docker $BEFORE (lab/up.sh)"
+    KURYR_LAB_DOCKER=$BEFORE bash lab/up.sh || { echo "npm test: could not switch the lab back to Docker $BEFORE" >&2; e=1; }
+  fi
+  rm -rf "$LOGS"
+  exit $e
+}
+trap finish EXIT
 if ! bash lab/status.sh >/dev/null 2>&1 || ! bash lab/kuryr.sh status >/dev/null 2>&1; then
-  echo "npm test: the lab is not (fully) running: bringing it up (lab/up.sh)"
+  echo "npm test: the lab is not (fully) running: bringing it up (lab/up.sh, Docker $PRIMARY)"
   brought_up=1
-  trap 'echo "npm test: stopping what the tests started (lab/down.sh)"; bash lab/down.sh' EXIT
   bash lab/up.sh
 else
-  # the daemon must run the code under test
-  bash lab/kuryr.sh restart
+  if [ "$BEFORE" != "$PRIMARY" ]; then
+    echo "npm test: the lab runs Docker ${BEFORE:-?}: switching it to $PRIMARY (lab/up.sh; switched back at the end)"
+    bash lab/up.sh
+  fi
 fi
+# the daemon must run the code under test (up.sh keeps a daemon that already runs, maybe from another tree)
+bash lab/kuryr.sh restart
 
-node --test --test-concurrency=1 --test-timeout=600000 $UNIT dist/test/integration/ packages/zun/dist/test/integration/
+# ------------------------------------------------------------------ the runs
+header "Docker Engine $PRIMARY ($(engine_full)): ${UNIT:+unit and }integration tests, all"
+if [ "$(engine_now)" != "$PRIMARY" ]; then
+  echo "npm test: the lab's Docker answers as $(engine_now), not $PRIMARY (a dockerd the lab did not start?)"
+fi
+# shellcheck disable=SC2086  # $UNIT is a glob (or empty)
+run_tests "Docker $PRIMARY ($(engine_full)), all tests" "$LOGS/all.log" 0 $UNIT dist/test/integration/ packages/zun/dist/test/integration/
+
+for v in $MATRIX; do
+  [ "$v" != "$PRIMARY" ] || continue
+  header "Docker Engine $v: core integration tests (${CORE[*]##*/})"
+  t0=$(date +%s)
+  if ! KURYR_LAB_DOCKER=$v bash lab/up.sh; then
+    SUMMARY+=("Docker $v, core tests: NOT RUN (lab/up.sh with KURYR_LAB_DOCKER=$v failed)"); rc=1; TOTAL_FAIL=$((TOTAL_FAIL + 1)); continue
+  fi
+  if [ "$(engine_now)" != "$v" ]; then
+    SUMMARY+=("Docker $v, core tests: NOT RUN (the lab's Docker answers as $(engine_now): not a dockerd the lab started)"); rc=1; TOTAL_FAIL=$((TOTAL_FAIL + 1)); continue
+  fi
+  echo "npm test: switched to Docker $v in $(( $(date +%s) - t0 ))s"
+  export KURYR_LAB_DOCKER=$v   # lab/hosts.sh and the like follow the running engine
+  run_tests "Docker $v ($(engine_full)), core tests" "$LOGS/core-$v.log" "$ENGINE_TIMEOUT" "${CORE[@]}"
+done
+
+header "Summary"
+printf '%s\n' "${SUMMARY[@]}"
+echo "total: $TOTAL_PASS passed, $TOTAL_FAIL failed, $TOTAL_SKIP skipped"
+[ $rc = 0 ] || exit 1

@@ -1,5 +1,5 @@
 /**
- * Issue 6, parts 1 and 2: two Docker hosts share Neutron networks, with plain
+ * Two Docker hosts share Neutron networks, with plain
  * Docker tools. lab/hosts.sh runs host1 and host2, each in its own network,
  * mount and UTS namespaces with its own OVS + ovn-controller (an OVN chassis),
  * Docker Engine and kuryr daemon, joined by a veth underlay carrying Geneve

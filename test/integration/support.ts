@@ -5,23 +5,24 @@
  * address lives only inside Neutron networks, OVS and container namespaces
  * that the test itself made.
  */
-import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { request } from 'node:http';
-import { promisify } from 'node:util';
 import { NoAuth } from '@kuryr-ts/openstack/keystone/auth';
 import { neutronAuthFrom } from '@kuryr-ts/openstack/keystone/auth-sources';
 import { NeutronClient } from '@kuryr-ts/openstack/neutron/client';
 import { parseFindOutput } from '@kuryr-ts/kuryr/adapters/linux/ovs-ops';
 import { OpStats } from '@kuryr-ts/openstack/lib/op-stats';
 import type { NeutronPort, ResourceTypes } from '@kuryr-ts/openstack/neutron/types';
+import { exec } from '../lab-support/exec.js';
+import { taggedWith as taggedIn } from '../lab-support/lab-host.js';
+import { pluginRequest } from '../lab-support/plugin-socket.js';
+import { waitFor } from '../lab-support/wait.js';
 
-const run = promisify(execFile);
+export { REPO, hostId } from '../lab-support/lab-host.js';
+export { waitFor } from '../lab-support/wait.js';
 
 export const RUN_PREFIX = `kt${process.pid.toString(36)}`;
 export const PLUGIN_SOCKET = '/run/docker/plugins/kuryr.sock';
 export const IMAGE = 'kuryr/busybox:latest';
-export const REPO = new URL('../../../', import.meta.url).pathname;
 
 /**
  * The lab's Neutron as admin: behind Keystone (lab/up.sh writes "keystone" to
@@ -40,18 +41,10 @@ export const neutron = new NeutronClient(
   { timeoutMs: 30_000, attempts: 3, stats: new OpStats() },
 );
 
-export function hostId(): string {
-  return readFileSync('/run/kuryr-lab/host', 'utf8').trim();
-}
-
 export async function sh(cmd: string, args: string[], timeoutMs = 120_000): Promise<string> {
-  try {
-    const { stdout } = await run(cmd, args, { timeout: timeoutMs, maxBuffer: 16 * 1024 * 1024 });
-    return stdout.trim();
-  } catch (err) {
-    const e = err as { stderr?: string; stdout?: string; message: string };
-    throw new Error(`${cmd} ${args.join(' ')} failed: ${(e.stderr || e.stdout || e.message).trim()}`, { cause: err });
-  }
+  const r = await exec(cmd, args, timeoutMs);
+  if (!r.ok) throw new Error(`${cmd} ${args.join(' ')} failed: ${r.out}`);
+  return r.out;
 }
 
 /** The docker CLI; rejects with Docker's own error text. */
@@ -77,8 +70,7 @@ export async function networkId(name: string): Promise<string> {
 
 /** Neutron objects that carry a Docker id's kuryr tags. */
 export async function taggedWith<R extends 'networks' | 'ports'>(resource: R, dockerId: string): Promise<Array<ResourceTypes[R]>> {
-  const tags = [`kuryr.net.uuid.lh:${dockerId.slice(0, 32)}`, `kuryr.net.uuid.uh:${dockerId.slice(32)}`].join(',');
-  return neutron.list(resource, { tags });
+  return taggedIn(neutron, resource, dockerId);
 }
 
 export async function portsOfNetwork(neutronNetworkId: string): Promise<NeutronPort[]> {
@@ -95,26 +87,9 @@ export async function vethNamesOnHost(): Promise<string[]> {
   return links.map((l) => l.ifname);
 }
 
-export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 250));
-  }
-}
-
 /** Raw request on the plugin socket, as Docker sends it (no Content-Type). */
 export function pluginCall(method: string, payload: string, socketPath = PLUGIN_SOCKET): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ socketPath, path: `/${method}`, method: 'POST', headers: { 'Content-Length': Buffer.byteLength(payload) } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end(payload);
-  });
+  return pluginRequest(socketPath, method, payload);
 }
 
 /** Removes everything a test made in Docker, ignoring what is already gone. */
@@ -124,15 +99,8 @@ export async function cleanupDocker(containers: string[], networks: string[]): P
 }
 
 /** GET on the plugin socket (the daemon's /kuryr/stats). */
-export function pluginGet(path: string, socketPath = PLUGIN_SOCKET): Promise<unknown> {
-  return new Promise((resolve, reject) => {
-    const req = request({ socketPath, path, method: 'GET' }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (d: string) => (body += d)).on('end', () => resolve(JSON.parse(body) as unknown));
-    });
-    req.on('error', reject);
-    req.end();
-  });
+export async function pluginGet(path: string, socketPath = PLUGIN_SOCKET): Promise<unknown> {
+  return JSON.parse((await pluginRequest(socketPath, path, '', { method: 'GET' })).body) as unknown;
 }
 
 /**

@@ -1,5 +1,5 @@
 /**
- * Issue 6, part 3: the container service across Docker hosts, on the real
+ * The container service across Docker hosts, on the real
  * two-host lab (lab/hosts.sh: host1 and host2, each its own Docker Engine,
  * kuryr daemon and OVN chassis, Geneve between them; docs/multihost.md).
  *
@@ -153,7 +153,7 @@ before(async () => {
   rmSync(DEAD, { force: true });
   await relay.start();
 
-  // the user's Neutron resources (a pool and a subnet from it, as the issue's workflow)
+  // the user's Neutron resources (a pool and a subnet from it, as in the user workflow)
   const net = await neutron.create('networks', { name: NET });
   made.net = net.id;
   made.project = net.project_id ?? '';
@@ -219,7 +219,7 @@ after(async () => {
   if (startedHosts) await hostsSh('down');
 });
 
-describe('zun-api across Docker hosts (issue 6, part 3)', { skip: skip ?? false, timeout: 240_000 }, () => {
+describe('zun-api across Docker hosts', { skip: skip ?? false, timeout: 240_000 }, () => {
   it('places containers on host1/host2, makes each host\'s Docker network once, they talk across hosts; host2 down and back; nothing left', async (t) => {
     const t0 = Date.now();
     const mark = (what: string): void => t.diagnostic(`${((Date.now() - t0) / 1000).toFixed(1)}s ${what}`);

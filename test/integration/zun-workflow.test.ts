@@ -1,5 +1,5 @@
 /**
- * Issue 5's user workflow, verbatim, against the real lab: the `neutron` CLI
+ * The user workflow of docs/zun.md, verbatim, against the real lab: the `neutron` CLI
  * (python3-neutronclient) makes the Neutron network, subnet pool and subnet as
  * the lab's demo user; the `zun` CLI drives a zun-api running the code under
  * test in this process (Keystone token validation against the lab's Keystone,
@@ -118,11 +118,11 @@ after(async () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 
-describe('zun workflow on the real lab (issue 5)', () => {
+describe('zun workflow on the real lab', () => {
   it('neutron net/pool/subnet → zun network-create → run ×2 → ping → delete → network-delete', async (t) => {
     const t0 = Date.now();
     const mark = (what: string): void => t.diagnostic(`${((Date.now() - t0) / 1000).toFixed(1)}s ${what}`);
-    // the user's Neutron resources, exactly as the issue types them (names prefixed: the lab is shared)
+    // the user's Neutron resources, exactly as docs/zun.md types them (names prefixed: the lab is shared)
     await neutronCli('net-create', NET);
     await neutronCli('subnetpool-create', '--pool-prefix', '10.2.0.0/16', POOL);
     await neutronCli('subnet-create', '--subnetpool', POOL, '--name', SUBNET, NET, '10.2.0.0/24');

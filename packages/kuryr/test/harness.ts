@@ -41,6 +41,8 @@ export interface DriverOptions {
   portPool?: { min: number; batch: number; max: number };
   /** Extra binders (nested, vlan), built over the harness's fakes. */
   nested?: (links: FakeLinks, neutron: FakeNeutron) => Partial<BinderTable>;
+  /** kuryr.conf settings that differ from `settings` (e.g. `ipRangeAsAllocationPool`). */
+  settings?: Partial<DriverSettings>;
 }
 
 export function buildDriver(neutron = new FakeNeutron(), dopts: DriverOptions = {}) {
@@ -64,7 +66,7 @@ export function buildDriver(neutron = new FakeNeutron(), dopts: DriverOptions = 
       neutron,
       host,
       binding: dopts.nested || dopts.portDriver ? bindersWith(dopts.nested?.(links, neutron) ?? {}) : binding,
-      settings,
+      settings: { ...settings, ...dopts.settings },
       neutronFeatures: { tags: tagging, tagOnCreate: tagging && neutron.extensions.has('tag-creation') },
       portPool: dopts.portPool,
       logger: log,

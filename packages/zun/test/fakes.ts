@@ -270,7 +270,7 @@ export const as = (project: string, roles = 'member'): Record<string, string> =>
 /** A cloud admin: the admin role in the admin project (whose id is `project`, its name `admin`). */
 export const asAdmin = (project = 'p1'): Record<string, string> => ({ ...as(project, 'admin,member'), 'x-project-name': 'admin' });
 
-/** The issue's Neutron resources: testnet / testpool / testsubnet 10.2.0.0/24 in project p1. */
+/** The user workflow's Neutron resources: testnet / testpool / testsubnet 10.2.0.0/24 in project p1. */
 export function seedWorkflow(neutron: FakeNeutron, project = 'p1') {
   const net = neutron.add('networks', { name: 'testnet', project_id: project, shared: false });
   const pool = neutron.add('subnetpools', { name: 'testpool', project_id: project, shared: false, prefixes: ['10.2.0.0/16'] });

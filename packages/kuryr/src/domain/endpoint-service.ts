@@ -28,18 +28,22 @@ export interface CreateEndpointInput {
   options?: Record<string, unknown>;
 }
 
+/** A route for the container: through `nextHop`, or on-link (`connected`). */
 export interface StaticRoute {
-  Destination: string;
-  RouteType: 0 | 1;
-  NextHop?: string;
+  destination: string;
+  type: 'nexthop' | 'connected';
+  nextHop?: string;
 }
 
+/** What Docker needs to set the container's interface up. */
 export interface JoinResult {
-  InterfaceName: { SrcName: string; DstPrefix: string };
-  Gateway: string;
-  GatewayIPv6: string;
-  StaticRoutes: StaticRoute[];
-  DisableGatewayService: boolean;
+  /** The host-side interface Docker moves into the container, renamed `<dstPrefix><n>`. */
+  interfaceName: { srcName: string; dstPrefix: string };
+  /** Plain IPs; '' when the subnet has none. */
+  gateway: string;
+  gatewayIpv6: string;
+  staticRoutes: StaticRoute[];
+  disableGatewayService: boolean;
 }
 
 export interface Sleeper {
@@ -292,15 +296,15 @@ export class EndpointService {
     const v4 = mine.find((s) => s.ip_version === 4);
     const v6 = mine.find((s) => s.ip_version === 6);
     const routes: StaticRoute[] = mine.flatMap((s) =>
-      (s.host_routes ?? []).map((r) => ({ Destination: r.destination, RouteType: 0 as const, NextHop: r.nexthop })),
+      (s.host_routes ?? []).map((r) => ({ destination: r.destination, type: 'nexthop' as const, nextHop: r.nexthop })),
     );
     return {
-      InterfaceName: { SrcName: this.binders.containerIfName(port.id), DstPrefix: this.settings.vethDstPrefix },
-      Gateway: v4?.gateway_ip ?? '',
-      GatewayIPv6: v6?.gateway_ip ?? '',
-      StaticRoutes: routes,
+      interfaceName: { srcName: this.binders.containerIfName(port.id), dstPrefix: this.settings.vethDstPrefix },
+      gateway: v4?.gateway_ip ?? '',
+      gatewayIpv6: v6?.gateway_ip ?? '',
+      staticRoutes: routes,
       // Never attach docker_gwbridge: the Neutron network is the container's network.
-      DisableGatewayService: true,
+      disableGatewayService: true,
     };
   }
 

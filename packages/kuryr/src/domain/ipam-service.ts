@@ -21,6 +21,8 @@ import type { DriverSettings, Logger } from './settings.js';
 export { oldestFirst } from './pool-resolver.js';
 
 export const GATEWAY_REQUEST = 'com.docker.network.gateway';
+/** The tag of a Kuryr pool made for an existing subnet: that subnet's uuid. */
+const SUBNET_ID_TAG = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 export const MAC_OPTION = 'com.docker.network.endpoint.macaddress';
 
 export interface RequestPoolInput {
@@ -35,6 +37,21 @@ export interface RequestAddressInput {
   poolId: string;
   address: string;
   options: Record<string, string>;
+}
+
+/**
+ * Docker 29: `--subnet 0.0.0.0/24` (or `::/96`) reaches RequestPool as is and
+ * means "any /24 from the default pools": the prefix length, else undefined
+ * (0 for `0.0.0.0/0`: the default size).
+ */
+function anyBlockSize(pool: string, v6: boolean): number | undefined {
+  if (!pool) return undefined;
+  try {
+    const c = parseCidr(pool);
+    return c.address === 0n && (c.version === 6) === v6 ? c.prefixLength : undefined;
+  } catch {
+    return undefined; // not a CIDR: the --subnet checks below say so
+  }
 }
 
 /** Is this a port kuryr created (and so may delete), as opposed to a user's pre-created port? */
@@ -71,25 +88,23 @@ export class IpamService {
     this.pools = new PoolResolver({ neutron: opts.neutron, index: opts.index, settings: opts.settings, log: opts.log });
   }
 
-  capabilities(): { RequiresMACAddress: boolean; RequiresRequestReplay: boolean } {
+  capabilities(): { requiresMacAddress: boolean; requiresRequestReplay: boolean } {
     // Docker then sends the endpoint's MAC with RequestAddress, so the port is created with it.
     // With port pools the port exists before Docker picks a MAC, and a bound port's MAC cannot
     // change: Docker is asked for none and takes the port's from CreateEndpoint.
-    return { RequiresMACAddress: !this.portPool, RequiresRequestReplay: false };
+    return { requiresMacAddress: !this.portPool, requiresRequestReplay: false };
   }
 
-  addressSpaces(): { LocalDefaultAddressSpace: string; GlobalDefaultAddressSpace: string } {
-    return {
-      LocalDefaultAddressSpace: this.settings.localDefaultAddressSpace,
-      GlobalDefaultAddressSpace: this.settings.globalDefaultAddressSpace,
-    };
+  addressSpaces(): { local: string; global: string } {
+    return { local: this.settings.localDefaultAddressSpace, global: this.settings.globalDefaultAddressSpace };
   }
 
   async requestPool(req: RequestPoolInput): Promise<{ poolId: string; pool: string }> {
     const opts = parseIpamOptions(req.options);
-    if (!req.pool) {
+    const anySize = anyBlockSize(req.pool, req.v6);
+    if (!req.pool || anySize !== undefined) {
       if (req.subPool) throw new BadRequestError('RequestPool: SubPool (--ip-range) given without Pool (--subnet)');
-      const carved = await this.pools.carve(req.v6 ? 6 : 4, opts);
+      const carved = await this.pools.carve(req.v6 ? 6 : 4, opts, anySize || undefined);
       return { poolId: carved.poolId, pool: carved.cidr };
     }
     let cidr: string;
@@ -104,9 +119,10 @@ export class IpamService {
       throw new BadRequestError(`RequestPool: --subnet ${cidr} is IPv${version} but the request is for an IPv${req.v6 ? 6 : 4} pool`);
     }
     if (req.subPool) {
-      // --ip-range: the subnet is the --subnet, its allocation pool the range (Kuryr made the range the pool).
       let range: string;
       try {
+        // Host bits would silently make another subnet (Kuryr refused them too, with a 500).
+        if (!isNetworkAddress(req.subPool)) throw new RangeError(`host bits set (did you mean ${normalizeCidr(req.subPool)}?)`);
         range = normalizeCidr(req.subPool);
       } catch (err) {
         throw new BadRequestError(`RequestPool: invalid --ip-range ${req.subPool}: ${(err as Error).message}`);
@@ -114,7 +130,13 @@ export class IpamService {
       if (!cidrContains(cidr, range.split('/')[0]!) || parseCidr(range).prefixLength < parseCidr(cidr).prefixLength) {
         throw new BadRequestError(`RequestPool: --ip-range ${range} is not inside --subnet ${cidr}`);
       }
-      this.pools.rememberRange(cidr, range);
+      if (this.settings.ipRangeAsAllocationPool) {
+        // Docker's meaning: the subnet is --subnet, the range its allocation pool (CreateNetwork takes it).
+        this.pools.rememberRange(cidr, range);
+      } else {
+        // Kuryr's footprint: the range is the Docker pool, the subnet pool kuryrPool-<range> and the subnet.
+        cidr = range;
+      }
     }
     const pool = await this.pools.resolve(cidr, version, opts, true);
     return { poolId: pool!.id, pool: cidr };
@@ -131,9 +153,14 @@ export class IpamService {
     const cidr = pool.prefixes[0];
     if (!cidr) throw new NotFoundError(`RequestAddress: subnet pool ${pool.id} has no prefixes`);
     const prefixLength = parseCidr(cidr).prefixLength;
-    const address = req.address ? this.#checkAddress(req.address, cidr) : '';
+    const gatewayRequest = req.options.RequestAddressType === GATEWAY_REQUEST;
+    if (req.address && !gatewayRequest && !req.options[MAC_OPTION] && ipVersion(req.address) === parseCidr(cidr).version && !cidrContains(cidr, req.address)) {
+      // An --aux-address of --subnet outside the --ip-range (the pool): Neutron never hands it out, nothing to reserve.
+      return { address: `${normalizeIp(req.address)}/${prefixLength}` };
+    }
+    const address = req.address ? this.#checkAddress(req.address, cidr, gatewayRequest) : '';
 
-    if (req.options.RequestAddressType === GATEWAY_REQUEST) {
+    if (gatewayRequest) {
       return { address: await this.#gateway(pool, cidr, address) };
     }
     const subnet = await this.index.subnetForPool(pool);
@@ -159,7 +186,16 @@ export class IpamService {
     return { address: `${normalizeIp(ip)}/${prefixLength}` };
   }
 
-  #checkAddress(address: string, cidr: string): string {
+  #checkAddress(address: string, cidr: string, gateway: boolean): string {
+    if (gateway && ipVersion(address) === parseCidr(cidr).version && !cidrContains(cidr, address)) {
+      // Kuryr made the subnet with this off-link gateway, and every container start then failed
+      // (Docker finds no route to the gateway): refused while nothing exists yet.
+      throw new BadRequestError(
+        `RequestAddress: --gateway ${address} is outside pool ${cidr}, the Neutron subnet of this network ` +
+          '(with --ip-range the range is the subnet, as in Kuryr-libnetwork): give a --gateway inside the range, ' +
+          'or set [DEFAULT] ip_range_as_allocation_pool = true to make --subnet the subnet and the range its allocation pool',
+      );
+    }
     if (!ipVersion(address) || !cidrContains(cidr, address)) {
       throw new BadRequestError(`RequestAddress: address ${address} is not in pool ${cidr}`);
     }
@@ -168,7 +204,7 @@ export class IpamService {
 
   async #gateway(pool: NeutronSubnetPool, cidr: string, address: string): Promise<string> {
     const prefixLength = parseCidr(cidr).prefixLength;
-    const subnet = await this.index.subnetForPool(pool);
+    const subnet = (await this.index.subnetForPool(pool)) ?? (await this.#subnetToReuse(pool));
     if (!subnet) {
       // New network: the subnet is created by CreateNetwork with this gateway.
       // No --gateway: the first host address, as Neutron would pick (fixes Kuryr bug 1653178).
@@ -183,6 +219,22 @@ export class IpamService {
       throw new ConflictError(`RequestAddress: requested gateway ${address} does not match gateway ${gw} of existing subnet ${subnet.id}`);
     }
     return `${gw}/${prefixLength}`;
+  }
+
+  /**
+   * The existing subnet a pool was made for (neutron.subnet.*, how Zun creates its networks),
+   * before CreateNetwork has tagged it: its gateway (or none) is the network's, as in Kuryr.
+   */
+  async #subnetToReuse(pool: NeutronSubnetPool): Promise<NeutronSubnet | undefined> {
+    if (!pool.name.startsWith(`${this.settings.subnetpoolNamePrefix}-`)) return undefined;
+    const subnetId = pool.tags.find((t) => SUBNET_ID_TAG.test(t));
+    if (!subnetId) return undefined;
+    try {
+      return await this.neutron.show('subnets', subnetId);
+    } catch (err) {
+      if (err instanceof NeutronError && err.isNotFound) return undefined;
+      throw err;
+    }
   }
 
   /**

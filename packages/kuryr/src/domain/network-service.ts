@@ -365,5 +365,26 @@ export class NetworkService {
       await this.reaper.deletePoolIfUnused(poolId);
     }
   }
+
+  /**
+   * Docker 28+ asks, before any IPAM call, whether to skip reserving a family's
+   * gateway address for a network with these `-o` options. Only a subnet named
+   * by `neutron.subnet[.v6].*` is known this early: one without a gateway needs
+   * none (without the check, the IPAM's answer is the `0.0.0.0/0` placeholder).
+   * Every other subnet has a gateway: a subnet kuryr creates gets `--gateway`
+   * or its first host address, and an existing one matched by `--subnet` is
+   * only known once IPAM has the CIDR, so the gateway is still reserved.
+   */
+  async gatewaySkips(generic: Record<string, string>): Promise<{ skipV4: boolean; skipV6: boolean }> {
+    const opts = parseNetworkOptions(generic);
+    const skip = async (version: 4 | 6): Promise<boolean> => {
+      const ref = opts.subnet[version];
+      if (!hasRef(ref)) return false;
+      const subnet = await this.pools.findOne('subnets', ref, version === 6 ? 'neutron.subnet.v6' : 'neutron.subnet');
+      return !subnet.gateway_ip;
+    };
+    const [skipV4, skipV6] = await Promise.all([skip(4), skip(6)]);
+    return { skipV4, skipV6 };
+  }
 }
 

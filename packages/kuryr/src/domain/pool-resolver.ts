@@ -70,7 +70,7 @@ export class PoolResolver {
     const label = version === 6 ? 'neutron.subnet.v6' : 'neutron.subnet';
     const subnet = await this.findOne('subnets', ref, label);
     if (normalizeCidr(subnet.cidr) !== cidr) {
-      throw new BadRequestError(`option ${describeRef(label, ref)}: subnet ${subnet.id} is ${subnet.cidr}, not --subnet ${cidr}`, 'KURYR_ERR_BAD_OPTION');
+      throw new BadRequestError(`option ${describeRef(label, ref)}: subnet ${subnet.id} is ${subnet.cidr}, not the Docker pool ${cidr}`, 'KURYR_ERR_BAD_OPTION');
     }
     return subnet;
   }
@@ -127,7 +127,8 @@ export class PoolResolver {
         name,
         prefixes: [cidr],
         default_prefixlen: prefixLength,
-        min_prefixlen: prefixLength,
+        // Kuryr's pools keep Neutron's default min_prefixlen (/8, IPv6 /64); below it Neutron refuses the pool.
+        ...(prefixLength < (version === 4 ? 8 : 64) ? { min_prefixlen: prefixLength } : {}),
         shared: opts.shared ?? false,
         ...(tagInPost ? { tags: [subnet.id] } : {}),
       });
@@ -179,15 +180,16 @@ export class PoolResolver {
    * A fresh block of the default pool's default prefix length for a network
    * made without --subnet: a new one per network (Kuryr bug C5 gave every such
    * network the whole pool), and a different one on each call while Docker
-   * rejects blocks that overlap host routes.
+   * rejects blocks that overlap host routes. `prefixLength`: a block of that
+   * size instead (Docker 29's `--subnet 0.0.0.0/24`).
    */
-  async carve(version: 4 | 6, opts: NeutronOptions): Promise<{ poolId: string; cidr: string }> {
+  async carve(version: 4 | 6, opts: NeutronOptions, prefixLength?: number): Promise<{ poolId: string; cidr: string }> {
     const parent = await this.defaultPool(version, opts, true);
     return this.#locks.run(`carve:${parent.id}`, async () => {
       const used = (await this.neutron.list('subnets', { subnetpool_id: parent.id })).map((s) => s.cidr);
       const pending = parent.prefixes.length ? [...this.#pendingOf(parent.id)] : [];
       for (const prefix of parent.prefixes) {
-        const size = Math.max(parent.default_prefixlen ?? (version === 4 ? 24 : 64), parseCidr(prefix).prefixLength);
+        const size = prefixLength ?? Math.max(parent.default_prefixlen ?? (version === 4 ? 24 : 64), parseCidr(prefix).prefixLength);
         for (const block of subnetsOf(normalizeCidr(prefix), size)) {
           if (used.some((u) => cidrsOverlap(u, block)) || pending.some((p) => cidrsOverlap(p, block))) continue;
           const poolId = carvedPoolId(parent.id, block);
@@ -195,7 +197,7 @@ export class PoolResolver {
           return { poolId, cidr: block };
         }
       }
-      throw new ConflictError(`subnet pool ${parent.name} (${parent.id}) has no free /${parent.default_prefixlen ?? ''} left`, 'KURYR_ERR_POOL_EXHAUSTED');
+      throw new ConflictError(`subnet pool ${parent.name} (${parent.id}) has no free /${prefixLength ?? parent.default_prefixlen ?? ''} left`, 'KURYR_ERR_POOL_EXHAUSTED');
     });
   }
 

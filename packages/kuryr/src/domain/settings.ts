@@ -22,6 +22,12 @@ export interface DriverSettings {
   readonly capabilityScope: 'local' | 'global';
   /** `[DEFAULT] process_external_connectivity`: `--expose` becomes a security group. */
   readonly processExternalConnectivity: boolean;
+  /**
+   * `[DEFAULT] ip_range_as_allocation_pool` (default false: Kuryr's footprint, the
+   * `--ip-range` is the Docker pool and the Neutron subnet). True: the subnet is
+   * `--subnet` and the range its `allocation_pools` (Docker's own meaning).
+   */
+  readonly ipRangeAsAllocationPool?: boolean;
 }
 
 export interface Logger {

@@ -2,7 +2,8 @@
  * The Docker plugin edge: an HTTP app (fastify) that speaks the libnetwork
  * remote NetworkDriver + IpamDriver protocol as Docker 20.10 does.
  *  - Requests carry no Content-Type and sometimes no body: bodies are read raw.
- *  - Every body is validated against the method's schema before its handler.
+ *  - Every body is validated against the method's request schema (wire.ts)
+ *    before its handler.
  *  - Success is 200 with a JSON body ({} at least); failure is non-200 with
  *    {"Err", "Error"} (network driver and IPAM read different keys);
  *    unknown methods are 404. Never 200 with an error.
@@ -13,7 +14,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { AppError, type ErrorKind } from '@kuryr-ts/openstack/errors';
 import type { OpStats } from '@kuryr-ts/openstack/lib/op-stats';
 import type { RouteTable } from './libnetwork/route-table.js';
-import { schemas } from './libnetwork/schemas.js';
+import { requestSchema, type ErrorResponse, type ResponseOf } from './libnetwork/wire.js';
 
 export const PLUGIN_CONTENT_TYPE = 'application/vnd.docker.plugins.v1+json';
 
@@ -41,7 +42,7 @@ export interface PluginServerOptions {
   extraStats?: () => Record<string, unknown>;
 }
 
-export function errorReply(message: string): { Err: string; Error: string } {
+export function errorReply(message: string): ErrorResponse {
   return { Err: message, Error: message };
 }
 
@@ -87,13 +88,13 @@ export function buildPluginServer(opts: PluginServerOptions): FastifyInstance {
     void reply.code(404).type(PLUGIN_CONTENT_TYPE).send(errorReply(`unknown method ${req.method} ${req.url}`));
   });
 
-  app.post('/Plugin.Activate', async (_req, reply) => {
+  app.post('/Plugin.Activate', async (_req, reply): Promise<ResponseOf<'Plugin.Activate'>> => {
     void reply.type(PLUGIN_CONTENT_TYPE);
     return { Implements: ['NetworkDriver', 'IpamDriver'] };
   });
 
   for (const [method, spec] of Object.entries(opts.routes)) {
-    const schema = (schemas as Record<string, object>)[method];
+    const schema = requestSchema(method);
     app.post(`/${method}`, {
       ...(schema ? { schema: { body: schema } } : {}),
       preValidation: async (req) => {

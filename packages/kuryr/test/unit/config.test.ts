@@ -55,6 +55,8 @@ enabled_drivers = kuryr.lib.binding.drivers.veth,
     assert.equal(c.binding.vethDstPrefix, 'eth');
     assert.equal(c.neutron.defaultSubnetpoolV4, 'kuryr');
     assert.equal(c.pluginSocket, '/run/docker/plugins/kuryr.sock');
+    assert.equal(c.ipRangeAsAllocationPool, false, "--ip-range is the subnet, as in Kuryr");
+    assert.equal(conf('[DEFAULT]\nip_range_as_allocation_pool = True\n').ipRangeAsAllocationPool, true);
   });
 
   it('fails on invalid values of known options, with a coded error naming the option and where it was set', () => {

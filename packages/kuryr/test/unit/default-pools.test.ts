@@ -71,20 +71,4 @@ describe('default subnet pools (no --subnet)', () => {
     assert.equal(res.status, 404);
     assert.match(String(res.json.Error), /default subnet pool "kuryr" .* does not exist: create it/);
   });
-
-  it('--ip-range becomes the allocation pool of the subnet', async () => {
-    const d = buildDriver();
-    const networkId = dockerId();
-    const pool = await d.ok('IpamDriver.RequestPool', { AddressSpace: 'x', Pool: '10.40.0.0/24', SubPool: '10.40.0.128/25', Options: {}, V6: false });
-    assert.equal(pool.Pool, '10.40.0.0/24');
-    await d.ok('NetworkDriver.CreateNetwork', {
-      NetworkID: networkId,
-      Options: {},
-      IPv4Data: [{ AddressSpace: 'x', Pool: '10.40.0.0/24', Gateway: '10.40.0.1/24' }],
-      IPv6Data: [],
-    });
-    assert.deepEqual((d.neutron.subnets[0] as unknown as { allocation_pools: unknown }).allocation_pools, [{ start: '10.40.0.128', end: '10.40.0.254' }]);
-    const bad = await d.call('IpamDriver.RequestPool', { AddressSpace: 'x', Pool: '10.41.0.0/24', SubPool: '10.42.0.0/25', Options: {}, V6: false });
-    assert.equal(bad.status, 400);
-  });
 });

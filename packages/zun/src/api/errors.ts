@@ -71,5 +71,8 @@ export function errorAnswer(err: unknown, requestId: string, redactor: Redactor 
     code = 'ZUN_ERR_INTERNAL';
     detail = `An unexpected error occurred (request ${requestId}); the zun-api log has its cause`;
   }
-  return { status, body: { errors: [{ request_id: requestId, code, status, title: TITLES[status] ?? 'Error', detail: redactor.text(detail), links: [] }] } };
+  detail = redactor.text(detail);
+  // as Zun: a client error's title is its message (python-zunclient prints only the title), a server error's the reason
+  const title = status < 500 ? detail : (TITLES[status] ?? 'Error');
+  return { status, body: { errors: [{ request_id: requestId, code, status, title, detail, links: [] }] } };
 }

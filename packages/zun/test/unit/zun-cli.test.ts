@@ -1,6 +1,6 @@
 /**
  * The `zun` CLI against a real zun-api HTTP listener (over the fakes): the
- * issue's workflow, tables, exit codes (0 ok, 1 API error, 2 usage).
+ * user workflow, tables, exit codes (0 ok, 1 API error, 2 usage).
  */
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
@@ -37,7 +37,7 @@ describe('zun CLI', () => {
     assert.throws(() => parseNet('net=a'));
   });
 
-  it('runs the issue workflow with tables and exit codes', async () => {
+  it('runs the user workflow with tables and exit codes', async () => {
     const created = await zun('network-create', '--neutron-net', 'testnet', '--neutron-pool', 'testpool', '--neutron-subnet', 'testsubnet', 'foo');
     assert.equal(created.code, 0, created.err);
     assert.match(created.out, /\| Property +\| Value/);
@@ -83,11 +83,12 @@ describe('zun CLI', () => {
     assert.equal((await zun('run', '--security-group', 'a', '-p', '80', 'img')).code, 2);
   });
 
-  it('an unreachable zun-api is an API error (1), naming the URL', async () => {
+  it('an unreachable zun-api exits 1, naming the URL and the reason (no HTTP status it did not send)', async () => {
     const out: string[] = [];
     const code = await main(['node', 'zun', 'list'], () => {}, (t) => out.push(t), { ZUN_URL: 'http://127.0.0.1:1' });
     assert.equal(code, 1);
-    assert.match(out.join(''), /cannot reach zun-api at http:\/\/127\.0\.0\.1:1/);
+    assert.match(out.join(''), /^ERROR: cannot reach zun-api at http:\/\/127\.0\.0\.1:1: /);
+    assert.doesNotMatch(out.join(''), /HTTP/);
   });
 });
 

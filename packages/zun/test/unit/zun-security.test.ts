@@ -191,7 +191,7 @@ describe('revoked tokens', () => {
 });
 
 describe('writes are JSON from a client', () => {
-  it('415 for a body that is not JSON (text/plain, a form), 403 for a browser cross-site write; empty bodies need no Content-Type', async () => {
+  it('415 for a body that is not JSON (text/plain, a form), 403 for a browser cross-site write; requests without content need no Content-Type', async () => {
     const h = await harness();
     seedWorkflow(h.neutron);
     try {
@@ -201,7 +201,10 @@ describe('writes are JSON from a client', () => {
       const plain = await send('POST', '/v1/containers', { 'content-type': 'text/plain' }, '{"image":"kuryr/busybox"}');
       assert.equal(plain.statusCode, 415);
       assert.equal((plain.json() as any).errors[0].code, 'ZUN_ERR_UNSUPPORTED_MEDIA_TYPE');
-      assert.equal((await send('POST', '/v1/containers/x/stop', { 'content-type': 'text/plain' }, '')).statusCode, 415, 'even empty: a form post from a page');
+      // a request without content has no media type to check (python-zunclient's DELETE says application/octet-stream);
+      // from a web page it is refused by its origin
+      assert.equal((await send('POST', '/v1/containers/x/stop', { 'content-type': 'text/plain' }, '')).statusCode, 404, 'no content: the type is ignored');
+      assert.equal((await send('POST', '/v1/containers/x/stop', { 'content-type': 'text/plain', origin: 'http://evil.example' }, '')).statusCode, 403, 'an empty form post from a page');
       assert.equal((await send('POST', '/v1/containers', { 'content-type': 'application/x-www-form-urlencoded' }, 'image=x')).statusCode, 415);
       assert.equal((await send('POST', '/v1/containers/x/start', {})).statusCode, 404, 'no body, no Content-Type: fine (404: no such container)');
       assert.equal((await send('DELETE', '/v1/containers/x', {})).statusCode, 404, 'delete --force sends no body');
@@ -224,7 +227,8 @@ describe('writes are JSON from a client', () => {
     try {
       const r = await h.app.inject({ method: 'POST', url: '/v1/containers', headers: { ...as('p1'), 'content-type': 'application/json' }, payload: JSON.stringify({ image: 'x'.repeat(5000) }) });
       assert.equal(r.statusCode, 413);
-      assert.deepEqual([(r.json() as any).errors[0].code, (r.json() as any).errors[0].title], ['ZUN_ERR_REQUEST_TOO_LARGE', 'Request Entity Too Large']);
+      assert.equal((r.json() as any).errors[0].code, 'ZUN_ERR_REQUEST_TOO_LARGE');
+      assert.match((r.json() as any).errors[0].detail, /larger than 1000 bytes/);
       // without Content-Length (chunked), fastify's own limit answers the same
       await h.app.listen({ host: '127.0.0.1', port: 0 });
       const port = (h.app.server.address() as { port: number }).port;

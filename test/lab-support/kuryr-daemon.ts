@@ -1,0 +1,61 @@
+/**
+ * A kuryr daemon of one's own next to the lab's: the lab's kuryr.conf (Neutron,
+ * Keystone, host id) plus one more config file (another plugin socket, so
+ * Docker knows it under another driver name, and any other option). Started
+ * and stopped by pid; a daemon that exits or does not come up in time is an
+ * error naming it.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { LAB_KURYR_CONF, REPO } from './lab-host.js';
+
+export interface KuryrDaemonOptions {
+  /** for messages */
+  name: string;
+  /** the extra config file, written here, read after the lab's kuryr.conf */
+  confFile: string;
+  conf: string;
+  /** the plugin socket the extra config sets: the daemon is up once it exists (and `ready` says so) */
+  socket: string;
+  /** a command the daemon runs under, e.g. `ip netns exec <ns>` */
+  prefix?: readonly string[] | undefined;
+  readyTimeoutMs: number;
+  /** a further readiness probe once the socket exists */
+  ready?: (() => Promise<boolean>) | undefined;
+  /** the daemon's log file, named when it exits early */
+  logFile?: string | undefined;
+}
+
+export interface KuryrDaemon {
+  pid: number;
+  /** SIGTERM, then SIGKILL after 10 s */
+  stop(): Promise<void>;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export async function startKuryrDaemon(o: KuryrDaemonOptions): Promise<KuryrDaemon> {
+  mkdirSync(dirname(o.confFile), { recursive: true });
+  writeFileSync(o.confFile, o.conf);
+  const argv = [process.execPath, '--max-semi-space-size=1', `${REPO}packages/kuryr/bin/kuryr.js`, 'daemon', '--config-file', LAB_KURYR_CONF, '--config-file', o.confFile];
+  const [cmd, ...args] = [...(o.prefix ?? []), ...argv];
+  const child = spawn(cmd!, args, { stdio: ['ignore', 'ignore', 'inherit'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const running = (): boolean => child.exitCode === null && child.signalCode === null;
+  const stop = async (): Promise<void> => {
+    if (running()) child.kill('SIGTERM');
+    await Promise.race([exited, sleep(10_000)]);
+    if (running()) child.kill('SIGKILL');
+  };
+  const deadline = Date.now() + o.readyTimeoutMs;
+  while (!existsSync(o.socket) || (o.ready !== undefined && !(await o.ready()))) {
+    if (!running()) throw new Error(`kuryr daemon ${o.name} exited (${child.exitCode ?? child.signalCode})${o.logFile ? `; see ${o.logFile}` : ''}`);
+    if (Date.now() > deadline) {
+      await stop();
+      throw new Error(`kuryr daemon ${o.name} did not answer on ${o.socket} within ${o.readyTimeoutMs / 1000} s`);
+    }
+    await sleep(100);
+  }
+  return { pid: child.pid!, stop };
+}
