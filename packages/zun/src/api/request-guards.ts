@@ -1,9 +1,11 @@
 /**
  * Checks of the HTTP edge made before a request is parsed or authenticated:
- * - writes (POST, PUT, PATCH, DELETE) carry JSON: a Content-Type other than
- *   application/json is 415 — a browser's cross-site form or text/plain POST
- *   never reaches a route. A write without a body needs no Content-Type
- *   (python-zunclient's `delete --force`, `start`);
+ * - writes (POST, PUT, PATCH, DELETE) carry JSON: a body whose Content-Type
+ *   is not application/json (or that has none) is 415 — a browser's
+ *   cross-site form or text/plain POST never reaches a route. A request
+ *   without content has no media type to check (server.ts drops its
+ *   Content-Type first: python-zunclient's `delete --force` says
+ *   application/octet-stream);
  * - a write a browser marks as cross-site (Sec-Fetch-Site, or an Origin that
  *   is not the API's own) is 403: no CLI sends one, and noauth must not be
  *   drivable from a web page;
