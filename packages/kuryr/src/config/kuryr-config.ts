@@ -81,6 +81,10 @@ const DEFS: Record<string, Record<string, OptionDef>> = {
     // kuryr-ts additions
     plugin_socket: { kind: 'str', default: '/run/docker/plugins/kuryr.sock' },
     ip_range_as_allocation_pool: { kind: 'bool', default: 'false' },
+    // kuryr-ts additions: reconciliation (docs/reconcile.md)
+    reconcile_interval: { kind: 'int', default: '300' },
+    reconcile_grace_period: { kind: 'int', default: '600' },
+    docker_host: { kind: 'str', default: 'unix:///var/run/docker.sock' },
     ...Object.fromEntries(OSLO_LOG_IGNORED.map((o) => [o, { kind: 'str', ignored: true } as OptionDef])),
   },
   neutron: {
@@ -201,6 +205,12 @@ export interface KuryrConfig {
     readonly min: number;
     readonly batch: number;
     readonly max: number;
+  };
+  /** `[DEFAULT] reconcile_interval` (s, 0: no automatic runs), `reconcile_grace_period` (s), `docker_host`. */
+  readonly reconcile: {
+    readonly intervalS: number;
+    readonly gracePeriodS: number;
+    readonly dockerHost: string;
   };
   /** Options that were set but have no effect in kuryr-ts (logged at start). */
   readonly ignoredOptions: readonly string[];
@@ -325,6 +335,12 @@ export function buildConfig(doc: IniDocument, env: NodeJS.ProcessEnv = process.e
     return v;
   };
 
+  const atLeastZero = (name: string): number => {
+    const v = must<number>('DEFAULT', name);
+    if (v < 0) throw new ConfigError(`invalid value for [DEFAULT] ${name}: ${v} is negative`);
+    return v;
+  };
+
   const auth: Record<string, string> = {};
   for (const [name, def] of Object.entries(DEFS.neutron ?? {})) {
     const v = values.get(`neutron.${name}`);
@@ -387,6 +403,11 @@ export function buildConfig(doc: IniDocument, env: NodeJS.ProcessEnv = process.e
       min: nonNegative('ports_pool_min'),
       batch: Math.max(1, nonNegative('ports_pool_batch')),
       max: nonNegative('ports_pool_max'),
+    }),
+    reconcile: Object.freeze({
+      intervalS: atLeastZero('reconcile_interval'),
+      gracePeriodS: atLeastZero('reconcile_grace_period'),
+      dockerHost: must<string>('DEFAULT', 'docker_host'),
     }),
     ignoredOptions: Object.freeze(ignored),
     warnings: Object.freeze(warnings),

@@ -9,6 +9,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer, type Server } from 'node:http';
 import type { Logger as PinoLogger } from 'pino';
+import { EngineApi } from '../adapters/docker/engine-api.js';
 import { exec } from '../adapters/linux/exec.js';
 import type { NeutronAuth } from '@kuryr-ts/openstack/keystone/auth';
 import { neutronAuthFrom } from '@kuryr-ts/openstack/keystone/auth-sources';
@@ -23,6 +24,7 @@ import { OpStats } from '@kuryr-ts/openstack/lib/op-stats';
 import { assessKuryrUri } from './kuryr-uri.js';
 import { NeutronProbe } from './neutron-probe.js';
 import { daemonLogger, type LogOptions } from './daemon-log.js';
+import { ReconcileSchedule, driverNameOf } from './reconcile-schedule.js';
 import { listenOnSocket } from './plugin-socket.js';
 
 export interface DaemonOptions extends LogOptions {
@@ -37,7 +39,7 @@ function neutronAuth(config: KuryrConfig, log: PinoLogger): NeutronAuth {
   return auth;
 }
 
-function settingsFrom(config: KuryrConfig): Omit<DriverSettings, 'bindHost'> {
+export function settingsFrom(config: KuryrConfig): Omit<DriverSettings, 'bindHost'> {
   return Object.freeze({
     hostId: config.binding.hostId,
     subnetpoolNamePrefix: config.subnetpoolNamePrefix,
@@ -110,7 +112,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     background: (work) => stats.detached(work),
     onUndoFailure: undoLog,
     extraStats: () => ({ neutronReady: probe.isReady, ...(probe.isReady ? {} : { neutronProbe: probe.status() }) }),
+    reconcile: { docker: new EngineApi({ dockerHost: config.reconcile.dockerHost }), graceS: config.reconcile.gracePeriodS, driverName: driverNameOf(config.pluginSocket) },
   });
+  // Leftovers of an earlier run (a crash, a kill -9) once Neutron answers, then every reconcile_interval.
+  const schedule = new ReconcileSchedule(driver.reconciler!, config.reconcile.intervalS, log, (work) => stats.detached(work));
+  void driver.ready.then(() => schedule.start());
   const { binders, settings, portPool, server: app } = driver;
   // Pool ports made before a restart are this host's pools again (in the background: Docker is not kept waiting), retried until Neutron answers.
   const recoverPools = (pool: PortPool, attempt: number): void =>
@@ -152,6 +158,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     const stop = (signal: string, err?: Error): void => {
       log.info({ signal }, 'shutting down');
       probe.stop();
+      schedule.stop();
       tcp?.close();
       void app.close().then(() => {
         rmSync(config.pluginSocket, { force: true });
