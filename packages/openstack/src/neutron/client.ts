@@ -212,7 +212,17 @@ export class NeutronClient implements NeutronApi {
     }
     const text = await res.text();
     report(String(res.status));
-    if (res.ok) return text ? (JSON.parse(text) as unknown) : {};
+    if (res.ok) {
+      if (!text) return {};
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        // a proxy's page, or a wrong endpoint: say so, never "authentication failed"
+        const type = res.headers.get('content-type') ?? 'no Content-Type';
+        const start = text.slice(0, 80).replace(/\s+/g, ' ');
+        throw new NeutronError(method, `/v2.0${path}`, res.status, 'InvalidResponse', `the answer is not JSON (${type}; it starts with "${start}"): is ${base} Neutron's endpoint?`);
+      }
+    }
     let type: string | undefined;
     let message = text.slice(0, 500);
     try {

@@ -27,6 +27,8 @@ export interface ServiceLogOptions {
   readonly requestId?: (() => string | undefined) | undefined;
   /** Where the lines go instead of stdout or the file (tests). */
   readonly sink?: { write(line: string): unknown } | undefined;
+  /** Rewrites every line before it is written (e.g. a redactor of the configuration's own secrets). */
+  readonly filter?: ((line: string) => string) | undefined;
 }
 
 export interface ServiceLog {
@@ -120,7 +122,9 @@ function textStream(out: { write(s: string): unknown }): { write(line: string): 
 
 export function serviceLog(opts: ServiceLogOptions): ServiceLog {
   const sonic = opts.sink ? undefined : pino.destination(opts.file ? { dest: opts.file, mkdir: true, append: true, sync: true } : { dest: 1, sync: false });
-  const out = opts.sink ?? sonic!;
+  const raw = opts.sink ?? sonic!;
+  const filter = opts.filter;
+  const out = filter ? { write: (line: string) => raw.write(filter(line)) } : raw;
   const requestId = opts.requestId;
   const logger = pino(
     {

@@ -10,7 +10,7 @@
 import type { NeutronAuth } from '@kuryr-ts/openstack/keystone/auth';
 import { NeutronClient, type NeutronCallObserver } from '@kuryr-ts/openstack/neutron/client';
 import type { CreateBody, Query, ResourceName, ResourceTypes } from '@kuryr-ts/openstack/neutron/types';
-import { describeError, NeutronError } from '@kuryr-ts/openstack/errors';
+import { AppError, describeError, NeutronError } from '@kuryr-ts/openstack/errors';
 import { OpStats } from '@kuryr-ts/openstack/lib/op-stats';
 import type { ZunNeutron } from '../ports/neutron.js';
 
@@ -32,7 +32,9 @@ export class NeutronRest implements ZunNeutron {
       return await work();
     } catch (err) {
       if (err instanceof NeutronError) throw err;
-      throw new NeutronError(what, '/v2.0', undefined, undefined, `authentication failed: ${describeError(err)}`, { cause: err });
+      // the client throws NeutronError for everything Neutron answers; what else fails is the authentication in front of it (Keystone)
+      const why = err instanceof AppError ? 'authentication failed' : 'unexpected failure';
+      throw new NeutronError(what, '/v2.0', undefined, undefined, `${why}: ${describeError(err)}`, { cause: err });
     }
   }
 
