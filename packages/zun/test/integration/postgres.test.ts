@@ -54,6 +54,7 @@ describe('zun database (PostgreSQL, the lab cluster)', () => {
       assert.equal((await h.app.inject({ method: 'DELETE', url: `/v1/containers/${uuid}?stop=true`, headers })).statusCode, 204);
       assert.equal((await h.app.inject({ method: 'DELETE', url: '/v1/networks/foo', headers })).statusCode, 204);
     } finally {
+      await h.containers.idle();
       await h.close();
     }
   });
