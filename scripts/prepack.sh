@@ -7,7 +7,9 @@
 set -euo pipefail
 PKG=$PWD
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
-[ -f "$PKG/package.json" ] && [ -d "$PKG/src" ] || { echo "prepack: run from a package directory (packages/<name>), not $PKG" >&2; exit 1; }
+if [ ! -f "$PKG/package.json" ] || [ ! -d "$PKG/src" ]; then
+  echo "prepack: run from a package directory (packages/<name>), not $PKG" >&2; exit 1
+fi
 "$ROOT/node_modules/.bin/tsc" -b
 stale=()
 while IFS= read -r js; do
