@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # prepack of each package (npm pack / npm publish run it in the package's
-# directory): build the package and the packages it references (tsc -b), refuse
-# to pack compiled files whose source is gone (tsc -b never deletes them), and
+# directory): build the package and the packages it references (tsc -b), drop
+# compiled files whose source is gone (tsc -b never deletes them), and
 # put the project's LICENSE and CHANGELOG.md beside package.json, where npm
-# takes them from (postpack removes the copies again).
+# takes them from, and each PATH given (a file or directory of the repository,
+# e.g. packaging/systemd) at the same path in the package (postpack removes the
+# copies again).
+#   usage (package.json): "prepack": "bash ../../scripts/prepack.sh [PATH...]"
 set -euo pipefail
 PKG=$PWD
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -11,14 +14,17 @@ if [ ! -f "$PKG/package.json" ] || [ ! -d "$PKG/src" ]; then
   echo "prepack: run from a package directory (packages/<name>), not $PKG" >&2; exit 1
 fi
 "$ROOT/node_modules/.bin/tsc" -b
-stale=()
+# compiled files whose source is gone (tsc -b never deletes them) must not ship
 while IFS= read -r js; do
-  rel=${js#dist/}
-  [ -f "${rel%.js}.ts" ] || stale+=("$js")
-done < <(cd "$PKG" && find dist/src -name '*.js' | sort)
-if [ ${#stale[@]} -gt 0 ]; then
-  printf 'prepack: %s has compiled files without a source (rm -rf %s/dist and pack again):\n' "$PKG" "$PKG" >&2
-  printf '  %s\n' "${stale[@]}" >&2
-  exit 1
-fi
+  base=${js%.js}
+  if [ ! -f "${base#dist/}.ts" ]; then
+    echo "prepack: removing $PKG/$base.{js,d.ts,js.map}: its source ${base#dist/}.ts is gone" >&2
+    rm -f "$base.js" "$base.d.ts" "$base.js.map"
+  fi
+done < <(find dist/src -name '*.js' | sort)
 cp "$ROOT/LICENSE" "$ROOT/CHANGELOG.md" "$PKG/"
+for path in "$@"; do
+  rm -rf "${PKG:?}/$path"
+  mkdir -p "$PKG/$(dirname "$path")"
+  cp -a "$ROOT/$path" "$PKG/$(dirname "$path")/"
+done
