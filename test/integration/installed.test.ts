@@ -32,7 +32,7 @@ after(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-describe('installed from the npm tarballs', { timeout: 1_200_000 }, () => {
+describe('installed from the npm tarballs', { timeout: 1_800_000 }, () => {
   before(async () => {
     const tarballs = (await sh('bash', [`${REPO}scripts/pack.sh`, packDir], 300_000)).split('\n').filter(Boolean);
     assert.deepEqual(
@@ -40,8 +40,8 @@ describe('installed from the npm tarballs', { timeout: 1_200_000 }, () => {
       PACKAGES.map((p) => `kuryr-ts-${p}-${VERSION}.tgz`),
     );
     // one command for the three; better-sqlite3 (of @kuryr-ts/zun) compiles here
-    await sh('env', ['JOBS=2', 'npm', 'install', '-g', '--prefix', prefix, '--allow-scripts=better-sqlite3', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs], 900_000);
-  });
+    await sh('env', ['JOBS=2', 'npm', 'install', '-g', '--prefix', prefix, '--allow-scripts=better-sqlite3', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs], 1_200_000);
+  }, { timeout: 1_500_000 });
 
   it('every installed command answers --version with the packages’ version', async () => {
     for (const p of PACKAGES) {
