@@ -23,8 +23,15 @@ while IFS= read -r js; do
   fi
 done < <(find dist/src -name '*.js' | sort)
 cp "$ROOT/LICENSE" "$ROOT/CHANGELOG.md" "$PKG/"
+# the copies' top directories start empty (what an interrupted pack left goes),
+# and never hold files of the package itself
+for top in $(printf '%s\n' "$@" | cut -d/ -f1 | sort -u); do
+  if git -C "$PKG" ls-files -- "$top" 2>/dev/null | grep -q .; then
+    echo "prepack: $PKG/$top holds files of the package: copy $top elsewhere" >&2; exit 1
+  fi
+  rm -rf "${PKG:?}/$top"
+done
 for path in "$@"; do
-  rm -rf "${PKG:?}/$path"
   mkdir -p "$PKG/$(dirname "$path")"
   cp -a "$ROOT/$path" "$PKG/$(dirname "$path")/"
 done
