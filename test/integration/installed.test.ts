@@ -48,9 +48,10 @@ describe('installed from the npm tarballs', { timeout: 1_800_000 }, () => {
       const pkg = JSON.parse(readFileSync(join(prefix, 'lib/node_modules/@kuryr-ts', p, 'package.json'), 'utf8')) as { version: string };
       assert.equal(pkg.version, VERSION, `@kuryr-ts/${p} installed at ${VERSION}`);
     }
-    for (const command of ['kuryr', 'kuryr-server', 'zun', 'zun-api']) {
+    for (const command of ['kuryr', 'kuryr-server', 'zun-api']) {
       assert.equal(await sh(bin(command), ['--version']), VERSION, `${command} --version`);
     }
+    assert.equal(await sh(bin('zun'), ['--version']), `zun (kuryr-ts) ${VERSION}`);
     assert.match(await sh(bin('kuryr'), ['doctor', '--help']), /Usage: kuryr doctor/);
   });
 
