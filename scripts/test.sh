@@ -7,7 +7,11 @@
 #      a lab that runs another Docker Engine than KURYR_LAB_DOCKER (default 28.5)
 #      is switched to it first, and switched back at the end;
 #   3. runs the unit tests (fakes) and the integration tests (real Docker +
-#      Neutron + OVS) in one node:test run on that engine;
+#      Neutron + OVS) in one node:test run on that engine; then Node.js 24
+#      (scripts/node24.sh: Node 24 and a better-sqlite3 built for it, installed
+#      once from the npm registry into /var/cache/kuryr-ts/node24) runs the unit
+#      tests and a daemon smoke test, within KURYR_TEST_NODE24_TIMEOUT seconds
+#      (default 900; KURYR_TEST_NODE24=0 skips it, --integration too);
 #   4. the Docker Engine matrix: for each other engine (KURYR_TEST_DOCKER_MATRIX,
 #      default: the engines of lab/lib.sh but KURYR_LAB_DOCKER, i.e. "20.10 26.1";
 #      0 = none) it switches the lab's dockerd (KURYR_LAB_DOCKER=<ver> lab/up.sh)
@@ -22,7 +26,7 @@
 # --integration (npm run test:integration): the integration tests only (and the matrix).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-UNIT="packages/*/dist/test/unit/ dist/bench/test/"
+UNIT="packages/*/dist/test/unit/*.test.js dist/bench/test/*.test.js"
 if [ "${1:-}" = --integration ]; then UNIT=""; fi   # npm run test:integration
 
 [ -d node_modules ] || npm ci --no-audit --no-fund
@@ -78,6 +82,28 @@ run_tests() { # label log timeout(0 = none) node-test-args... : one node:test ru
     SUMMARY+=("$label: ok ($p passed, $s skipped; $(( $(date +%s) - t0 ))s)")
   fi
 }
+run_node24() { # log timeout : scripts/node24.sh all; its closing "node24: N passed, N failed, N skipped" line into SUMMARY
+  local log=$1 limit=$2 t0 r line p f s v label
+  t0=$(date +%s)
+  set +e
+  timeout -k 15 "$limit" bash scripts/node24.sh all 2>&1 | tee "$log"
+  r=${PIPESTATUS[0]}
+  set -e
+  v=$(grep -om1 'v24\.[0-9.]*' "$log" || true)
+  label="Node.js 24${v:+ ($v)}, unit tests + daemon smoke test"
+  line=$(grep -E '^node24: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$log" | tail -n 1 || true)
+  if [ -z "$line" ]; then
+    if [ "$r" = 124 ] || [ "$r" = 137 ]; then SUMMARY+=("$label: TIMED OUT after ${limit}s"); else SUMMARY+=("$label: NOT RUN (scripts/node24.sh exit $r before the tests)"); fi
+    TOTAL_FAIL=$((TOTAL_FAIL + 1)); rc=1; return
+  fi
+  read -r p f s < <(sed -E 's/^node24: ([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped$/\1 \2 \3/' <<<"$line")
+  TOTAL_PASS=$((TOTAL_PASS + p)); TOTAL_FAIL=$((TOTAL_FAIL + f)); TOTAL_SKIP=$((TOTAL_SKIP + s))
+  if [ "$r" != 0 ]; then
+    SUMMARY+=("$label: FAILED (exit $r; $p passed, $f failed, $s skipped; $(( $(date +%s) - t0 ))s)"); rc=1
+  else
+    SUMMARY+=("$label: ok ($p passed, $s skipped; $(( $(date +%s) - t0 ))s)")
+  fi
+}
 
 # ---------------------------------------------------------------------- lab
 BEFORE=$(engine_now)   # the engine a running lab answers with ("" when down)
@@ -116,6 +142,11 @@ if [ "$(engine_now)" != "$PRIMARY" ]; then
 fi
 # shellcheck disable=SC2086  # $UNIT is a glob (or empty)
 run_tests "Docker $PRIMARY ($(engine_full)), all tests" "$LOGS/all.log" 0 $UNIT dist/test/integration/ packages/zun/dist/test/integration/
+
+if [ -n "$UNIT" ] && [ "${KURYR_TEST_NODE24:-1}" != 0 ]; then
+  header "Node.js 24: unit tests and a daemon smoke test (scripts/node24.sh)"
+  run_node24 "$LOGS/node24.log" "${KURYR_TEST_NODE24_TIMEOUT:-900}"
+fi
 
 for v in $MATRIX; do
   [ "$v" != "$PRIMARY" ] || continue

@@ -15,6 +15,8 @@ export interface StartOptions {
   prefix?: string[];
   /** Plugin socket path (default /run/docker/plugins/<name>.sock, i.e. Docker driver <name>). */
   socket?: string;
+  /** The daemon's command before its config files, e.g. an installed `kuryr-server` (default: this checkout's `kuryr daemon`). */
+  command?: string[];
 }
 
 export async function startDaemon(name: string, extraConf: string, opts: StartOptions = {}): Promise<TestDaemon> {
@@ -25,6 +27,7 @@ export async function startDaemon(name: string, extraConf: string, opts: StartOp
     conf: `[DEFAULT]\nplugin_socket = ${socket}\n${extraConf}\n`,
     socket,
     prefix: opts.prefix,
+    command: opts.command,
     readyTimeoutMs: 20_000,
   });
   return { name, stop: () => daemon.stop() };

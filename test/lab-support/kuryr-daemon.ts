@@ -20,6 +20,8 @@ export interface KuryrDaemonOptions {
   socket: string;
   /** a command the daemon runs under, e.g. `ip netns exec <ns>` */
   prefix?: readonly string[] | undefined;
+  /** the daemon's command, before the config files (default: this checkout's `node bin/kuryr.js daemon`) */
+  command?: readonly string[] | undefined;
   readyTimeoutMs: number;
   /** a further readiness probe once the socket exists */
   ready?: (() => Promise<boolean>) | undefined;
@@ -38,7 +40,8 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 export async function startKuryrDaemon(o: KuryrDaemonOptions): Promise<KuryrDaemon> {
   mkdirSync(dirname(o.confFile), { recursive: true });
   writeFileSync(o.confFile, o.conf);
-  const argv = [process.execPath, '--max-semi-space-size=1', `${REPO}packages/kuryr/bin/kuryr.js`, 'daemon', '--config-file', LAB_KURYR_CONF, '--config-file', o.confFile];
+  const command = o.command ?? [process.execPath, '--max-semi-space-size=1', `${REPO}packages/kuryr/bin/kuryr.js`, 'daemon'];
+  const argv = [...command, '--config-file', LAB_KURYR_CONF, '--config-file', o.confFile];
   const [cmd, ...args] = [...(o.prefix ?? []), ...argv];
   const child = spawn(cmd!, args, { stdio: ['ignore', 'ignore', 'inherit'] });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -9,9 +9,9 @@
  * error (the message is Zun's detail and the HTTP status) or zun-api / Keystone
  * out of reach, 2 usage.
  */
-import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { AppError } from '@kuryr-ts/openstack/errors';
+import { packageVersion } from '../main/version.js';
 import { ApiError, UnreachableError, ZunClient, versionHeader } from './api-client.js';
 import { connect, type ConnectionOptions } from './connection.js';
 import { ColumnError, FORMATS, renderList, renderShow, type Format, type OutputOptions } from './output.js';
@@ -38,15 +38,6 @@ export function parseNet(spec: string): Record<string, string> {
 }
 
 class UsageError extends Error {}
-
-/** The package's version (package.json next to dist/). */
-function packageVersion(): string {
-  try {
-    return (JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version?: string }).version ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
 
 /** A word list as one shell-quoted string, as Zun's execute takes its `command` (the server splits it like a shell). */
 export function shellJoin(words: readonly string[]): string {
