@@ -32,6 +32,7 @@ PACKAGES=(
   postgresql              # Neutron DB (SQLite does NOT work, see reference)
   python3-psycopg2
   python3-openstackclient # `openstack` CLI, handy for debugging
+  python3-zunclient       # Zun's own clients against zun-api: /usr/bin/zun and `openstack appcontainer`
   curl jq iproute2
   busybox-static          # `busybox ping` on the host + rootfs of the test images
   docker.io iptables bridge-utils ethtool kmod

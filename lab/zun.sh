@@ -8,11 +8,18 @@
 #          (`lab/hosts.sh list`), [compute_hosts] lists them next to the main
 #          host, which placement then skips: its chassis has no tunnel to them,
 #          docs/multihost.md), put `zun` and `zun-api` on PATH
-#          (/usr/local/bin), start `zun-api` in the background (pid file
-#          /run/kuryr-lab/zun-api.pid, log /var/log/kuryr-lab/zun-api.log) on
-#          127.0.0.1:9517 and wait until it answers. A running zun-api is left
+#          (/usr/local/bin), register it in Keystone's catalog when the lab runs
+#          Keystone (service type `container`, name `zun`, public/internal/admin
+#          endpoints http://127.0.0.1:9517/v1 in RegionOne: what python-zunclient and
+#          `openstack appcontainer` look up; checked on every start, created or
+#          corrected when missing or different), start `zun-api` in the background
+#          (pid file /run/kuryr-lab/zun-api.pid, log /var/log/kuryr-lab/zun-api.log)
+#          on 127.0.0.1:9517 and wait until it answers. A running zun-api is left
 #          alone unless zun.conf or the built code (packages/zun/dist/src) changed: then
 #          it is restarted.
+#          Two `zun` commands: the project's (/usr/local/bin/zun, first on PATH; it
+#          has network-create & co) and Debian's python-zunclient (/usr/bin/zun; call
+#          it by its full path). Both find zun-api in the catalog.
 #   stop:  SIGTERM by pid file (SIGKILL after 15 s).
 #   conf:  print the zun.conf start would write (passwords masked); changes nothing.
 # Idempotent. Called by up.sh / down.sh / status.sh after lab/kuryr.sh; up.sh
@@ -28,6 +35,7 @@ ZUN_CONF=$ETC/zun.conf
 ZUN_STAMP=$RUN/zun-api.started   # touched at start: newer built code means restart
 ZUN_PORT=${KURYR_LAB_ZUN_PORT:-9517}
 ZUN_URL=http://127.0.0.1:$ZUN_PORT
+ZUN_ENDPOINT=$ZUN_URL/v1         # the catalog's URL of the `container` service (Zun's clients add /v1/... paths under it)
 
 zun_running() { pid_alive "$ZUN_PID" zun-api; }
 zun_answers() { curl -sf -m 3 -o /dev/null "$ZUN_URL/v1/"; }
@@ -92,6 +100,44 @@ CONF
   compute_hosts_conf "$host"; }
 }
 
+zks() { # method path [json]: Keystone API as lab-admin (cached token; a 401 fetches a new one once); body on stdout
+  local attempt out code
+  for attempt in 1 2; do
+    ensure_lab_token || return 1
+    out=$(curl -s -m 30 -w '\n%{http_code}' -X "$1" -H "X-Auth-Token: $LAB_TOKEN" ${3:+-H 'Content-Type: application/json' -d "$3"} "$KS_API$2") || return 1
+    code=${out##*$'\n'}
+    if [ "$code" = 401 ] && [ $attempt = 1 ]; then drop_lab_token; continue; fi
+    [ "$code" -lt 400 ] || { echo "Keystone $1 $2: HTTP $code" >&2; return 1; }
+    printf '%s\n' "${out%$'\n'*}"
+    return 0
+  done
+}
+
+register_catalog() { # service `container` (zun) with its 3 endpoints in $KS_REGION, as python-zunclient finds it
+  [ "$(lab_auth)" = keystone ] || return 0
+  local svc itf found id url
+  svc=$(zks GET '/services?type=container' | jq -r '[.services[] | select(.name == "zun")][0].id // empty') \
+    || die "Keystone: cannot list the services"
+  if [ -z "$svc" ]; then
+    svc=$(zks POST /services '{"service":{"type":"container","name":"zun","description":"kuryr-ts container service (zun-api)"}}' | jq -r '.service.id // empty')
+    [ -n "$svc" ] || die "Keystone: cannot create the container service"
+    log "Keystone: registered service zun (type container)"
+  fi
+  for itf in public internal admin; do
+    found=$(zks GET "/endpoints?service_id=$svc&interface=$itf&region_id=$KS_REGION" | jq -r '.endpoints[0] | select(.) | "\(.id) \(.url)"') \
+      || die "Keystone: cannot list the container endpoints"
+    read -r id url <<<"$found"
+    if [ -z "${id:-}" ]; then
+      zks POST /endpoints "$(jq -cn --arg s "$svc" --arg i "$itf" --arg r "$KS_REGION" --arg u "$ZUN_ENDPOINT" \
+        '{endpoint:{service_id:$s,interface:$i,region_id:$r,url:$u}}')" >/dev/null || die "Keystone: cannot create the $itf container endpoint"
+      log "Keystone: container $itf endpoint -> $ZUN_ENDPOINT"
+    elif [ "$url" != "$ZUN_ENDPOINT" ]; then
+      zks PATCH "/endpoints/$id" "$(jq -cn --arg u "$ZUN_ENDPOINT" '{endpoint:{url:$u}}')" >/dev/null || die "Keystone: cannot update the $itf container endpoint"
+      log "Keystone: container $itf endpoint $url -> $ZUN_ENDPOINT"
+    fi
+  done
+}
+
 write_conf() { # -> 0 when zun.conf changed
   mkdir -p "$ETC" "$LOGDIR" "$DATA/zun"
   gen_conf | replace_if_changed "$ZUN_CONF" # mode 600 (mktemp): it holds a password
@@ -102,6 +148,7 @@ start() {
   local changed=0
   if write_conf; then changed=1; fi
   build
+  register_catalog
   if zun_running && zun_answers; then
     if [ $changed = 0 ] && [ -f "$ZUN_STAMP" ] && [ -z "$(find "$REPO_DIR/packages/zun/dist/src" "$REPO_DIR/packages/openstack/dist/src" -newer "$ZUN_STAMP" -name '*.js' 2>/dev/null | head -1)" ]; then
       log "zun-api already running (pid $(pid_of "$ZUN_PID"))"; return 0
@@ -116,7 +163,7 @@ start() {
     tail -20 "$ZUN_LOG" >&2
     die "zun-api did not answer"
   fi
-  log "zun-api ready (pid $(pid_of "$ZUN_PID"), $ZUN_URL/v1; try: OS_CLOUD=lab-demo zun list)"
+  log "zun-api ready (pid $(pid_of "$ZUN_PID"), $ZUN_URL/v1; try: OS_CLOUD=lab-demo zun list, or Debian's client: . /run/kuryr-lab/openrc && /usr/bin/zun list)"
 }
 
 stop() {

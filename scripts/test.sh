@@ -97,7 +97,9 @@ trap finish EXIT
 if ! bash lab/status.sh >/dev/null 2>&1 || ! bash lab/kuryr.sh status >/dev/null 2>&1; then
   echo "npm test: the lab is not (fully) running: bringing it up (lab/up.sh, Docker $PRIMARY)"
   brought_up=1
-  bash lab/up.sh
+  # CI (CI=true) or KURYR_TEST_FRESH=1: empty Neutron, OVN and Keystone databases, so that nothing an
+  # earlier run on this machine left behind (a killed run, a failed test) changes this one
+  if [ "${CI:-}" = true ] || [ "${KURYR_TEST_FRESH:-0}" = 1 ]; then bash lab/up.sh --fresh; else bash lab/up.sh; fi
 else
   if [ "$BEFORE" != "$PRIMARY" ]; then
     echo "npm test: the lab runs Docker ${BEFORE:-?}: switching it to $PRIMARY (lab/up.sh; switched back at the end)"

@@ -69,6 +69,8 @@ const DEFS: Record<string, Record<string, OptionDef>> = {
     ssl_key_file: { kind: 'str', default: '/var/lib/kuryr/certs/key.pem' },
     // kuryr-ts addition: require Docker's client certificate, signed by this CA
     ssl_ca_file: { kind: 'str' },
+    // kuryr-ts addition: serve kuryr_uri over plain HTTP on a non-loopback address
+    insecure_kuryr_uri: { kind: 'bool', default: 'false' },
     pybasedir: { kind: 'str', ignored: true },
     bindir: { kind: 'str', default: '/usr/libexec/kuryr', ignored: true },
     subnetpool_name_prefix: { kind: 'str', default: 'kuryrPool' },
@@ -126,6 +128,9 @@ const DEFS: Record<string, Record<string, OptionDef>> = {
     endpoint: { kind: 'str' },
     // kuryr-ts addition: take the credentials from this clouds.yaml cloud
     cloud: { kind: 'str' },
+    // kuryr-ts additions: the background probe of Neutron (seconds; a deadline of 0 retries forever)
+    probe_max_interval: { kind: 'int', default: '30' },
+    probe_deadline: { kind: 'int', default: '0' },
   },
   binding: {
     veth_dst_prefix: { kind: 'str', default: 'eth' },
@@ -159,6 +164,7 @@ export interface KuryrConfig {
   readonly sslCertFile: string;
   readonly sslKeyFile: string;
   readonly sslCaFile: string | undefined;
+  readonly insecureKuryrUri: boolean;
   readonly subnetpoolNamePrefix: string;
   /** `--ip-range`: false = the range is the Neutron subnet (Kuryr); true = the range is the allocation pool of `--subnet`. */
   readonly ipRangeAsAllocationPool: boolean;
@@ -174,6 +180,10 @@ export interface KuryrConfig {
     readonly authType: string;
     readonly endpoint: string | undefined;
     readonly timeoutS: number;
+    /** Longest pause between two probes of a Neutron that is not usable yet. */
+    readonly probeMaxIntervalS: number;
+    /** Exit when Neutron is still not usable after this long (0: retry forever). */
+    readonly probeDeadlineS: number;
     /** The [neutron] string, choice and boolean options set in the files, as strings (for auth-sources.ts). */
     readonly auth: Readonly<Record<string, string>>;
   };
@@ -326,6 +336,10 @@ export function buildConfig(doc: IniDocument, env: NodeJS.ProcessEnv = process.e
   if (timeout < 0) throw new ConfigError(`invalid value for ${where('neutron', 'vif_plugging_timeout')}: must be >= 0`);
   const neutronTimeout = get<number>('neutron', 'timeout') ?? 30;
   if (neutronTimeout <= 0) throw new ConfigError(`invalid value for ${where('neutron', 'timeout')}: must be > 0`);
+  const probeMaxInterval = must<number>('neutron', 'probe_max_interval');
+  if (probeMaxInterval < 1) throw new ConfigError(`invalid value for ${where('neutron', 'probe_max_interval')}: must be >= 1`);
+  const probeDeadline = must<number>('neutron', 'probe_deadline');
+  if (probeDeadline < 0) throw new ConfigError(`invalid value for ${where('neutron', 'probe_deadline')}: must be >= 0 (0: retry forever)`);
 
   return Object.freeze({
     kuryrUri: str('DEFAULT', 'kuryr_uri'),
@@ -340,6 +354,7 @@ export function buildConfig(doc: IniDocument, env: NodeJS.ProcessEnv = process.e
     sslCertFile: must<string>('DEFAULT', 'ssl_cert_file'),
     sslKeyFile: must<string>('DEFAULT', 'ssl_key_file'),
     sslCaFile: str('DEFAULT', 'ssl_ca_file'),
+    insecureKuryrUri: must<boolean>('DEFAULT', 'insecure_kuryr_uri'),
     subnetpoolNamePrefix: must<string>('DEFAULT', 'subnetpool_name_prefix'),
     ipRangeAsAllocationPool: must<boolean>('DEFAULT', 'ip_range_as_allocation_pool'),
     debug: must<boolean>('DEFAULT', 'debug'),
@@ -354,6 +369,8 @@ export function buildConfig(doc: IniDocument, env: NodeJS.ProcessEnv = process.e
       authType: str('neutron', 'auth_type') ?? 'password',
       endpoint: str('neutron', 'endpoint_override') ?? str('neutron', 'endpoint'),
       timeoutS: neutronTimeout,
+      probeMaxIntervalS: probeMaxInterval,
+      probeDeadlineS: probeDeadline,
       auth: Object.freeze(auth),
     }),
     binding: Object.freeze({

@@ -126,19 +126,20 @@ export class PortPool {
     await Promise.all(doomed.map((p) => this.neutron.delete('ports', p.id)));
   }
 
-  /** After a restart: this host's pool ports in Neutron become the pools again. */
+  /** After a restart: this host's pool ports in Neutron become the pools again (all or none: a failed recovery can be retried). */
   async recover(): Promise<number> {
     const ports = await this.neutron.list('ports', { device_id: POOL_DEVICE_ID, 'binding:host_id': this.settings.hostId });
-    let n = 0;
+    const known = new Set([...this.#free.values()].flat().map((p) => p.id));
+    const found: Array<[string, NeutronPort]> = [];
     for (const p of ports) {
       const subnetId = p.fixed_ips[0]?.subnet_id;
-      if (!subnetId) continue;
+      if (!subnetId || known.has(p.id)) continue;
       // Handed out, but the daemon stopped before it recorded the endpoint on the port: in use.
       if (await this.plugged(p.id)) continue;
-      this.#free.set(subnetId, [...(this.#free.get(subnetId) ?? []), p]);
-      n++;
+      found.push([subnetId, p]);
     }
-    return n;
+    for (const [subnetId, p] of found) this.#free.set(subnetId, [...(this.#free.get(subnetId) ?? []), p]);
+    return found.length;
   }
 
   /** Free ports per subnet (for /kuryr/stats and leak checks). */

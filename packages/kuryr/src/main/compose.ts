@@ -25,12 +25,20 @@ import type { RouteTable } from '../protocol/libnetwork/route-table.js';
 import { buildPluginServer } from '../protocol/plugin-server.js';
 import { buildRegistry, type BindingChoice, type HostAdapters } from './binders.js';
 
-/** What the start-up probe learnt of Neutron (probeNeutron). */
+/** What the probe learnt of Neutron (neutron-probe.ts). */
 export interface NeutronFeatures {
   /** The tag extension: ids are found by tags, else by names (Kuryr's fallback). */
   tags: boolean;
   /** Tags in the POST body itself (Neutron 2024.2+). */
   tagOnCreate: boolean;
+}
+
+/** Neutron being probed in the background (NeutronProbe): the gate of the driver calls that need it. */
+export interface NeutronReadiness {
+  /** Resolves with the features the first time Neutron answers the probe; never rejects. */
+  readonly ready: Promise<NeutronFeatures>;
+  /** Resolves at once once ready; else waits a short bounded time, then rejects with a coded error saying why Neutron is not usable. */
+  usable(): Promise<void>;
 }
 
 /** `[vif_pool]` sizes. */
@@ -56,11 +64,11 @@ export interface DriverParts {
   /** The driver settings; whether ports are bound to this host follows the port driver. */
   settings: Omit<DriverSettings, 'bindHost'>;
   /**
-   * Tag support, known (tests) or still being probed: until the promise
-   * settles, the routes that need Neutron wait for it (the socket is bound
-   * before Neutron answers).
+   * Tag support, known (tests) or still being probed: until Neutron answers,
+   * the routes that need it go through the readiness gate (the socket is
+   * bound, and Plugin.Activate and the GetCapabilities answer, before then).
    */
-  neutronFeatures: NeutronFeatures | Promise<NeutronFeatures>;
+  neutronFeatures: NeutronFeatures | NeutronReadiness;
   /** `[vif_pool]` sizes when port pools are enabled (veth drivers only). */
   portPool?: PortPoolSizes | undefined;
   /** The structured logger (pino), shared by the services and the plugin server. */
@@ -89,16 +97,16 @@ export interface Driver {
   routes: RouteTable;
   /** The plugin server (not listening yet). */
   server: FastifyInstance;
-  /** Settles when the Neutron features are known and applied (rejects with the probe's error). */
+  /** Resolves when the Neutron features are known and applied (never rejects: the probe retries until then). */
   ready: Promise<void>;
 }
 
-/** Routes that need Neutron wait for `ready`. */
-function gated(routes: RouteTable, ready: Promise<void>): RouteTable {
+/** Routes that need Neutron pass `gate` first (the argument-less GetCapabilities / GetDefaultAddressSpaces do not). */
+function gated(routes: RouteTable, gate: () => Promise<void>): RouteTable {
   return Object.fromEntries(
     Object.entries(routes).map(([method, spec]) => [
       method,
-      spec.noArgs ? spec : { ...spec, handle: async (body: unknown) => (await ready, spec.handle(body)) },
+      spec.noArgs ? spec : { ...spec, handle: async (body: unknown) => (await gate(), spec.handle(body)) },
     ]),
   );
 }
@@ -114,9 +122,9 @@ export function composeDriver(parts: DriverParts): Driver {
     index.tagOnCreate = features.tagOnCreate;
   };
   const features = parts.neutronFeatures;
-  const probing = features instanceof Promise;
-  if (!probing) apply(features);
-  const ready = probing ? features.then(apply) : Promise.resolve();
+  const probing = 'usable' in features ? features : undefined;
+  if (!probing) apply(features as NeutronFeatures);
+  const ready = probing ? probing.ready.then(apply) : Promise.resolve();
 
   // Port pools need ports bound to this host (veth drivers); nested drivers make no bound ports.
   const portPool =
@@ -149,7 +157,7 @@ export function composeDriver(parts: DriverParts): Driver {
   const exposure = new ExposureService({ neutron, index, settings, log });
 
   const all = { ...networkRoutes(networks, endpoints, exposure, settings), ...ipamRoutes(ipam) };
-  const routes = probing ? gated(all, ready) : all;
+  const routes = probing ? gated(all, async () => (await probing.usable(), await ready)) : all;
   const server = buildPluginServer({
     routes,
     stats: parts.stats,

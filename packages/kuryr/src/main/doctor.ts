@@ -14,6 +14,7 @@ import { describeError } from '@kuryr-ts/openstack/errors';
 import { OpStats } from '@kuryr-ts/openstack/lib/op-stats';
 import { portDriverOf } from './binders.js';
 import type { ConfigChoice } from './config-discovery.js';
+import { kuryrUriCheck, socketAccessCheck } from './doctor-access.js';
 
 export interface Check {
   name: string;
@@ -123,6 +124,7 @@ export async function runDoctor(choice: ConfigChoice): Promise<Check[]> {
       return { ok, detail: `${path} (mode ${(st.mode & 0o777).toString(8)}) answers Plugin.Activate: ${res.body.trim()}` };
     }),
   );
+  checks.push(await socketAccessCheck(config.pluginSocket), await kuryrUriCheck(config));
   checks.push(
     await check('Docker discovery', async () => {
       const name = config.pluginSocket.replace(/^.*\//, '').replace(/\.sock$/, '');

@@ -5,10 +5,9 @@
  * shuts down cleanly on SIGTERM/SIGINT. Nothing here is global: everything is
  * constructed and passed in.
  */
-import { mkdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer, type Server } from 'node:http';
-import { dirname } from 'node:path';
 import type { Logger as PinoLogger } from 'pino';
 import { exec } from '../adapters/linux/exec.js';
 import type { NeutronAuth } from '@kuryr-ts/openstack/keystone/auth';
@@ -18,10 +17,13 @@ import { bindingChoiceOf, hostAdapters } from './binders.js';
 import { composeDriver } from './compose.js';
 import { loadConfig, type KuryrConfig } from '../config/kuryr-config.js';
 import { ConfigError, describeError } from '@kuryr-ts/openstack/errors';
+import type { PortPool } from '../domain/port-pool.js';
 import type { DriverSettings } from '../domain/settings.js';
 import { OpStats } from '@kuryr-ts/openstack/lib/op-stats';
-import { probeNeutron } from './neutron-probe.js';
+import { assessKuryrUri } from './kuryr-uri.js';
+import { NeutronProbe } from './neutron-probe.js';
 import { daemonLogger, type LogOptions } from './daemon-log.js';
+import { listenOnSocket } from './plugin-socket.js';
 
 export interface DaemonOptions extends LogOptions {
   /** The files to read, in order (config-files.ts resolves an oslo command line). */
@@ -77,79 +79,89 @@ function createTlsServer(config: KuryrConfig, handler: Parameters<typeof createH
   ) as unknown as Server;
 }
 
-function prepareSocket(path: string): void {
-  mkdirSync(dirname(path), { recursive: true });
-  try {
-    if (statSync(path).isSocket()) rmSync(path);
-    else throw new ConfigError(`plugin socket path ${path} exists and is not a socket`);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-  }
-}
-
 export async function runDaemon(opts: DaemonOptions): Promise<void> {
   const config = loadConfig(opts.configFiles);
   const log: PinoLogger = daemonLogger(config, opts);
+  const uri = await assessKuryrUri(config);
+  if (uri.level === 'refuse') throw uri.error;
+  if (uri.level === 'warn') log.warn({ uri: config.kuryrUri }, uri.message);
 
   const stats = new OpStats();
   const neutron = new NeutronClient(neutronAuth(config, log), { timeoutMs: config.neutron.timeoutS * 1000, attempts: 3, stats });
   const undoLog = (step: string, err: unknown): void => log.error({ step, err: describeError(err) }, 'undo failed');
   const binding = bindingChoiceOf(config); // a bad driver choice fails before Neutron is probed
-  let neutronReady = false;
+  let fatal: ((err: Error) => void) | undefined;
+  let gaveUp: Error | undefined;
+  // Retried until Neutron answers (forever by default); driver calls meanwhile wait up to 10 s, then get a coded 503.
+  const probe = new NeutronProbe(neutron, log, {
+    maxIntervalMs: config.neutron.probeMaxIntervalS * 1000,
+    giveUpAfterMs: config.neutron.probeDeadlineS * 1000,
+    onGiveUp: (err) => (fatal ? fatal(err) : (gaveUp = err)),
+  });
   const driver = composeDriver({
     neutron,
     host: hostAdapters(exec),
     binding,
     settings: settingsFrom(config),
-    neutronFeatures: probeNeutron(neutron, log),
+    neutronFeatures: probe,
     portPool: config.vifPool.enabled ? config.vifPool : undefined,
     logger: log,
     stats,
     background: (work) => stats.detached(work),
     onUndoFailure: undoLog,
-    extraStats: () => ({ neutronReady }),
+    extraStats: () => ({ neutronReady: probe.isReady, ...(probe.isReady ? {} : { neutronProbe: probe.status() }) }),
   });
   const { binders, settings, portPool, server: app } = driver;
-  const ready = driver.ready.then(() => {
-    neutronReady = true;
-    // Pool ports made before a restart are this host's pools again (in the background: Docker is not kept waiting).
-    if (portPool) {
-      stats.detached(async () => {
-        try {
-          log.info({ ports: await portPool.recover() }, 'port pools recovered from Neutron');
-        } catch (err) {
-          log.warn({ err: describeError(err) }, "port pools: could not list this host's pool ports");
-        }
-      });
-    }
-  });
-  ready.catch((err: unknown) => log.error({ err: describeError(err) }, 'Neutron is not usable; driver calls will fail'));
+  // Pool ports made before a restart are this host's pools again (in the background: Docker is not kept waiting), retried until Neutron answers.
+  const recoverPools = (pool: PortPool, attempt: number): void =>
+    stats.detached(async () => {
+      try {
+        log.info({ ports: await pool.recover() }, 'port pools recovered from Neutron');
+      } catch (err) {
+        const retryInMs = Math.min(config.neutron.probeMaxIntervalS * 1000, 1000 * 2 ** attempt);
+        log.warn({ err: describeError(err), retryInMs }, "port pools: could not list this host's pool ports; retrying");
+        setTimeout(() => recoverPools(pool, attempt + 1), retryInMs).unref();
+      }
+    });
+  void driver.ready.then(() => portPool && recoverPools(portPool, 0));
 
-  prepareSocket(config.pluginSocket);
-  await app.listen({ path: config.pluginSocket });
+  // Plugin.Activate and the GetCapabilities answer from here on, whether Neutron does or not.
+  await app.ready();
+  await listenOnSocket(app.server, config.pluginSocket);
   const driverName = config.pluginSocket.replace(/^.*\//, '').replace(/\.sock$/, '');
   log.info({ socket: config.pluginSocket, hostId: settings.hostId, portDriver: binders.portDriver }, `kuryr-ts listening (Docker finds it as driver "${driverName}")`);
 
   let tcp: Server | undefined;
   if (config.kuryrUri) {
     const url = new URL(config.kuryrUri);
-    tcp = config.enableSsl ? createTlsServer(config, (req, res) => app.routing(req, res)) : createServer((req, res) => app.routing(req, res));
-    await new Promise<void>((resolve, reject) => {
-      tcp!.once('error', reject).listen(Number(url.port || 80), url.hostname.replace(/^\[|\]$/g, ''), resolve);
-    });
+    try {
+      tcp = config.enableSsl ? createTlsServer(config, (req, res) => app.routing(req, res)) : createServer((req, res) => app.routing(req, res));
+      await new Promise<void>((resolve, reject) => {
+        tcp!.once('error', reject).listen(Number(url.port || 80), url.hostname.replace(/^\[|\]$/g, ''), resolve);
+      });
+    } catch (err) {
+      await app.close();
+      rmSync(config.pluginSocket, { force: true });
+      throw err;
+    }
     log.info({ uri: config.kuryrUri }, 'also listening on kuryr_uri');
   }
+  probe.start();
 
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string): void => {
+  await new Promise<void>((resolve, reject) => {
+    const stop = (signal: string, err?: Error): void => {
       log.info({ signal }, 'shutting down');
+      probe.stop();
       tcp?.close();
       void app.close().then(() => {
         rmSync(config.pluginSocket, { force: true });
-        resolve();
+        if (err) reject(err);
+        else resolve();
       });
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
+    fatal = (err) => stop('[neutron] probe_deadline', err);
+    if (gaveUp) fatal(gaveUp);
   });
 }

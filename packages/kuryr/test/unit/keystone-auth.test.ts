@@ -24,7 +24,7 @@ import { buildConfig } from '../../src/config/kuryr-config.js';
 import { parseIni } from '@kuryr-ts/openstack/config/ini';
 import { NeutronError } from '@kuryr-ts/openstack/errors';
 import { OpStats } from '@kuryr-ts/openstack/lib/op-stats';
-import { probeNeutron } from '../../src/main/neutron-probe.js';
+import { NeutronProbe } from '../../src/main/neutron-probe.js';
 
 const PASSWORD = 'pa55-w0rd-TOP';
 const APP_SECRET = 'app-cred-SECRET-42';
@@ -333,9 +333,11 @@ describe('Keystone v3 auth (fake Keystone + Neutron)', () => {
         if (++calls === 1) throw err;
         return true;
       },
-    } as unknown as Parameters<typeof probeNeutron>[0];
-    const log = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} } as unknown as Parameters<typeof probeNeutron>[1];
-    await probeNeutron(flaky, log, { sleep: async () => {} });
+    } as unknown as ConstructorParameters<typeof NeutronProbe>[0];
+    const log = { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} };
+    const probe = new NeutronProbe(flaky, log, { sleep: async () => {} });
+    probe.start();
+    await probe.ready;
     assert.ok(calls >= 2);
   });
 

@@ -259,6 +259,8 @@ function authKind(source: AuthSource): AuthKind {
 
 export interface BuildOptions {
   timeoutMs?: number;
+  /** Catalog service type of the endpoint (default `network`; the zun CLI asks for `container`). */
+  serviceType?: string;
 }
 
 /** The NeutronAuth for a source; validates it (ConfigError naming the option). */
@@ -330,6 +332,7 @@ export function buildNeutronAuth(source: AuthSource, opts: BuildOptions = {}): {
     interface: iface,
     regionName: v.region_name,
     endpointOverride: v.endpoint_override,
+    serviceType: opts.serviceType,
     timeoutMs: opts.timeoutMs,
     fetch,
   });

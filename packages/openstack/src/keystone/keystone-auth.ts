@@ -304,7 +304,7 @@ export class KeystoneAuth implements NeutronAuth {
       fail('the token has no service catalog (an unscoped token? set a project) and no endpoint_override is given');
     }
     const endpoints = catalog!.filter((s) => s.type === type).flatMap((s) => s.endpoints ?? []);
-    if (endpoints.length === 0) fail(`no "${type}" service (set endpoint_override to the Neutron URL)`);
+    if (endpoints.length === 0) fail(`no "${type}" service (set endpoint_override to the ${type === 'network' ? 'Neutron' : `${type} service's`} URL)`);
     const match = endpoints.find(
       (e) => e.url && normalizeInterface(e.interface ?? '') === this.#iface && (!region || e.region_id === region || e.region === region),
     );

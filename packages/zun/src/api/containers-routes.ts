@@ -1,29 +1,34 @@
 /**
- * /v1/containers: create (202 + Location; built in the background), list,
- * show, delete (force/stop), start, stop, logs, execute, and the network
- * actions network_attach (≥1.8, query parameters, 200 as Zun's code),
- * network_detach (≥1.6, 202) and network_list (≥1.18 shape, from 1.13).
+ * /v1/containers: create (202 + Location; built in the background), list
+ * (Zun's filters, sorting and pagination), show, delete (force/stop), start,
+ * stop, logs, execute, and the network actions network_attach (≥1.8, query
+ * parameters, 200 as Zun's code), network_detach (≥1.6, 202) and
+ * network_list (≥1.13; one entry per address below 1.18, per port from 1.18).
+ * Create accepts every field python-zunclient sends: honoured, ignored, or
+ * refused when set (schemas.ts).
  */
 import type { FastifyInstance } from 'fastify';
-import { badRequest, forbidden } from '@kuryr-ts/openstack/errors';
+import { badRequest, forbidden, type AppError } from '@kuryr-ts/openstack/errors';
 import type { NetRequest } from '../domain/nets-resolver.js';
-import { requireVersion } from './microversion.js';
+import { collection } from './collection.js';
+import { atLeast, requireVersion } from './microversion.js';
 import {
   attachQuery,
   containerCreateBody,
+  containerListQuery,
   createQuery,
   deleteQuery,
   detachQuery,
   executeBody,
   executeQuery,
-  listQuery,
   logsQuery,
+  showQuery,
   stopQuery,
   truthy,
 } from './schemas.js';
 import { baseUrl, ctxOf, type ApiDeps } from './server.js';
 import { shlexSplit } from './shlex.js';
-import { containerView, networkListView } from './views.js';
+import { containerView, legacyNetworkListView, networkListView } from './views.js';
 
 interface CreateBody {
   name?: string | null;
@@ -37,8 +42,37 @@ interface CreateBody {
   exposed_ports?: Record<string, unknown> | null;
   host?: string | null;
   run?: boolean;
+  auto_remove?: boolean | null;
+  runtime?: string | null;
+  mounts?: unknown[] | null;
+  privileged?: boolean | string;
+  healthcheck?: Record<string, unknown> | null;
+  registry?: string;
+  entrypoint?: string[] | null;
 }
 type Ident = { Params: { ident: string } };
+type AllProjects = { Querystring: { all_projects?: unknown } };
+
+/** Zun's microversion gates of create fields (given and not null → 406 below the version). */
+const CREATE_FIELD_VERSIONS: ReadonlyArray<[keyof CreateBody, number]> = [
+  ['auto_remove', 3],
+  ['runtime', 5],
+  ['hostname', 9],
+  ['mounts', 11],
+  ['privileged', 21],
+  ['healthcheck', 22],
+  ['registry', 31],
+  ['entrypoint', 40],
+];
+
+const unsupported = (message: string): AppError => badRequest(message, 'ZUN_ERR_UNSUPPORTED');
+
+/** Create fields Zun has and this service cannot honour: refused when they ask for something. */
+function refuseUnsupported(b: CreateBody): void {
+  if (b.mounts && b.mounts.length > 0) throw unsupported('mounts: volumes and bind mounts are not supported by this service');
+  if (b.entrypoint && b.entrypoint.length > 0) throw unsupported('entrypoint: overriding the image\'s entrypoint is not supported by this service; put the program in command');
+  if (b.privileged === true || b.privileged === 'true' || b.privileged === 'True') throw unsupported('privileged: privileged containers are not supported by this service');
+}
 
 export function containerRoutes(app: FastifyInstance, deps: ApiDeps): void {
   const svc = deps.containers;
@@ -49,8 +83,10 @@ export function containerRoutes(app: FastifyInstance, deps: ApiDeps): void {
     async (req, reply) => {
       const ctx = ctxOf(req);
       const b = req.body;
+      for (const [field, minor] of CREATE_FIELD_VERSIONS) if (b[field] !== undefined && b[field] !== null) requireVersion(req.zunVersion, minor, field);
       if (b.exposed_ports && Object.keys(b.exposed_ports).length > 0) requireVersion(req.zunVersion, 24, 'exposed_ports');
       if (b.host) requireVersion(req.zunVersion, 39, 'host');
+      refuseUnsupported(b);
       const detail = await svc.create(ctx, {
         name: b.name ?? undefined,
         image: b.image,
@@ -69,25 +105,35 @@ export function containerRoutes(app: FastifyInstance, deps: ApiDeps): void {
     },
   );
 
-  app.get<{ Querystring: { all_projects?: unknown } }>('/v1/containers', { schema: { querystring: listQuery } }, async (req) => {
+  app.get<{ Querystring: Record<string, unknown> }>('/v1/containers', { schema: { querystring: containerListQuery } }, async (req) => {
     const ctx = ctxOf(req);
     const all = truthy(req.query.all_projects);
     if (all && !ctx.isAdmin) throw forbidden('Policy doesn\'t allow container:get_all_all_projects to be performed.', 'ZUN_ERR_POLICY');
-    const list = await svc.list(ctx, all);
-    return { containers: list.map((d) => containerView(d, ctx, baseUrl(req, deps))) };
+    if (req.query.host !== undefined && !ctx.isAdmin) throw forbidden('Policy doesn\'t allow container:get_one:host to be performed.', 'ZUN_ERR_POLICY');
+    const base = baseUrl(req, deps);
+    const views = (await svc.list(ctx, all)).map((d) => containerView(d, ctx, base));
+    return collection('containers', views, req.query, `${base}/v1/containers`);
   });
 
-  app.get<Ident>('/v1/containers/:ident', async (req) => {
+  /** `all_projects` (admin, Zun's container:get_one_all_projects / delete_all_projects): look the name or uuid up in every project. */
+  const allProjects = (req: { query: { all_projects?: unknown } }, ctx: { isAdmin: boolean }, action: string): boolean => {
+    const all = truthy(req.query.all_projects);
+    if (all && !ctx.isAdmin) throw forbidden(`Policy doesn't allow container:${action}_all_projects to be performed.`, 'ZUN_ERR_POLICY');
+    return all;
+  };
+
+  app.get<Ident & AllProjects>('/v1/containers/:ident', { schema: { querystring: showQuery } }, async (req) => {
     const ctx = ctxOf(req);
-    return containerView(await svc.get(ctx, req.params.ident), ctx, baseUrl(req, deps));
+    return containerView(await svc.get(ctx, req.params.ident, allProjects(req, ctx, 'get_one')), ctx, baseUrl(req, deps));
   });
 
-  app.delete<Ident & { Querystring: { force?: unknown; stop?: unknown } }>('/v1/containers/:ident', { schema: { querystring: deleteQuery } }, async (req, reply) => {
+  app.delete<Ident & { Querystring: { force?: unknown; stop?: unknown; all_projects?: unknown } }>('/v1/containers/:ident', { schema: { querystring: deleteQuery } }, async (req, reply) => {
+    const ctx = ctxOf(req);
     const force = truthy(req.query.force);
     const stop = truthy(req.query.stop);
     if (force) requireVersion(req.zunVersion, 7, 'force');
     if (stop) requireVersion(req.zunVersion, 12, 'stop');
-    await svc.delete(ctxOf(req), req.params.ident, { force, stop });
+    await svc.delete(ctx, req.params.ident, { force, stop, allProjects: allProjects(req, ctx, 'delete') });
     return reply.code(204).send();
   });
 
@@ -114,14 +160,20 @@ export function containerRoutes(app: FastifyInstance, deps: ApiDeps): void {
     },
   );
 
-  app.post<Ident & { Querystring: { command?: string }; Body: { command?: string | string[] } | null | undefined }>(
+  // Zun: POST …/execute?command=…&run=true&interactive=false → {output, exit_code, exec_id, proxy_url}
+  app.post<Ident & { Querystring: { command?: string; run?: unknown; interactive?: unknown }; Body: { command?: string | string[] } | null | undefined }>(
     '/v1/containers/:ident/execute',
     { schema: { querystring: executeQuery, body: executeBody } },
     async (req) => {
       const raw = req.body?.command ?? req.query.command;
       if (!raw || (Array.isArray(raw) && raw.length === 0)) throw badRequest('Invalid input for query parameter command: is required', 'ZUN_ERR_SCHEMA');
+      const run = req.query.run === undefined || truthy(req.query.run);
+      if (!run || truthy(req.query.interactive)) {
+        throw unsupported('interactive exec (run=false, interactive=true) needs a websocket proxy, which this service does not have: run the command without --interactive');
+      }
       const command = Array.isArray(raw) ? raw : shlexSplit(raw);
-      return svc.execute(ctxOf(req), req.params.ident, command);
+      const r = await svc.execute(ctxOf(req), req.params.ident, command);
+      return { output: r.output, exit_code: r.exit_code, exec_id: null, proxy_url: null };
     },
   );
 
@@ -156,6 +208,7 @@ export function containerRoutes(app: FastifyInstance, deps: ApiDeps): void {
 
   app.get<Ident>('/v1/containers/:ident/network_list', async (req) => {
     requireVersion(req.zunVersion, 13, 'network_list');
-    return networkListView(await svc.networkList(ctxOf(req), req.params.ident));
+    const attachments = await svc.networkList(ctxOf(req), req.params.ident);
+    return atLeast(req.zunVersion, 18) ? networkListView(attachments) : legacyNetworkListView(attachments);
   });
 }

@@ -66,5 +66,7 @@ export function errorAnswer(err: unknown, requestId: string): ErrorAnswer {
     code = 'ZUN_ERR_INTERNAL';
     detail = e.message ?? String(err);
   }
-  return { status, body: { errors: [{ request_id: requestId, code, status, title: TITLES[status] ?? 'Error', detail, links: [] }] } };
+  // as Zun: a client error's title is its message (python-zunclient prints only the title), a server error's the reason
+  const title = status < 500 ? detail : (TITLES[status] ?? 'Error');
+  return { status, body: { errors: [{ request_id: requestId, code, status, title, detail, links: [] }] } };
 }

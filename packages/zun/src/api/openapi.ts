@@ -16,7 +16,7 @@ export function openApiDocument(): object {
       title: 'kuryr-ts container service (Zun-compatible) API',
       version: '1.40',
       description:
-        'Zun URL shapes under /v1. Send `OpenStack-API-Version: container 1.N` (1.1–1.40; absent = 1.1; outside → 406). Auth: `X-Auth-Token` (Keystone) unless the service runs in noauth mode. Errors: `{errors:[{request_id, code, status, title, detail}]}`.',
+        'Zun URL shapes under /v1 (a trailing slash is the same resource; a path without /v1 is read under it). Send `OpenStack-API-Version: container 1.N` (1.1–1.40; `latest`; absent = 1.1; another service, malformed or outside → 406); answers carry OpenStack-API-Version, OpenStack-API-Minimum-Version and OpenStack-API-Maximum-Version. Auth: `X-Auth-Token` (Keystone) unless the service runs in noauth mode. Errors: `{errors:[{request_id, code, status, title, detail}]}` (a 4xx title is its message, as Zun).',
     },
     servers: [{ url: 'http://127.0.0.1:9517' }],
     components: {
@@ -78,17 +78,31 @@ export function openApiDocument(): object {
       },
       '/v1/containers': {
         post: op('Create (and with run=true start) a container on the least-loaded healthy host, or the admin-requested `host` (≥1.39); built asynchronously: Creating → Created/Running or Error', { 202: json(containerObj) }, { parameters: [q('run', { type: 'boolean' })], requestBody: { required: true, ...json({ $ref: '#/components/schemas/ContainerCreate' }) } }),
-        get: op('List the project\'s containers', { 200: json({ type: 'object', properties: { containers: { type: 'array', items: containerObj } } }) }, { parameters: [q('all_projects', { type: 'boolean' }, 'admin only')] }),
+        get: op('List the project\'s containers (Zun\'s filters, sorting and pagination; unknown parameters → 400)', { 200: json({ type: 'object', properties: { containers: { type: 'array', items: containerObj }, next: { type: 'string', description: 'URL of the next page, when this one is full' } } }) }, {
+          parameters: [
+            q('all_projects', { type: 'boolean' }, 'admin only'),
+            q('limit', { type: 'integer', minimum: 1 }, 'page size (at most 1000)'),
+            q('marker', { type: 'string' }, 'uuid of the last container of the previous page'),
+            q('sort_key', { type: 'string' }, 'a field of the container view, or id (creation order, the default)'),
+            q('sort_dir', { type: 'string', enum: ['asc', 'desc'] }),
+            ...['name', 'image', 'project_id', 'user_id', 'task_state', 'status', 'memory', 'auto_remove'].map((f) => q(f, { type: 'string' }, 'exact-match filter')),
+            q('host', { type: 'string' }, 'exact-match filter (admin only)'),
+          ],
+        }),
       },
       '/v1/containers/{ident}': {
-        get: op('Show a container', { 200: json(containerObj) }, { parameters: [ident] }),
-        delete: op('Delete a container, its sandbox, ports and exposed-ports security group', { 204: { description: 'deleted' } }, { parameters: [ident, q('force', { type: 'boolean' }, 'admin only (≥1.7)'), q('stop', { type: 'boolean' }, '≥1.12')] }),
+        get: op('Show a container', { 200: json(containerObj) }, { parameters: [ident, q('all_projects', { type: 'boolean' }, 'admin only: look the uuid or name up in every project')] }),
+        delete: op('Delete a container, its sandbox, ports and exposed-ports security group', { 204: { description: 'deleted' } }, {
+          parameters: [ident, q('force', { type: 'boolean' }, 'admin only (≥1.7)'), q('stop', { type: 'boolean' }, '≥1.12'), q('all_projects', { type: 'boolean' }, 'admin only')],
+        }),
       },
       '/v1/containers/{ident}/start': { post: op('Start', { 202: { description: 'accepted' } }, { parameters: [ident] }) },
       '/v1/containers/{ident}/stop': { post: op('Stop', { 202: { description: 'accepted' } }, { parameters: [ident, q('timeout', { type: 'integer' })] }) },
       '/v1/containers/{ident}/logs': { get: op('Logs (a JSON string)', { 200: json({ type: 'string' }) }, { parameters: [ident, q('stdout', { type: 'boolean' }), q('stderr', { type: 'boolean' }), q('tail', { type: 'integer' })] }) },
       '/v1/containers/{ident}/execute': {
-        post: op('Run a command in the container', { 200: json({ type: 'object', properties: { output: { type: 'string' }, exit_code: { type: 'integer' } } }) }, { parameters: [ident, q('command', { type: 'string' })] }),
+        post: op('Run a command in the container (the query\'s command is split like a shell; interactive exec is not supported)', { 200: json({ type: 'object', properties: { output: { type: 'string' }, exit_code: { type: 'integer' }, exec_id: { type: 'string', nullable: true }, proxy_url: { type: 'string', nullable: true } } }) }, {
+          parameters: [ident, q('command', { type: 'string' }), q('run', { type: 'boolean' }, 'true (the default) only'), q('interactive', { type: 'boolean' }, 'false (the default) only')],
+        }),
       },
       '/v1/containers/{ident}/network_attach': {
         post: op('Attach a network or a port (≥1.8)', { 200: { description: 'attached' } }, { parameters: [ident, q('network', { type: 'string' }), q('port', { type: 'string' }), q('fixed_ip', { type: 'string' })] }),
@@ -103,7 +117,7 @@ export function openApiDocument(): object {
         get: op('Show a compute host (admin)', { 200: json({ $ref: '#/components/schemas/Host' }) }, { parameters: [{ name: 'hostname', in: 'path', required: true, schema: { type: 'string' } }, q('refresh', { type: 'boolean' }, 'ping it now')] }),
       },
       '/v1/containers/{ident}/network_list': {
-        get: op('The container\'s ports (≥1.13)', { 200: json({ type: 'object', properties: { networks: { type: 'array', items: { type: 'object', properties: { net_id: { type: 'string' }, port_id: { type: 'string' }, fixed_ips: { type: 'array', items: { type: 'object' } } } } } } }) }, { parameters: [ident] }),
+        get: op('The container\'s ports (≥1.18; 1.13–1.17: one flat entry per address {net_id, subnet_id, port_id, version, ip_address})', { 200: json({ type: 'object', properties: { networks: { type: 'array', items: { type: 'object', properties: { net_id: { type: 'string' }, port_id: { type: 'string' }, fixed_ips: { type: 'array', items: { type: 'object' } } } } } } }) }, { parameters: [ident] }),
       },
     },
   };

@@ -26,12 +26,54 @@ export const netEntry = {
   oneOf: [{ required: ['network'] }, { required: ['port'] }],
 } as const;
 
-/** Zun fields the service accepts and ignores (resources, restart policy…), so python-zunclient's bodies validate. */
-const ignored = Object.fromEntries(
-  ['cpu', 'memory', 'disk', 'labels', 'restart_policy', 'interactive', 'tty', 'image_driver', 'image_pull_policy', 'auto_remove', 'runtime', 'availability_zone', 'auto_heal', 'privileged', 'healthcheck', 'mounts', 'entrypoint', 'cpu_policy', 'registry'].map(
-    (k) => [k, {}],
-  ),
-);
+const nullable = <T extends object>(schema: T) => ({ anyOf: [schema, { type: 'null' }] }) as const;
+/** Zun's `boolean` (body fields and execute's query): a JSON boolean or its four spellings. */
+const zunBool = { anyOf: [{ type: 'boolean' }, { type: 'string', enum: ['True', 'true', 'False', 'false'] }] } as const;
+
+/**
+ * Fields of Zun's container create (schemas container_create_v140) that this
+ * service accepts and ignores, with Zun's types: python-zunclient sends
+ * `environment`, `labels`, `hints`, `nets`, `mounts` and `auto_remove` on
+ * every create. See docs/zun.md ("What python-zunclient sends") for each one.
+ */
+export const IGNORED_CREATE_FIELDS = {
+  cpu: nullable({ anyOf: [{ type: 'number', minimum: 0 }, { type: 'string', pattern: '^[0-9]*(\\.([0-9]+))?$', minLength: 1 }] }),
+  cpu_policy: { type: 'string', enum: ['dedicated', 'shared'] },
+  memory: nullable({ anyOf: [{ type: 'integer', minimum: 0 }, { type: 'string', pattern: '^[0-9]+$' }] }),
+  disk: nullable({ anyOf: [{ type: 'integer', minimum: 0 }, { type: 'string', pattern: '^[0-9]+$' }] }),
+  labels: nullable({ type: 'object' }),
+  hints: nullable({ type: 'object' }),
+  auto_remove: nullable({ type: 'boolean' }),
+  image_driver: nullable({ type: 'string' }),
+  image_pull_policy: nullable({ type: 'string', enum: ['never', 'always', 'ifnotpresent', 'Never', 'Always', 'IfNotPresent'] }),
+  restart_policy: nullable({
+    type: 'object',
+    additionalProperties: false,
+    required: ['Name'],
+    properties: { Name: { type: 'string', enum: ['no', 'always', 'on-failure', 'unless-stopped'] }, MaximumRetryCount: nullable({ anyOf: [{ type: 'integer', minimum: 0 }, { type: 'string', pattern: '^[0-9]+$' }] }) },
+  }),
+  interactive: zunBool,
+  tty: zunBool,
+  runtime: nullable({ type: 'string' }),
+  availability_zone: nullable({ type: 'string', minLength: 1, maxLength: 255 }),
+  auto_heal: zunBool,
+  healthcheck: nullable({ type: 'object' }),
+  registry: { type: 'string', minLength: 2, maxLength: 255, pattern: '^[a-zA-Z0-9][a-zA-Z0-9_.-]+$' },
+} as const;
+
+/** Zun fields this service cannot honour: accepted when empty (false), refused with 400 ZUN_ERR_UNSUPPORTED otherwise. */
+export const REFUSED_CREATE_FIELDS = {
+  mounts: nullable({
+    type: 'array',
+    items: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { type: { type: 'string' }, source: { type: 'string' }, destination: { type: 'string' }, size: { anyOf: [{ type: 'string' }, { type: 'integer' }] } },
+    },
+  }),
+  entrypoint: nullable({ type: 'array', items: { type: 'string' } }),
+  privileged: zunBool,
+} as const;
 
 export const containerCreateBody = {
   type: 'object',
@@ -50,13 +92,40 @@ export const containerCreateBody = {
     run: { type: 'boolean' },
     /** Requested compute host (≥1.39, admin). */
     host: { anyOf: [{ type: 'string', minLength: 1, maxLength: 255 }, { type: 'null' }] },
-    ...ignored,
+    ...IGNORED_CREATE_FIELDS,
+    ...REFUSED_CREATE_FIELDS,
   },
 } as const;
 
-const bool = { anyOf: [{ type: 'boolean' }, { type: 'string', enum: ['true', 'false', 'True', 'False', '1', '0', ''] }] } as const;
+/** Zun's `boolean_extended` (query parameters such as all_projects, force, stop, run). */
+const TRUE_WORDS = ['True', 'TRUE', 'true', '1', 'ON', 'On', 'on', 'YES', 'Yes', 'yes'];
+const FALSE_WORDS = ['False', 'FALSE', 'false', '0', 'OFF', 'Off', 'off', 'NO', 'No', 'no'];
+
+const bool = { anyOf: [{ type: 'boolean' }, { type: 'string', enum: [...TRUE_WORDS, ...FALSE_WORDS, ''] }] } as const;
 
 export const listQuery = { type: 'object', properties: { all_projects: bool } } as const;
+/** GET /v1/containers: Zun's filters, sorting and pagination (unknown parameters → 400, as Zun). */
+export const containerListQuery = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    all_projects: bool,
+    limit: { type: 'integer', minimum: 1 },
+    marker: ref,
+    sort_key: { type: 'string', minLength: 1, maxLength: 64 },
+    sort_dir: { type: 'string', enum: ['asc', 'desc'] },
+    name: { type: 'string' },
+    image: { type: 'string' },
+    project_id: { type: 'string' },
+    user_id: { type: 'string' },
+    host: { type: 'string' },
+    task_state: { type: 'string' },
+    status: { type: 'string' },
+    memory: { type: 'string' },
+    auto_remove: bool,
+  },
+} as const;
+export const showQuery = { type: 'object', properties: { all_projects: bool } } as const;
 export const hostsQuery = { type: 'object', properties: { refresh: bool } } as const;
 export const createQuery = { type: 'object', properties: { run: bool } } as const;
 export const deleteQuery = { type: 'object', properties: { force: bool, stop: bool, all_projects: bool } } as const;
@@ -65,7 +134,7 @@ export const logsQuery = {
   type: 'object',
   properties: { stdout: bool, stderr: bool, tail: { anyOf: [{ type: 'integer', minimum: 0 }, { type: 'string', enum: ['all'] }] }, timestamps: bool, since: {} },
 } as const;
-export const executeQuery = { type: 'object', properties: { command: { type: 'string', minLength: 1 }, run: bool, interactive: bool } } as const;
+export const executeQuery = { type: 'object', properties: { command: { type: 'string', minLength: 1 }, run: zunBool, interactive: zunBool } } as const;
 export const executeBody = {
   anyOf: [{ type: 'object', properties: { command: { anyOf: [{ type: 'string', minLength: 1 }, { type: 'array', items: { type: 'string' }, minItems: 1 }] } } }, { type: 'null' }],
 } as const;
@@ -81,4 +150,4 @@ export const detachQuery = {
   oneOf: [{ required: ['network'] }, { required: ['port'] }],
 } as const;
 
-export const truthy = (v: unknown): boolean => v === true || (typeof v === 'string' && ['true', 'True', '1'].includes(v));
+export const truthy = (v: unknown): boolean => v === true || (typeof v === 'string' && TRUE_WORDS.includes(v));

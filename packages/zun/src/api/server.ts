@@ -3,6 +3,11 @@
  * the microversion header, JSON-schema validation (400 naming the field),
  * Zun's error body, and the /v1 routes of networks-routes.ts,
  * containers-routes.ts and hosts-routes.ts. No business logic here.
+ *
+ * URL manners of Zun's API (pecan), which python-zunclient relies on: a
+ * trailing slash is the same resource (`POST /v1/containers/`, `GET
+ * /v1/hosts/`), and a path without the version prefix is read under /v1
+ * (`/containers` is `/v1/containers`: an endpoint registered without /v1).
  */
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyRequest } from 'fastify';
 import type { Logger as PinoLogger } from 'pino';
@@ -15,7 +20,7 @@ import type { TokenValidator } from '../ports/identity.js';
 import { containerRoutes } from './containers-routes.js';
 import { errorAnswer } from './errors.js';
 import { hostRoutes } from './hosts-routes.js';
-import { MAX_VERSION, MIN_VERSION, parseVersion, versionText, type Version } from './microversion.js';
+import { HEADER, MAX_VERSION, MIN_VERSION, headerValue, parseVersion, versionText, type Version } from './microversion.js';
 import { networkRoutes } from './networks-routes.js';
 import { openApiDocument } from './openapi.js';
 
@@ -47,6 +52,17 @@ export function baseUrl(req: FastifyRequest, deps: ApiDeps): string {
 
 const PUBLIC = new Set(['/', '/v1', '/v1/', '/v1/openapi.json']);
 
+/** `/containers?x` → `/v1/containers?x`, as Zun's root controller routes a path without a version. */
+export function versionedUrl(url: string): string {
+  if (url === '/' || url.startsWith('/?') || /^\/v1(?:[/?]|$)/.test(url)) return url;
+  return `/v1${url}`;
+}
+
+/** A request that carries no content (no length or 0, not chunked). */
+function bodyless(headers: Record<string, string | string[] | undefined>): boolean {
+  return headers['transfer-encoding'] === undefined && (headers['content-length'] === undefined || headers['content-length'] === '0');
+}
+
 async function authenticate(req: FastifyRequest, auth: AuthMode): Promise<RequestContext> {
   if (auth.kind === 'noauth') {
     // development mode: identity from headers, like Zun's noauth; admin unless X-Roles says otherwise
@@ -67,6 +83,13 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     ...(deps.logger ? { loggerInstance: deps.logger as unknown as FastifyBaseLogger } : { logger: false }),
     ajv: { customOptions: { coerceTypes: 'array', removeAdditional: false, allErrors: false, useDefaults: true } },
     bodyLimit: 1024 * 1024,
+    routerOptions: { ignoreTrailingSlash: true },
+    rewriteUrl: (req) => versionedUrl(req.url ?? '/'),
+  });
+  // First hook: a request without content has no media type to check (python-zunclient sends
+  // `DELETE` with Content-Type application/octet-stream and no body, actions with application/json)
+  app.addHook('onRequest', async (req) => {
+    if (bodyless(req.headers)) delete req.headers['content-type'];
   });
   app.decorateRequest('zunCtx', null as unknown as RequestContext);
   app.decorateRequest('zunVersion', null as unknown as Version);
@@ -84,8 +107,12 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
   });
 
   app.addHook('onRequest', async (req, reply) => {
+    void reply
+      .header('OpenStack-API-Minimum-Version', headerValue(MIN_VERSION))
+      .header('OpenStack-API-Maximum-Version', headerValue(MAX_VERSION))
+      .header('Vary', HEADER);
     req.zunVersion = parseVersion(req.headers);
-    void reply.header('OpenStack-API-Version', `container ${versionText(req.zunVersion)}`).header('Vary', 'OpenStack-API-Version');
+    void reply.header(HEADER, headerValue(req.zunVersion));
     const path = req.url.split('?')[0] ?? '';
     if (PUBLIC.has(path)) return;
     req.zunCtx = await authenticate(req, deps.auth);
@@ -109,8 +136,14 @@ export function buildApi(deps: ApiDeps): FastifyInstance {
     links: [{ href: `${baseUrl(req, deps)}/v1/`, rel: 'self' }],
   });
   app.get('/', async (req) => ({ versions: [versionDoc(req)], default_version: versionDoc(req), name: 'OpenStack Zun API (kuryr-ts)' }));
-  app.get('/v1', async (req) => ({ ...versionDoc(req), networks: [{ href: `${baseUrl(req, deps)}/v1/networks/`, rel: 'self' }], containers: [{ href: `${baseUrl(req, deps)}/v1/containers/`, rel: 'self' }], hosts: [{ href: `${baseUrl(req, deps)}/v1/hosts/`, rel: 'self' }] }));
-  app.get('/v1/', async (req) => versionDoc(req));
+  // GET /v1 and /v1/ (one route: trailing slashes are ignored)
+  app.get('/v1', async (req) => ({
+    ...versionDoc(req),
+    media_types: [{ base: 'application/json', type: 'application/vnd.openstack.zun.v1+json' }],
+    networks: [{ href: `${baseUrl(req, deps)}/v1/networks/`, rel: 'self' }],
+    containers: [{ href: `${baseUrl(req, deps)}/v1/containers/`, rel: 'self' }],
+    hosts: [{ href: `${baseUrl(req, deps)}/v1/hosts/`, rel: 'self' }],
+  }));
   app.get('/v1/openapi.json', async () => openApiDocument());
 
   networkRoutes(app, deps);

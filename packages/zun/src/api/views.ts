@@ -77,6 +77,13 @@ export function networkListView(attachments: readonly NetworkAttachment[]): { ne
   };
 }
 
+/** network_list 1.13–1.17: one flat entry per address. */
+export function legacyNetworkListView(attachments: readonly NetworkAttachment[]): { networks: unknown[] } {
+  return {
+    networks: attachments.flatMap((a) => a.addresses.map((r) => ({ net_id: a.neutronNetId, subnet_id: r.subnet_id, port_id: a.portId, version: r.version, ip_address: r.addr }))),
+  };
+}
+
 /** A compute host (Zun's host view: `hostname`; plus its health and load). */
 export function hostView(h: HostReport, base: string): Record<string, unknown> {
   return {

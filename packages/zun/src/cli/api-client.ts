@@ -1,11 +1,11 @@
 /**
- * The CLI's client of zun-api: base URL, microversion header, the caller's
- * Keystone token (from --os-cloud / OS_CLOUD / OS_* through the shared
- * auth-sources, or none in noauth mode), and Zun's error body turned into
- * ApiError(status, detail).
+ * The CLI's client of zun-api: the connection (URL and identity, see
+ * connection.ts), the microversion header (`latest` / `1.latest` are sent as
+ * `container latest`), Zun's error body turned into ApiError(status, detail),
+ * and a server that cannot be reached reported as such (UnreachableError),
+ * never as an HTTP status it did not send.
  */
-import { buildNeutronAuth, resolveAuthSource } from '@kuryr-ts/openstack/keystone/auth-sources';
-import type { NeutronAuth } from '@kuryr-ts/openstack/keystone/auth';
+import type { Connection } from './connection.js';
 
 export class ApiError extends Error {
   override readonly name = 'ApiError';
@@ -18,50 +18,53 @@ export class ApiError extends Error {
   }
 }
 
+/** No HTTP answer at all: refused, unknown host, reset, timed out. */
+export class UnreachableError extends Error {
+  override readonly name = 'UnreachableError';
+}
+
 export interface ClientOptions {
-  url: string;
+  connection: Connection;
+  /** `1.N`, `latest`, `1.latest` or `1` (python-zunclient's spellings of the newest). */
   apiVersion: string;
-  cloud?: string | undefined;
-  env?: NodeJS.ProcessEnv;
-  /** noauth development mode: sent as X-Project-Id instead of a token. */
-  projectId?: string | undefined;
+  timeoutMs?: number;
+}
+
+/** The OpenStack-API-Version header value for a `--zun-api-version`, or undefined when malformed. */
+export function versionHeader(version: string): string | undefined {
+  const v = version.trim();
+  if (/^(1(\.latest)?|latest)$/i.test(v)) return 'container latest';
+  return /^\d+\.\d+$/.test(v) ? `container ${v}` : undefined;
+}
+
+function reasonOf(err: unknown): string {
+  const e = err as { name?: string; message?: string; cause?: { code?: string; message?: string } };
+  if (e.name === 'TimeoutError') return 'timed out';
+  return e.cause?.code ?? e.cause?.message ?? e.message ?? String(err);
 }
 
 export class ZunClient {
-  readonly #auth: NeutronAuth | undefined;
-  readonly #url: string;
-
-  constructor(readonly opts: ClientOptions) {
-    this.#url = opts.url.replace(/\/+$/, '').replace(/\/v1$/, '');
-    const env = { ...(opts.env ?? process.env), ...(opts.cloud ? { OS_CLOUD: opts.cloud } : {}) };
-    const source = resolveAuthSource({}, { env });
-    const hasCredentials = source.values.auth_url || source.values.token;
-    if (hasCredentials) {
-      // the token is what we want; the endpoint override stops the catalog lookup of a Neutron endpoint
-      source.values.endpoint_override ??= this.#url;
-      this.#auth = buildNeutronAuth(source).auth;
-    }
-  }
+  constructor(readonly opts: ClientOptions) {}
 
   async request<T = unknown>(method: string, path: string, opts: { query?: Record<string, string | undefined>; body?: unknown } = {}): Promise<T> {
     const params = new URLSearchParams();
     for (const [k, v] of Object.entries(opts.query ?? {})) if (v !== undefined) params.append(k, v);
     const qs = params.toString();
-    const headers: Record<string, string> = { Accept: 'application/json', 'OpenStack-API-Version': `container ${this.opts.apiVersion}` };
-    if (this.#auth) Object.assign(headers, await this.#auth.headers());
-    else if (this.opts.projectId) headers['X-Project-Id'] = this.opts.projectId;
+    const version = versionHeader(this.opts.apiVersion) ?? `container ${this.opts.apiVersion}`;
+    const base = await this.opts.connection.baseUrl();
+    const headers: Record<string, string> = { Accept: 'application/json', 'OpenStack-API-Version': version, ...(await this.opts.connection.headers()) };
     if (opts.body !== undefined) headers['Content-Type'] = 'application/json';
     let res: Response;
     try {
-      res = await fetch(`${this.#url}${path}${qs ? `?${qs}` : ''}`, {
+      res = await fetch(`${base}${path}${qs ? `?${qs}` : ''}`, {
         method,
         headers,
-        signal: AbortSignal.timeout(120_000),
+        signal: AbortSignal.timeout(this.opts.timeoutMs ?? 120_000),
         ...(opts.body !== undefined ? { body: JSON.stringify(opts.body) } : {}),
       });
     } catch (err) {
-      const cause = (err as { cause?: { code?: string } }).cause;
-      throw new ApiError(503, `cannot reach zun-api at ${this.#url}: ${cause?.code ?? (err as Error).message}`);
+      const via = this.opts.connection.via;
+      throw new UnreachableError(`cannot reach zun-api at ${base}: ${reasonOf(err)}${via ? ` (${via})` : ''}`, { cause: err });
     }
     const text = await res.text();
     if (!res.ok) {

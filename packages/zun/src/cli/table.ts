@@ -17,8 +17,11 @@ export function table(headers: readonly string[], rows: ReadonlyArray<readonly u
   return [line, ...row(headers), line, ...text.flatMap(row), line].join('\n');
 }
 
+/** The fields a show prints: all but `links`, sorted. */
+export const showKeys = (obj: Record<string, unknown>): string[] => Object.keys(obj).sort().filter((k) => k !== 'links');
+
 export function propertyTable(obj: Record<string, unknown>): string {
-  return table(['Property', 'Value'], Object.keys(obj).sort().filter((k) => k !== 'links').map((k) => [k, obj[k]]));
+  return table(['Property', 'Value'], showKeys(obj).map((k) => [k, obj[k]]));
 }
 
 /** Zun's list view: `addresses` flattened to the IPs, comma-joined. */

@@ -185,13 +185,14 @@ export class ContainerService {
     return Promise.all(rows.map(async (container) => ({ container, attachments: await this.store.attachments.listByContainer(container.uuid) })));
   }
 
-  async get(ctx: RequestContext, ident: string): Promise<ContainerDetail> {
-    const container = await this.#find(ctx, ident);
+  /** `allProjects` (admins): the uuid or name is looked up in every project. */
+  async get(ctx: RequestContext, ident: string, allProjects = false): Promise<ContainerDetail> {
+    const container = await this.#find(ctx, ident, allProjects);
     return { container, attachments: await this.store.attachments.listByContainer(container.uuid) };
   }
 
-  async #find(ctx: RequestContext, ident: string): Promise<ZunContainer> {
-    const projectId = scopeOf(ctx);
+  async #find(ctx: RequestContext, ident: string, allProjects = false): Promise<ZunContainer> {
+    const projectId = scopeOf(ctx, allProjects);
     const byUuid = await this.store.containers.get(ident);
     if (byUuid && (projectId === undefined || byUuid.projectId === projectId)) return byUuid;
     const byName = await this.store.containers.list({ projectId, name: ident });
@@ -247,9 +248,9 @@ export class ContainerService {
   }
 
   /** Zun: `force` is admin-only (container:delete_force); a running container needs stop or force. */
-  async delete(ctx: RequestContext, ident: string, opts: { force?: boolean; stop?: boolean } = {}): Promise<void> {
+  async delete(ctx: RequestContext, ident: string, opts: { force?: boolean; stop?: boolean; allProjects?: boolean } = {}): Promise<void> {
     if (opts.force && !ctx.isAdmin) throw forbidden('Policy doesn\'t allow container:delete_force to be performed.', 'ZUN_ERR_POLICY');
-    const c = await this.#find(ctx, ident);
+    const c = await this.#find(ctx, ident, opts.allProjects);
     if (c.status === 'Creating' || c.status === 'Deleting') {
       throw conflict(`Cannot delete container ${c.uuid} in ${c.status} state.`, 'ZUN_ERR_INVALID_STATE');
     }

@@ -59,7 +59,7 @@ describe('zun auth', () => {
     try {
       const none = await app.inject({ method: 'GET', url: '/v1/containers' });
       assert.equal(none.statusCode, 401);
-      assert.equal((none.json() as { errors: Array<{ title: string }> }).errors[0]!.title, 'Unauthorized');
+      assert.equal((none.json() as { errors: Array<{ title: string }> }).errors[0]!.title, 'The request you have made requires authentication.');
       assert.equal((await app.inject({ method: 'GET', url: '/v1/containers', headers: { 'x-auth-token': 'nope' } })).statusCode, 401);
       assert.equal((await app.inject({ method: 'GET', url: '/v1/containers', headers: { 'x-auth-token': 'demo' } })).statusCode, 200);
       assert.equal((await app.inject({ method: 'GET', url: '/v1/containers?all_projects=1', headers: { 'x-auth-token': 'demo' } })).statusCode, 403);

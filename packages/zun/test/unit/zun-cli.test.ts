@@ -83,11 +83,12 @@ describe('zun CLI', () => {
     assert.equal((await zun('run', '--security-group', 'a', '-p', '80', 'img')).code, 2);
   });
 
-  it('an unreachable zun-api is an API error (1), naming the URL', async () => {
+  it('an unreachable zun-api exits 1, naming the URL and the reason (no HTTP status it did not send)', async () => {
     const out: string[] = [];
     const code = await main(['node', 'zun', 'list'], () => {}, (t) => out.push(t), { ZUN_URL: 'http://127.0.0.1:1' });
     assert.equal(code, 1);
-    assert.match(out.join(''), /cannot reach zun-api at http:\/\/127\.0\.0\.1:1/);
+    assert.match(out.join(''), /^ERROR: cannot reach zun-api at http:\/\/127\.0\.0\.1:1: /);
+    assert.doesNotMatch(out.join(''), /HTTP/);
   });
 });
 
