@@ -53,6 +53,7 @@ faultScenario('burst', `${knobs.burst} docker run at once, then ${knobs.burst} d
     runPause,
     () => runsDone,
   );
+  runKill.catch(() => undefined); // awaited below
   const runResults: OpResult[] = await runs;
   const runKilledAt = await runKill;
   const runWall = performance.now() - t0;
@@ -75,6 +76,7 @@ faultScenario('burst', `${knobs.burst} docker run at once, then ${knobs.burst} d
   const t1 = performance.now();
   const rms = Promise.all(names.map((n) => removeContainer(n))).finally(() => (rmsDone = true));
   const rmKill = killWhen(daemon, async () => performance.now() - t1 >= rmDelay, rmPause, () => rmsDone);
+  rmKill.catch(() => undefined); // awaited below
   const rmResults: OpResult[] = await rms;
   const rmKilledAt = await rmKill;
   const rmWall = performance.now() - t1;

@@ -33,13 +33,10 @@ faultScenario('churn', `kill -9 of the daemon during ${knobs.churnOps} container
   let seq = 0;
   let issued = 0;
   const results: Array<OpResult & { op: 'run' | 'rm' }> = [];
+  // A removal takes a container whose `docker run` has returned (started or not): never one still starting.
   const pickOp = (): { op: 'run' | 'rm'; name: string } => {
     const wantRun = existing.length < 4 || (existing.length < 14 && rng.chance(0.55));
-    if (wantRun) {
-      const name = `${ctx.prefix}c${seq++}`;
-      existing.push(name);
-      return { op: 'run', name };
-    }
+    if (wantRun) return { op: 'run', name: `${ctx.prefix}c${seq++}` };
     const [name] = existing.splice(rng.int(0, existing.length - 1), 1);
     return { op: 'rm', name: name! };
   };
@@ -48,6 +45,7 @@ faultScenario('churn', `kill -9 of the daemon during ${knobs.churnOps} container
       issued++;
       const { op, name } = pickOp();
       const r = op === 'run' ? await runContainer(name, net) : await removeContainer(name);
+      if (op === 'run') existing.push(name);
       results.push({ ...r, op });
     }
   };
@@ -63,6 +61,7 @@ faultScenario('churn', `kill -9 of the daemon during ${knobs.churnOps} container
   };
   const t0 = performance.now();
   const killing = killer();
+  killing.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
   await Promise.all(Array.from({ length: knobs.churnWorkers }, worker));
   churning = false;
   await killing;
