@@ -177,6 +177,19 @@ export class DockerdRestart {
     return performance.now() - t0;
   }
 
+  /**
+   * SIGKILL by pid: a crash. Its containerd follows (its parent-death signal);
+   * the shims, and the containers in them, stay for the next dockerd to find.
+   */
+  async kill(): Promise<number> {
+    const pid = requireLabPid('dockerd');
+    this.#launch = launchOf(pid);
+    const t0 = performance.now();
+    process.kill(pid, 'SIGKILL');
+    if (!(await waitGone(pid, 10_000))) throw new Error(`dockerd (pid ${pid}) survived SIGKILL`);
+    return performance.now() - t0;
+  }
+
   /** Starts it again as it was (its pid file, its log, its PATH); waits until it answers. Returns ms. */
   async start(): Promise<number> {
     const l = this.#launch;

@@ -22,6 +22,7 @@ export const SCENARIOS: Array<[string, string]> = [
   ['neutron', 'Neutron API not answering (SIGSTOP of neutron-server)'],
   ['keystone', 'Keystone: short tokens, not answering (SIGSTOP of uwsgi), a revoked token'],
   ['dockerd', 'dockerd restarted (by pid) under running containers'],
+  ['dockerd-kill', 'dockerd killed (SIGKILL, by pid) under running containers'],
   ['ovs', 'ovs-vswitchd killed (by pid) and started again'],
   ['fuzz', 'fuzzed requests on the plugin socket'],
 ];
