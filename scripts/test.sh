@@ -8,12 +8,12 @@
 #      is switched to it first, and switched back at the end;
 #   3. runs the unit tests (fakes) and the integration tests (real Docker +
 #      Neutron + OVS) in one node:test run on that engine;
-#   4. the fault injection suite (test/faults: kill -9 of the driver during churn and
-#      in a burst, Neutron and Keystone not answering, a revoked token, dockerd and
+#   4. with KURYR_FAULTS=1 only (off by default: not yet run on the lab), the fault
+#      injection suite (test/faults: kill -9 of the driver during churn and in a
+#      burst, Neutron and Keystone not answering, a revoked token, dockerd and
 #      ovs-vswitchd restarted by pid, fuzzed plugin requests; docs/faults.md) on that
 #      engine, within KURYR_TEST_FAULTS_TIMEOUT seconds (default 900); its report
-#      goes to dist/faults-report/ (KURYR_FAULTS_* knobs scale it; KURYR_TEST_FAULTS=0
-#      skips it);
+#      goes to dist/faults-report/ (KURYR_FAULTS_* knobs scale it);
 #   5. the Docker Engine matrix: for each other engine (KURYR_TEST_DOCKER_MATRIX,
 #      default: the engines of lab/lib.sh but KURYR_LAB_DOCKER, i.e. "20.10 26.1";
 #      0 = none) it switches the lab's dockerd (KURYR_LAB_DOCKER=<ver> lab/up.sh)
@@ -123,7 +123,7 @@ fi
 # shellcheck disable=SC2086  # $UNIT is a glob (or empty)
 run_tests "Docker $PRIMARY ($(engine_full)), all tests" "$LOGS/all.log" 0 $UNIT dist/test/integration/ packages/zun/dist/test/integration/
 
-if [ "${KURYR_TEST_FAULTS:-1}" != 0 ]; then
+if [ "${KURYR_FAULTS:-0}" = 1 ]; then
   header "Docker Engine $PRIMARY: fault injection (test/faults, seed ${KURYR_FAULTS_SEED:-kuryr-faults})"
   export KURYR_FAULTS_RESULTS=$LOGS/faults
   run_tests "Docker $PRIMARY, fault injection" "$LOGS/faults.log" "${KURYR_TEST_FAULTS_TIMEOUT:-900}" dist/test/faults/

@@ -1,6 +1,6 @@
 /**
  * The fault suite's knobs (environment variables) and their defaults: the
- * defaults are what `npm test` runs; scale them up for a longer soak, down
+ * defaults are what `KURYR_FAULTS=1 npm test` runs; scale them up for a longer soak, down
  * for a quick look. Every scenario draws its random choices from the seed.
  */
 import { REPO } from '../lab-support/lab-host.js';
