@@ -38,6 +38,7 @@ PACKAGES=(
   docker.io iptables bridge-utils ethtool kmod
   keystone                # Keystone (+ uwsgi-core, uwsgi-plugin-python3): Neutron runs behind it
   tcpdump                 # the multi-host test's capture of Geneve on the underlay (docs/multihost.md)
+  chromium                # headless browser of the topology page's tests (driven by playwright-core)
 )
 
 if [ "${KURYR_LAB_SKIP_APT:-0}" != 1 ]; then

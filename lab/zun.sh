@@ -57,7 +57,8 @@ auth_conf() {
     creds=$(kuryr_keystone_auth)
     printf '[DEFAULT]\nauth_strategy = keystone\n\n[neutron]\n%s\n\n[keystone_authtoken]\n%s\n' "$creds" "$creds"
   else
-    printf '[DEFAULT]\nauth_strategy = noauth\n\n[neutron]\nauth_type = none\nendpoint_override = %s\n' "$NEUTRON_URL"
+    # a noauth lab (development): its callers name no project, so they are the cloud's admins (zun.conf says so explicitly)
+    printf '[DEFAULT]\nauth_strategy = noauth\nnoauth_project_id = admin\nnoauth_roles = admin\n\n[neutron]\nauth_type = none\nendpoint_override = %s\n' "$NEUTRON_URL"
   fi
 }
 

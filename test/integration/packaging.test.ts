@@ -1,13 +1,17 @@
 /**
- * Deployment shapes, for real: the systemd unit's capability bounds, the
+ * Deployment shapes, for real: the systemd units' identities and capability
+ * bounds (the driver's, and zun-api's as an unprivileged user), the
  * TCP+TLS listener found through a Docker .json spec with client
  * certificates, and the Docker managed (v2) plugin built from this tree.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { after, describe, it } from 'node:test';
 import { startDaemon, type TestDaemon } from './daemons.js';
-import { IMAGE, REPO, RUN_PREFIX, cleanupDocker, containerIp, docker, sh } from './support.js';
+import { IMAGE, REPO, RUN_PREFIX, cleanupDocker, containerIp, docker, sh, waitFor } from './support.js';
+import { capsOf, identityOf, serviceSettings, setprivPrefix, setting } from './systemd-unit.js';
 
 const containers: string[] = [];
 const networks: string[] = [];
@@ -36,15 +40,71 @@ async function pingThrough(driver: string, label: string, subnet: string): Promi
 }
 
 describe('deployment shapes', { timeout: 600_000 }, () => {
-  it('systemd unit: the daemon works under exactly its capability bounding set', async () => {
-    const unit = readFileSync(`${REPO}packaging/systemd/kuryr-ts.service`, 'utf8');
-    const caps = /^CapabilityBoundingSet=(.*)$/m.exec(unit)![1]!.split(/\s+/).map((c) => c.replace(/^CAP_/, '').toLowerCase());
-    assert.deepEqual(caps, ['net_admin', 'net_raw']);
+  it('systemd unit: the daemon works under exactly its identity, capabilities and no_new_privs', async () => {
+    const path = `${REPO}packaging/systemd/kuryr-ts.service`;
+    const unit = readFileSync(path, 'utf8');
+    const s = serviceSettings(path);
+    assert.deepEqual(capsOf(setting(s, 'CapabilityBoundingSet')), ['net_admin', 'net_raw']);
+    assert.deepEqual(capsOf(setting(s, 'AmbientCapabilities')), ['net_admin', 'net_raw']);
+    assert.equal(setting(s, 'User'), '', 'runs as root (the ovsdb and plugin sockets are root\'s)');
+    assert.equal(setting(s, 'ProtectSystem'), 'strict');
+    assert.ok(setting(s, 'ReadWritePaths').split(/\s+/).includes('/run/docker/plugins'));
     assert.match(unit, /^Before=docker\.service$/m);
-    const bounds = `-all,${caps.map((c) => `+${c}`).join(',')}`;
-    const d = await startDaemon(`${RUN_PREFIX}cap`, '', { prefix: ['setpriv', '--bounding-set', bounds, '--inh-caps', bounds, '--'] });
+    const prefix = setprivPrefix(s, await identityOf(s));
+    assert.ok(prefix.includes('--no-new-privs'));
+    const d = await startDaemon(`${RUN_PREFIX}cap`, '', { prefix });
     daemons.push(d);
     await pingThrough(d.name, 'cap', '10.190.0');
+  });
+
+  it('systemd unit: zun-api answers /v1 as an unprivileged user with no capability, reaching Docker through its group', async () => {
+    const s = serviceSettings(`${REPO}packaging/systemd/zun-api.service`);
+    assert.equal(setting(s, 'User'), 'zun');
+    assert.deepEqual(capsOf(setting(s, 'CapabilityBoundingSet')), []);
+    assert.deepEqual(capsOf(setting(s, 'AmbientCapabilities')), []);
+    assert.equal(setting(s, 'SupplementaryGroups'), 'docker');
+    assert.equal(setting(s, 'StateDirectory'), 'zun');
+    const who = await identityOf(s);
+    assert.ok(who !== undefined && who.uid !== 0);
+    // a temporary config: noauth, a SQLite database in the user's own state directory, Neutron
+    // never called (loopback, nothing listens), this host's Docker as the only compute host
+    const dir = mkdtempSync(`${tmpdir()}/${RUN_PREFIX}-zunapi.`);
+    files.push(dir);
+    chmodSync(dir, 0o755);
+    mkdirSync(`${dir}/state`, { mode: 0o750 });
+    chownSync(`${dir}/state`, who.uid, who.gid);
+    const port = 29500 + (process.pid % 100);
+    writeFileSync(
+      `${dir}/zun.conf`,
+      `[DEFAULT]\nauth_strategy = noauth\nhost = ${RUN_PREFIX}-zunhost\n[api]\nhost_ip = 127.0.0.1\nport = ${port}\n` +
+        `[database]\nconnection = sqlite:///${dir}/state/zun.sqlite\n[docker]\nsocket = /var/run/docker.sock\nping_interval = 0\n` +
+        '[neutron]\nauth_type = none\nendpoint_override = http://127.0.0.1:1\n',
+      { mode: 0o644 },
+    );
+    const argv = [...setprivPrefix(s, who), process.execPath, `${REPO}packages/zun/bin/zun-api.js`, '--config-file', `${dir}/zun.conf`];
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'inherit'] });
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    try {
+      const base = `http://127.0.0.1:${port}`;
+      const v1 = await waitFor('zun-api on /v1', async () => {
+        if (child.exitCode !== null || child.signalCode !== null) throw new Error(`zun-api exited (${child.exitCode ?? child.signalCode})`);
+        const r = await fetch(`${base}/v1`).catch(() => undefined);
+        return r?.ok ? ((await r.json()) as { id?: string }) : undefined;
+      }, 20_000);
+      assert.equal(v1.id, 'v1');
+      const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
+      assert.match(status, new RegExp(`^Uid:\\s+${who.uid}\\s`, 'm'));
+      assert.match(status, /^CapEff:\s+0+$/m);
+      assert.match(status, /^CapBnd:\s+0+$/m);
+      assert.match(status, /^NoNewPrivs:\s+1$/m);
+      // the docker group is what lets it reach Docker
+      const hosts = (await (await fetch(`${base}/v1/hosts?refresh=true`)).json()) as { hosts: Array<{ hostname: string; state: string; reason?: string }> };
+      assert.equal(hosts.hosts[0]?.state, 'up', JSON.stringify(hosts.hosts[0]));
+    } finally {
+      child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 10_000))]);
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
   });
 
   it('TCP + TLS through a Docker .json spec, with client certificates; no certificate, no entry', async () => {

@@ -147,6 +147,6 @@ describe('walking skeleton: docker → kuryr-ts → Neutron → packets', { time
     assert.equal(schema.status, 400);
     assert.match(JSON.parse(schema.body).Error as string, /PoolID/);
     const caps = await pluginCall('NetworkDriver.GetCapabilities', '');
-    assert.deepEqual(JSON.parse(caps.body), { Scope: 'local', ConnectivityScope: 'local' });
+    assert.deepEqual(JSON.parse(caps.body), { Scope: 'local', ConnectivityScope: 'local', GwAllocChecker: true });
   });
 });

@@ -169,6 +169,9 @@ before(async () => {
     '[DEFAULT]',
     'auth_strategy = noauth',
     `noauth_project_id = ${made.project}`,
+    // the CLI names no roles: its caller is an admin of this project, which is the admin project here
+    'noauth_roles = admin',
+    `admin_project_name = ${made.project}`,
     '[compute_hosts]',
     `host1 = unix://${LAB_SOCK('host1')}`,
     `host2 = unix://${RELAY}`,

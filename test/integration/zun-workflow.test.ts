@@ -87,7 +87,7 @@ async function waitRunning(name: string): Promise<string> {
 before(async () => {
   const kuryrNeutron = parseIni(readFileSync('/etc/kuryr-lab/kuryr.conf', 'utf8'), 'kuryr.conf').get('neutron');
   const neutronConf = [...(kuryrNeutron?.entries() ?? [])].filter(([k]) => !['enable_dhcp', 'vif_plugging_is_fatal'].includes(k)).map(([k, v]) => `${k} = ${v.value}`).join('\n');
-  const conf = `[DEFAULT]\nhost = ${hostId()}\nauth_strategy = ${KEYSTONE ? 'keystone' : 'noauth'}\n[docker]\nstop_timeout = 1\n[database]\nconnection = sqlite://${join(tmp, 'zun.sqlite')}\n[neutron]\n${neutronConf}\n`;
+  const conf = `[DEFAULT]\nhost = ${hostId()}\nauth_strategy = ${KEYSTONE ? 'keystone' : 'noauth\nnoauth_project_id = admin\nnoauth_roles = admin'}\n[docker]\nstop_timeout = 1\n[database]\nconnection = sqlite://${join(tmp, 'zun.sqlite')}\n[neutron]\n${neutronConf}\n`;
   zunApp = await buildZunApp(buildZunConfig(parseIni(conf, 'test zun.conf'), {}), pino({ level: 'warn' }));
   await zunApp.app.listen({ host: '127.0.0.1', port: 0 });
   zunUrl = `http://127.0.0.1:${(zunApp.app.server.address() as AddressInfo).port}`;

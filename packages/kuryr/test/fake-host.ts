@@ -74,6 +74,13 @@ export class FakeLinks implements LinkOps {
     return [...this.links.entries()].filter(([, v]) => v.alias === alias).map(([k]) => k);
   }
 
+  async aliasedLinks(): Promise<Array<{ name: string; alias: string }>> {
+    return [
+      ...[...this.links.entries()].filter(([, v]) => v.alias).map(([name, v]) => ({ name, alias: v.alias! })),
+      ...[...this.other.entries()].filter(([, v]) => v.alias).map(([name, v]) => ({ name, alias: v.alias! })),
+    ];
+  }
+
   async deleteLink(name: string): Promise<boolean> {
     this.calls.push(`del ${name}`);
     const peer = this.other.get(name)?.peer;

@@ -10,6 +10,7 @@ import type { DriverSettings } from '../src/domain/settings.js';
 import { OpStats } from '@kuryr-ts/openstack/lib/op-stats';
 import { buildRegistry, type BindingChoice } from '../src/main/binders.js';
 import { composeDriver } from '../src/main/compose.js';
+import type { FakeDocker } from './fake-docker.js';
 import { FakeLinks, FakeOvs } from './fake-host.js';
 import { FakeNeutron } from '@kuryr-ts/openstack/testing/fake-neutron';
 
@@ -43,6 +44,8 @@ export interface DriverOptions {
   nested?: (links: FakeLinks, neutron: FakeNeutron) => Partial<BinderTable>;
   /** kuryr.conf settings that differ from `settings` (e.g. `ipRangeAsAllocationPool`). */
   settings?: Partial<DriverSettings>;
+  /** A reconciler over this Docker (`d.reconciler`), with a grace period and a clock. */
+  reconcile?: { docker: FakeDocker; graceS?: number; now?: () => number };
 }
 
 export function buildDriver(neutron = new FakeNeutron(), dopts: DriverOptions = {}) {
@@ -73,8 +76,9 @@ export function buildDriver(neutron = new FakeNeutron(), dopts: DriverOptions = 
       stats,
       background: (work) => void background.push(work()),
       onUndoFailure: noop,
+      reconcile: dopts.reconcile ? { docker: dopts.reconcile.docker, graceS: dopts.reconcile.graceS ?? 600, driverName: 'kuryr', now: dopts.reconcile.now } : undefined,
     });
-    return { index: driver.index, portPool: driver.portPool, app: driver.server };
+    return { index: driver.index, portPool: driver.portPool, app: driver.server, ledger: driver.ledger, reconciler: driver.reconciler };
   };
   const background: Array<Promise<void>> = [];
   async function idle(): Promise<void> {
@@ -94,6 +98,11 @@ export function buildDriver(neutron = new FakeNeutron(), dopts: DriverOptions = 
   }
 
   const call = (method: string, body?: unknown) => callRaw(method, body === undefined ? '' : `${JSON.stringify(body)}\n`);
+
+  /** GET /kuryr/stats. */
+  async function pluginStats(): Promise<Record<string, unknown>> {
+    return JSON.parse((await current.app.inject({ method: 'GET', url: '/kuryr/stats' })).body) as Record<string, unknown>;
+  }
 
   async function ok(method: string, body?: unknown): Promise<Record<string, unknown>> {
     const res = await call(method, body);
@@ -188,6 +197,7 @@ export function buildDriver(neutron = new FakeNeutron(), dopts: DriverOptions = 
     links,
     ovs,
     stats,
+    pluginStats,
     call,
     callRaw,
     ok,
@@ -200,6 +210,12 @@ export function buildDriver(neutron = new FakeNeutron(), dopts: DriverOptions = 
     },
     get portPool() {
       return current.portPool;
+    },
+    get ledger() {
+      return current.ledger;
+    },
+    get reconciler() {
+      return current.reconciler!;
     },
     /** Waits for the background work (pool refills, endpoint records) started so far. */
     idle,

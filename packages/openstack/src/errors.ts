@@ -86,7 +86,8 @@ export class NeutronError extends AppError {
   }
 
   private static kindOf(status: number | undefined): ErrorKind {
-    if (status === undefined || status >= 500) return 'unavailable';
+    // a 2xx that could not be read (not JSON) is a Neutron that cannot be used, as one that does not answer
+    if (status === undefined || status >= 500 || status < 300) return 'unavailable';
     if (status === 404) return 'not-found';
     if (status === 409) return 'conflict';
     if (status === 400) return 'bad-request';

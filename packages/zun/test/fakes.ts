@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { FakeNeutron } from '@kuryr-ts/openstack/testing/fake-neutron';
-import { buildApi } from '../src/api/server.js';
+import { buildApi, type AuthMode } from '../src/api/server.js';
 import { openStore, type KyselyStore } from '../src/db/kysely-store.js';
 import { ComputeHosts } from '../src/domain/compute-hosts.js';
 import { ContainerService } from '../src/domain/container-service.js';
@@ -19,7 +19,8 @@ import { NetsResolver } from '../src/domain/nets-resolver.js';
 import { NetworkService } from '../src/domain/network-service.js';
 import { NeutronLookup } from '../src/domain/neutron-lookup.js';
 import { Placement } from '../src/domain/placement.js';
-import { SandboxBuilder } from '../src/domain/sandbox-builder.js';
+import { SandboxBuilder, type Checkpoint } from '../src/domain/sandbox-builder.js';
+import { TopologyService } from '../src/domain/topology-service.js';
 import type { Clock, Logger, ZunSettings } from '../src/domain/settings.js';
 import {
   DockerRequestError,
@@ -64,6 +65,7 @@ export class FakeDocker implements DockerApi {
 
   async ping(): Promise<void> {
     this.#op('ping');
+    await this.gates.get('ping');
   }
 
   #container(id: string): FakeContainer {
@@ -121,6 +123,7 @@ export class FakeDocker implements DockerApi {
 
   async removeContainer(id: string, force: boolean): Promise<void> {
     this.#op('removeContainer');
+    await this.gates.get('removeContainer');
     const c = this.containers.get(id) ?? [...this.containers.values()].find((x) => x.spec.name === id);
     if (!c) return;
     if (c.running && !force) throw new DockerRequestError(409, 'container is running');
@@ -145,15 +148,18 @@ export class FakeDocker implements DockerApi {
     this.containers.get(containerId)?.networks.delete(network);
   }
 
+  /** Text the next logs/exec answer with (else a line naming the container / the command). */
+  output: string | undefined;
+
   async logs(id: string): Promise<string> {
     this.#op('logs');
-    return `logs of ${this.#container(id).spec.name}\n`;
+    return this.output ?? `logs of ${this.#container(id).spec.name}\n`;
   }
 
   async exec(id: string, command: string[]): Promise<{ exitCode: number; output: string }> {
     this.#op('exec');
     this.#container(id);
-    return { exitCode: 0, output: `ran ${command.join(' ')}\n` };
+    return { exitCode: 0, output: this.output ?? `ran ${command.join(' ')}\n` };
   }
 }
 
@@ -187,6 +193,7 @@ export interface Harness {
   networks: NetworkService;
   hostNetworks: HostNetworks;
   hostService: HostService;
+  topology: TopologyService;
   clock: ReturnType<typeof testClock>;
   close(): Promise<void>;
 }
@@ -198,6 +205,14 @@ export interface HarnessOptions {
   disabled?: string[];
   /** Another harness whose store and Neutron this one shares (a second zun-api process on one database). */
   shareWith?: Harness;
+  /** The API's authentication (default: noauth, project p1, member). */
+  auth?: AuthMode;
+  /** The builder's crash-injection seam. */
+  checkpoint?: Checkpoint;
+  /** Settings over the defaults (limits). */
+  settings?: Partial<ZunSettings>;
+  /** The API's request body limit. */
+  maxBodyBytes?: number;
 }
 
 export async function harness(dbUrl = 'sqlite::memory:', opts: HarnessOptions = {}): Promise<Harness> {
@@ -214,12 +229,21 @@ export async function harness(dbUrl = 'sqlite::memory:', opts: HarnessOptions = 
   );
   const lookup = new NeutronLookup(neutron);
   const placement = new Placement(hosts, store, opts.disabled ?? []);
-  const hostNetworks = new HostNetworks(store, hosts, neutron, settings, clock, silent);
+  const s: ZunSettings = { ...settings, ...opts.settings };
+  const hostNetworks = new HostNetworks(store, hosts, neutron, s, clock, silent);
   const networks = new NetworkService(store, hostNetworks, hosts, lookup, clock, silent);
-  const builder = new SandboxBuilder(store, hosts, neutron, networks, settings, clock, silent);
-  const containers = new ContainerService(store, hosts, placement, lookup, new NetsResolver(store, lookup), builder, settings, clock, silent);
+  const builder = new SandboxBuilder(store, hosts, neutron, networks, s, clock, silent, opts.checkpoint ? { checkpoint: opts.checkpoint } : {});
+  const containers = new ContainerService(store, hosts, placement, lookup, new NetsResolver(store, lookup), builder, s, clock, silent);
   const hostService = new HostService(hosts, placement);
-  const app = buildApi({ networks, containers, hosts: hostService, auth: { kind: 'noauth', projectId: 'p1', userId: 'u1' } });
+  const topology = new TopologyService(store, hosts, neutron, clock);
+  const app = buildApi({
+    networks,
+    containers,
+    hosts: hostService,
+    topology,
+    auth: opts.auth ?? { kind: 'noauth', projectId: 'p1', userId: 'u1' },
+    ...(opts.maxBodyBytes !== undefined ? { maxBodyBytes: opts.maxBodyBytes } : {}),
+  });
   return {
     app,
     neutron,
@@ -231,6 +255,7 @@ export async function harness(dbUrl = 'sqlite::memory:', opts: HarnessOptions = 
     networks,
     hostNetworks,
     hostService,
+    topology,
     clock,
     close: async () => {
       await app.close();
@@ -246,6 +271,9 @@ export const as = (project: string, roles = 'member'): Record<string, string> =>
   'x-roles': roles,
   'openstack-api-version': 'container 1.40',
 });
+
+/** A cloud admin: the admin role in the admin project (whose id is `project`, its name `admin`). */
+export const asAdmin = (project = 'p1'): Record<string, string> => ({ ...as(project, 'admin,member'), 'x-project-name': 'admin' });
 
 /** The user workflow's Neutron resources: testnet / testpool / testsubnet 10.2.0.0/24 in project p1. */
 export function seedWorkflow(neutron: FakeNeutron, project = 'p1') {

@@ -6,12 +6,12 @@
  * BindingDrivers: the host names and OVS keys the domain never sees live here
  * and in the binders.
  */
-import { AppError } from '@kuryr-ts/openstack/errors';
-import type { BindingDrivers, PortBinder } from '../ports/binder.js';
+import { AppError, describeError } from '@kuryr-ts/openstack/errors';
+import type { BindingDrivers, HostPlugRecord, PortBinder } from '../ports/binder.js';
 import type { LinkOps, OvsOps } from '../ports/host-net.js';
 import type { NeutronPort } from '@kuryr-ts/openstack/neutron/types';
-import { ovsPortIdsOf } from './host-plugs.js';
-import { endpointAlias, portIdOfHostEnd, vethNames } from './veth-names.js';
+import { OWNER_MARK, ovsPortIdsOf } from './host-plugs.js';
+import { ENDPOINT_ALIAS_PREFIX, endpointAlias, portIdOfHostEnd, vethNames } from './veth-names.js';
 import type { VmPort } from './vm-port.js';
 
 export type PortDriver = 'veth' | 'nested' | 'vlan';
@@ -107,5 +107,31 @@ export class BinderRegistry implements BindingDrivers {
     for (const portId of new Set([...ovs, ...taps].filter((p) => p.length >= 11))) {
       for (const binder of this.all()) await binder.unbind({ portId, endpointId });
     }
+  }
+
+  async plugged(): Promise<{ records: HostPlugRecord[]; warnings: string[] }> {
+    // Nested drivers plug into the VM's NIC: the container interface lives in the container.
+    if (this.portDriver !== 'veth') return { records: [], warnings: [] };
+    const byEndpoint = new Map<string, HostPlugRecord>();
+    const add = (endpointId: string, portId: string, object: string): void => {
+      const rec = byEndpoint.get(endpointId) ?? { endpointId, portIds: [], objects: [] };
+      if (portId && !rec.portIds.includes(portId)) rec.portIds.push(portId);
+      rec.objects.push(object);
+      byEndpoint.set(endpointId, rec);
+    };
+    const warnings: string[] = [];
+    try {
+      for (const i of await this.#ovs.findInterfaces({ owner: OWNER_MARK })) {
+        add(i.externalIds['vm-uuid'] ?? i.externalIds['vm-id'] ?? '', i.externalIds['iface-id'] ?? '', `OVS interface ${i.name}`);
+      }
+    } catch (err) {
+      // No Open vSwitch on this host (Linux bridge, tap): nothing of it to find.
+      if (!/ENOENT/.test(describeError(err))) warnings.push(`OVS interfaces could not be listed: ${describeError(err)}`);
+    }
+    for (const l of await this.#links.aliasedLinks()) {
+      if (!l.alias.startsWith(ENDPOINT_ALIAS_PREFIX)) continue;
+      add(l.alias.slice(ENDPOINT_ALIAS_PREFIX.length), l.name.startsWith('tap') ? portIdOfHostEnd(l.name) : '', `veth ${l.name}`);
+    }
+    return { records: [...byEndpoint.values()], warnings };
   }
 }

@@ -9,5 +9,7 @@ export function portIdOfHostEnd(hostName: string): string {
   return hostName.slice('tap'.length);
 }
 
+export const ENDPOINT_ALIAS_PREFIX = 'kuryr:';
+
 /** IFLA_IFALIAS of an endpoint's veth host end: finds it even when Neutron has lost the port. */
-export const endpointAlias = (endpointId: string): string => `kuryr:${endpointId}`;
+export const endpointAlias = (endpointId: string): string => `${ENDPOINT_ALIAS_PREFIX}${endpointId}`;

@@ -29,7 +29,6 @@ const OSLO_LOG_IGNORED = [
   'syslog_log_facility',
   'use_stderr',
   'use_journal',
-  'use_json',
   'log_config_append',
   'log_date_format',
   'watch_log_file',
@@ -78,9 +77,17 @@ const DEFS: Record<string, Record<string, OptionDef>> = {
     debug: { kind: 'bool', default: 'false' },
     log_file: { kind: 'str' },
     log_dir: { kind: 'str' },
+    use_json: { kind: 'bool', default: 'false' },
     // kuryr-ts additions
     plugin_socket: { kind: 'str', default: '/run/docker/plugins/kuryr.sock' },
     ip_range_as_allocation_pool: { kind: 'bool', default: 'false' },
+    // kuryr-ts additions: reconciliation (docs/reconcile.md)
+    reconcile_interval: { kind: 'int', default: '300' },
+    reconcile_grace_period: { kind: 'int', default: '600' },
+    docker_host: { kind: 'str', default: 'unix:///var/run/docker.sock' },
+    // kuryr-ts additions: /metrics, /healthz, /readyz on a TCP listener of their own (docs/observability.md)
+    metrics_uri: { kind: 'str' },
+    insecure_metrics_uri: { kind: 'bool', default: 'false' },
     ...Object.fromEntries(OSLO_LOG_IGNORED.map((o) => [o, { kind: 'str', ignored: true } as OptionDef])),
   },
   neutron: {
@@ -171,6 +178,11 @@ export interface KuryrConfig {
   readonly debug: boolean;
   readonly logFile: string | undefined;
   readonly logDir: string | undefined;
+  /** `[DEFAULT] use_json`: JSON lines instead of oslo's text lines. */
+  readonly useJson: boolean;
+  /** `[DEFAULT] metrics_uri`: http://HOST:PORT of the metrics listener (loopback unless insecureMetricsUri). */
+  readonly metricsUri: string | undefined;
+  readonly insecureMetricsUri: boolean;
   readonly neutron: {
     readonly enableDhcp: boolean;
     readonly defaultSubnetpoolV4: string;
@@ -201,6 +213,12 @@ export interface KuryrConfig {
     readonly min: number;
     readonly batch: number;
     readonly max: number;
+  };
+  /** `[DEFAULT] reconcile_interval` (s, 0: no automatic runs), `reconcile_grace_period` (s), `docker_host`. */
+  readonly reconcile: {
+    readonly intervalS: number;
+    readonly gracePeriodS: number;
+    readonly dockerHost: string;
   };
   /** Options that were set but have no effect in kuryr-ts (logged at start). */
   readonly ignoredOptions: readonly string[];
@@ -325,6 +343,12 @@ export function buildConfig(doc: IniDocument, env: NodeJS.ProcessEnv = process.e
     return v;
   };
 
+  const atLeastZero = (name: string): number => {
+    const v = must<number>('DEFAULT', name);
+    if (v < 0) throw new ConfigError(`invalid value for [DEFAULT] ${name}: ${v} is negative`);
+    return v;
+  };
+
   const auth: Record<string, string> = {};
   for (const [name, def] of Object.entries(DEFS.neutron ?? {})) {
     const v = values.get(`neutron.${name}`);
@@ -360,6 +384,9 @@ export function buildConfig(doc: IniDocument, env: NodeJS.ProcessEnv = process.e
     debug: must<boolean>('DEFAULT', 'debug'),
     logFile: str('DEFAULT', 'log_file'),
     logDir: str('DEFAULT', 'log_dir'),
+    useJson: must<boolean>('DEFAULT', 'use_json'),
+    metricsUri: str('DEFAULT', 'metrics_uri'),
+    insecureMetricsUri: must<boolean>('DEFAULT', 'insecure_metrics_uri'),
     neutron: Object.freeze({
       enableDhcp: must<boolean>('neutron', 'enable_dhcp'),
       defaultSubnetpoolV4: must<string>('neutron', 'default_subnetpool_v4'),
@@ -387,6 +414,11 @@ export function buildConfig(doc: IniDocument, env: NodeJS.ProcessEnv = process.e
       min: nonNegative('ports_pool_min'),
       batch: Math.max(1, nonNegative('ports_pool_batch')),
       max: nonNegative('ports_pool_max'),
+    }),
+    reconcile: Object.freeze({
+      intervalS: atLeastZero('reconcile_interval'),
+      gracePeriodS: atLeastZero('reconcile_grace_period'),
+      dockerHost: must<string>('DEFAULT', 'docker_host'),
     }),
     ignoredOptions: Object.freeze(ignored),
     warnings: Object.freeze(warnings),

@@ -12,7 +12,9 @@ import type { NeutronApi, NeutronPort } from '@kuryr-ts/openstack/neutron/types'
 import { AppError, BadRequestError, ConflictError, NeutronError, NotFoundError, describeError } from '@kuryr-ts/openstack/errors';
 import { refuseForeignPort } from './port-ownership.js';
 import { isKuryrPort } from './ipam-service.js';
-import { DEVICE_OWNER, POOL_DEVICE_ID, TAG_NET_SG, TAG_PORT_OURS, endpointPortName, idTags } from './naming.js';
+import { createOnce } from './create-once.js';
+import { Ledger } from './ledger.js';
+import { DEVICE_OWNER, TAG_NET_SG, TAG_PORT_OURS, awaitsEndpoint, endpointPortName, idTags } from './naming.js';
 import { parseEndpointOptions } from './options.js';
 import type { SecurityGroupResolver } from './security-groups.js';
 import type { NeutronIndex } from './neutron-index.js';
@@ -67,6 +69,8 @@ export interface EndpointServiceOptions {
    * endpoint tags: nothing Docker waits for). Without it, CreateEndpoint waits.
    */
   background?: Background | undefined;
+  /** What this process has in hand (requests in flight, live endpoints); shared with the other services. */
+  ledger?: Ledger | undefined;
 }
 
 export class EndpointService {
@@ -78,6 +82,7 @@ export class EndpointService {
   readonly log: Logger;
   readonly clock: Sleeper;
   readonly background: Background | undefined;
+  readonly ledger: Ledger;
 
   constructor(opts: EndpointServiceOptions) {
     this.neutron = opts.neutron;
@@ -88,6 +93,7 @@ export class EndpointService {
     this.log = opts.log;
     this.clock = opts.clock ?? { sleep: (ms) => new Promise((r) => setTimeout(r, ms)) };
     this.background = opts.background;
+    this.ledger = opts.ledger ?? new Ledger({ holdMs: 600_000 });
   }
 
   async #networkOrThrow(networkId: string, op: string) {
@@ -97,6 +103,27 @@ export class EndpointService {
   }
 
   async createEndpoint(req: CreateEndpointInput): Promise<{ macAddress?: string }> {
+    // In flight until the endpoint is recorded on its port (which may be after the reply).
+    const release = this.ledger.hold(req.endpointId);
+    let handedOver = false;
+    try {
+      const result = await this.#createEndpoint(req, (after) => {
+        handedOver = true;
+        return async () => {
+          try {
+            await after();
+          } finally {
+            release();
+          }
+        };
+      });
+      return result;
+    } finally {
+      if (!handedOver) release();
+    }
+  }
+
+  async #createEndpoint(req: CreateEndpointInput, keepHeld: (after: () => Promise<void>) => () => Promise<void>): Promise<{ macAddress?: string }> {
     if (!req.address && !req.addressIPv6) {
       throw new BadRequestError('CreateEndpoint: Interface has neither Address nor AddressIPv6 (use --ipam-driver kuryr)');
     }
@@ -140,7 +167,7 @@ export class EndpointService {
         update['binding:host_id'] = this.settings.hostId;
         update.device_owner = DEVICE_OWNER; // together with the host (DVR, Kuryr bug 1802163)
       }
-      if (!bound.device_id || bound.device_id === POOL_DEVICE_ID) update.device_id = req.endpointId; // a pool port becomes this endpoint's
+      if (awaitsEndpoint(bound.device_id)) update.device_id = req.endpointId; // a hand-out (pool port or not) becomes this endpoint's
       // Nested: the container's MAC lives on the VM port (allowed address pair), not on this port.
       if (mac && this.settings.bindHost && bound.mac_address.toLowerCase() !== mac) update.mac_address = mac;
       if (!bound.admin_state_up) update.admin_state_up = true;
@@ -166,7 +193,8 @@ export class EndpointService {
         await binder.bind(plugSpec);
         undo.push(`unbind port ${bound.id}`, () => binder.unbind({ portId: bound.id, endpointId: req.endpointId, port: bound }));
         this.index.rememberEndpoint({ endpointId: req.endpointId, port: { ...bound, ...update, tags }, networkId: net.id });
-        this.background(() => this.#record(bound.id, update, tagging ? tags : undefined));
+        this.ledger.bind(bound.id, req.endpointId);
+        this.background(keepHeld(() => this.#record(bound.id, update, tagging ? tags : undefined)));
         return mac ? {} : { macAddress: bound.mac_address };
       }
       // The Neutron update/tagging and the host plumbing are independent: run them together.
@@ -189,6 +217,7 @@ export class EndpointService {
 
       if (this.settings.vifPluggingIsFatal) await this.#waitActive(finalPort);
       this.index.rememberEndpoint({ endpointId: req.endpointId, port: finalPort, networkId: net.id });
+      this.ledger.bind(finalPort.id, req.endpointId);
       // Fill the MAC only when Docker left it empty: echoing a value Docker set is an error.
       return mac ? {} : { macAddress: finalPort.mac_address };
     });
@@ -224,7 +253,7 @@ export class EndpointService {
       });
       matching = ports.filter((p) => p.fixed_ips.some((f) => ips.includes(normalizeIp(f.ip_address))));
     }
-    if (matching.length === 2 && matching.every((p) => isKuryrPort(p) && (!p.device_id || p.device_id === POOL_DEVICE_ID))) {
+    if (matching.length === 2 && matching.every((p) => isKuryrPort(p) && awaitsEndpoint(p.device_id))) {
       return this.#joinPorts(matching[0]!, matching[1]!);
     }
     if (matching.length > 1) {
@@ -255,17 +284,26 @@ export class EndpointService {
     return this.#createPort(port.name, port.network_id, endpointId, fixedIps, mac);
   }
 
-  /** A kuryr port for an endpoint, already owned by it and (veth drivers) bound to this host. */
+  /**
+   * A kuryr port for an endpoint, already owned by it (device_id: found by it
+   * after an unanswered POST) and (veth drivers) bound to this host.
+   */
   #createPort(name: string, networkId: string, endpointId: string, fixedIps: Array<Record<string, string>>, mac: string): Promise<NeutronPort> {
-    return this.neutron.create('ports', {
-      name,
-      network_id: networkId,
-      admin_state_up: true,
-      device_owner: DEVICE_OWNER,
-      device_id: endpointId,
-      ...(this.settings.bindHost ? { 'binding:host_id': this.settings.hostId } : {}),
-      fixed_ips: fixedIps,
-      ...(mac ? { mac_address: mac } : {}),
+    return createOnce({
+      what: `port of endpoint ${endpointId}`,
+      create: () =>
+        this.neutron.create('ports', {
+          name,
+          network_id: networkId,
+          admin_state_up: true,
+          device_owner: DEVICE_OWNER,
+          device_id: endpointId,
+          ...(this.settings.bindHost ? { 'binding:host_id': this.settings.hostId } : {}),
+          fixed_ips: fixedIps,
+          ...(mac ? { mac_address: mac } : {}),
+        }),
+      find: async () => (await this.neutron.list('ports', { network_id: networkId, device_id: endpointId }))[0],
+      log: this.log,
     });
   }
 
@@ -319,5 +357,6 @@ export class EndpointService {
       await this.binders.removeLeftovers(req.endpointId);
     }
     this.index.forgetEndpoint(req.endpointId);
+    this.ledger.unbind(req.endpointId);
   }
 }

@@ -9,11 +9,14 @@
 import { withUndo } from '@kuryr-ts/openstack/lib/undo';
 import type { NeutronApi, NeutronPort } from '@kuryr-ts/openstack/neutron/types';
 import { BadRequestError, NeutronError, describeError } from '@kuryr-ts/openstack/errors';
+import { createOnce } from './create-once.js';
 import { endpointPortName, exposedPortsGroupName, idTags } from './naming.js';
 import type { NeutronIndex } from './neutron-index.js';
 import type { DriverSettings, Logger } from './settings.js';
 
 export const EXPOSED_PORTS = 'com.docker.network.endpoint.exposedports';
+/** The description of an `--expose` group kuryr-ts makes (Kuryr-libnetwork's said "…created by Kuryr."). */
+export const EXPOSED_PORTS_GROUP_DESCRIPTION = 'Docker exposed ports created by kuryr-ts.';
 
 const PROTOCOLS: Record<number, string> = { 1: 'icmp', 6: 'tcp', 17: 'udp', 132: 'sctp' };
 
@@ -98,9 +101,13 @@ export class ExposureService {
     if (await this.#groupOf(req.endpointId)) return; // already programmed (a repeated call)
     const undoFailed = (step: string, err: unknown): void => this.log.error({ step, err: describeError(err) }, 'exposed ports undo failed');
     await withUndo(undoFailed, async (undo) => {
-      const sg = await this.neutron.create('security-groups', {
-        name: exposedPortsGroupName(port.id),
-        description: 'Docker exposed ports created by kuryr-ts.',
+      const name = exposedPortsGroupName(port.id);
+      // Identity: the name (one group per port); found by it after an unanswered POST.
+      const sg = await createOnce({
+        what: `security group ${name}`,
+        create: () => this.neutron.create('security-groups', { name, description: EXPOSED_PORTS_GROUP_DESCRIPTION }),
+        find: async () => (await this.neutron.list('security-groups', { name }))[0],
+        log: this.log,
       });
       undo.push(`delete security group ${sg.id}`, () => this.neutron.delete('security-groups', sg.id));
       await Promise.all([

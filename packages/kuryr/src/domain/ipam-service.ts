@@ -7,15 +7,27 @@
  * it is bound to something else (Kuryr bug C10), and reset — never deleted —
  * on release. The second address of a dual-stack endpoint goes on the same port.
  */
+import { randomUUID } from 'node:crypto';
 import { cidrContains, firstHost, ipVersion, isNetworkAddress, normalizeCidr, normalizeIp, parseCidr } from '@kuryr-ts/openstack/lib/cidr';
 import type { NeutronApi, NeutronPort, NeutronSubnet, NeutronSubnetPool } from '@kuryr-ts/openstack/neutron/types';
 import { BadRequestError, ConflictError, NeutronError, NotFoundError, needsTags } from '@kuryr-ts/openstack/errors';
-import { DEVICE_OWNER, TAG_NET_LH, TAG_NET_UH, TAG_POOL_EXISTING, TAG_PORT_EXISTING, TAG_PORT_OURS, UNBOUND_PORT_NAME } from './naming.js';
+import { createOnce } from './create-once.js';
+import { Ledger } from './ledger.js';
+import {
+  DEVICE_OWNER,
+  TAG_NET_LH,
+  TAG_POOL_EXISTING,
+  TAG_PORT_EXISTING,
+  TAG_PORT_OURS,
+  UNBOUND_PORT_NAME,
+  isRequestDeviceId,
+  requestDeviceId,
+} from './naming.js';
 import type { NeutronIndex } from './neutron-index.js';
 import { parseIpamOptions } from './options.js';
 import { PoolResolver } from './pool-resolver.js';
 import type { PortPool } from './port-pool.js';
-import { refuseForeignPort } from './port-ownership.js';
+import { endpointOfPort, refuseForeignPort, resetPrecreatedPort } from './port-ownership.js';
 import type { DriverSettings, Logger } from './settings.js';
 
 export { oldestFirst } from './pool-resolver.js';
@@ -69,6 +81,10 @@ export interface IpamServiceOptions {
   log: Logger;
   /** `[vif_pool]`: ports bound ahead of time (veth drivers only). */
   portPool?: PortPool | undefined;
+  /** What this process has in hand (requests in flight, hand-outs, live endpoints); shared with the other services. */
+  ledger?: Ledger | undefined;
+  /** Is this port plugged on this host (a container uses it)? Checked before ReleaseAddress deletes a port after a restart. Default: never. */
+  plugged?: ((portId: string) => Promise<boolean>) | undefined;
 }
 
 export class IpamService {
@@ -78,6 +94,8 @@ export class IpamService {
   readonly settings: DriverSettings;
   readonly log: Logger;
   readonly portPool: PortPool | undefined;
+  readonly ledger: Ledger;
+  readonly plugged: (portId: string) => Promise<boolean>;
 
   constructor(opts: IpamServiceOptions) {
     this.neutron = opts.neutron;
@@ -85,6 +103,8 @@ export class IpamService {
     this.settings = opts.settings;
     this.log = opts.log;
     this.portPool = opts.portPool;
+    this.ledger = opts.ledger ?? new Ledger({ holdMs: 600_000 });
+    this.plugged = opts.plugged ?? (async () => false);
     this.pools = new PoolResolver({ neutron: opts.neutron, index: opts.index, settings: opts.settings, log: opts.log });
   }
 
@@ -139,6 +159,7 @@ export class IpamService {
       }
     }
     const pool = await this.pools.resolve(cidr, version, opts, true);
+    this.ledger.handOutPool(pool!.id);
     return { poolId: pool!.id, pool: cidr };
   }
 
@@ -175,10 +196,14 @@ export class IpamService {
       throw new ConflictError(`RequestAddress: address ${address} is the gateway of subnet ${subnet.id} (${subnet.cidr})`);
     }
     const mac = req.options[MAC_OPTION]?.toLowerCase();
-    let port: NeutronPort;
-    if (mac) port = await this.#endpointPort(subnet, address, mac);
-    else if (this.portPool) port = (await this.#pooledPort(subnet, address)) ?? (await this.#endpointPort(subnet, address, ''));
-    else port = await this.#reservationPort(subnet, address);
+    // The identity of this hand-out, on the port before the reply: found by it after a lost reply or a crash.
+    const handOut = requestDeviceId(randomUUID());
+    const port = await this.ledger.during([handOut], async () => {
+      if (mac) return this.#endpointPort(subnet, address, mac, handOut);
+      if (this.portPool) return (await this.#pooledPort(subnet, address, handOut)) ?? (await this.#endpointPort(subnet, address, '', handOut));
+      return this.#reservationPort(subnet, address, handOut);
+    });
+    this.ledger.handOut(port.id);
     const ip = port.fixed_ips.find((f) => f.subnet_id === subnet.id && (!address || normalizeIp(f.ip_address) === address))?.ip_address;
     if (!ip) throw new NotFoundError(`RequestAddress: port ${port.id} has no address on subnet ${subnet.id}`);
     this.index.rememberPortHint(subnet.network_id, normalizeIp(ip), port);
@@ -244,14 +269,38 @@ export class IpamService {
    * joins them). Without pools every MAC-less request is an endpoint's too
    * (an aux address on an existing subnet gets a bound port; harmless).
    */
-  async #pooledPort(subnet: NeutronSubnet, address: string): Promise<NeutronPort | undefined> {
+  async #pooledPort(subnet: NeutronSubnet, address: string, handOut: string): Promise<NeutronPort | undefined> {
     if (address || !this.settings.bindHost) return undefined;
     if ((await this.index.subnetsOf(subnet.network_id)).length !== 1) return undefined;
-    return this.portPool?.take(subnet);
+    return this.portPool?.take(subnet, handOut);
+  }
+
+  /** POSTs a port whose device_id is this hand-out; after an unanswered POST, finds it by that device_id. */
+  #createPort(body: Record<string, unknown>, handOut: string): Promise<NeutronPort> {
+    return createOnce({
+      what: `port ${handOut}`,
+      create: () => this.neutron.create('ports', { ...body, device_id: handOut }),
+      find: async () => (await this.neutron.list('ports', { device_id: handOut }))[0],
+      log: this.log,
+      onLost: () => this.ledger.lose(handOut),
+    });
+  }
+
+  /**
+   * A port an earlier request of this process made while its reply was lost
+   * (and that was not found then): no endpoint took it, it holds an address
+   * nobody was given. Removed, so that the address is free again.
+   */
+  async #removeIfLost(port: NeutronPort): Promise<boolean> {
+    if (!isRequestDeviceId(port.device_id) || !this.ledger.isLost(port.device_id) || endpointOfPort(port) !== undefined) return false;
+    this.log.info({ portId: port.id, deviceId: port.device_id }, 'RequestAddress: removing the port of an earlier request whose reply was lost');
+    await this.neutron.delete('ports', port.id);
+    this.ledger.found(port.device_id);
+    return true;
   }
 
   /** An address for an endpoint: Docker sent its MAC (RequiresMACAddress), or '' (port pools: Neutron's MAC). */
-  async #endpointPort(subnet: NeutronSubnet, address: string, mac: string): Promise<NeutronPort> {
+  async #endpointPort(subnet: NeutronSubnet, address: string, mac: string, handOut: string, retried = false): Promise<NeutronPort> {
     // Dual stack: the endpoint's other address already made a port with this MAC.
     const sibling = mac ? this.index.peekPortHint(subnet.network_id, mac) : undefined;
     if (sibling && !sibling.fixed_ips.some((f) => f.subnet_id === subnet.id)) {
@@ -264,16 +313,19 @@ export class IpamService {
     }
     const fixedIp = address ? { subnet_id: subnet.id, ip_address: address } : { subnet_id: subnet.id };
     try {
-      if (!this.settings.bindHost) return await this.#nestedPort(subnet, fixedIp);
-      return await this.neutron.create('ports', {
-        name: UNBOUND_PORT_NAME,
-        network_id: subnet.network_id,
-        admin_state_up: true,
-        fixed_ips: [fixedIp],
-        ...(mac ? { mac_address: mac } : {}),
-        device_owner: DEVICE_OWNER,
-        'binding:host_id': this.settings.hostId,
-      });
+      if (!this.settings.bindHost) return await this.#nestedPort(subnet, fixedIp, handOut);
+      return await this.#createPort(
+        {
+          name: UNBOUND_PORT_NAME,
+          network_id: subnet.network_id,
+          admin_state_up: true,
+          fixed_ips: [fixedIp],
+          ...(mac ? { mac_address: mac } : {}),
+          device_owner: DEVICE_OWNER,
+          'binding:host_id': this.settings.hostId,
+        },
+        handOut,
+      );
     } catch (err) {
       if (!(err instanceof NeutronError && err.isConflict)) throw err;
       // The address or the MAC is taken: a pre-created port to adopt, the sibling of a dual-stack endpoint, or a conflict.
@@ -281,6 +333,7 @@ export class IpamService {
       const byMac = byIp.length === 0 && mac ? await this.neutron.list('ports', { network_id: subnet.network_id, mac_address: mac }) : [];
       const existing = byIp[0] ?? byMac[0];
       if (!existing) throw err;
+      if (!retried && (await this.#removeIfLost(existing))) return this.#endpointPort(subnet, address, mac, handOut, true);
       if (isKuryrPort(existing) && existing.mac_address.toLowerCase() === mac && !existing.tags.some((t) => t.startsWith(TAG_NET_LH))) {
         if (!existing.fixed_ips.some((f) => f.subnet_id === subnet.id)) return this.#addAddress(existing, subnet, address);
       }
@@ -298,14 +351,8 @@ export class IpamService {
    * two logical ports claiming it and the container's replies could be sent
    * to the idle one.
    */
-  async #nestedPort(subnet: NeutronSubnet, fixedIp: Record<string, string>): Promise<NeutronPort> {
-    return this.neutron.create('ports', {
-      name: UNBOUND_PORT_NAME,
-      network_id: subnet.network_id,
-      admin_state_up: true,
-      fixed_ips: [fixedIp],
-      device_owner: DEVICE_OWNER,
-    });
+  async #nestedPort(subnet: NeutronSubnet, fixedIp: Record<string, string>, handOut: string): Promise<NeutronPort> {
+    return this.#createPort({ name: UNBOUND_PORT_NAME, network_id: subnet.network_id, admin_state_up: true, fixed_ips: [fixedIp], device_owner: DEVICE_OWNER }, handOut);
   }
 
   async #addAddress(port: NeutronPort, subnet: NeutronSubnet, address: string): Promise<NeutronPort> {
@@ -348,19 +395,26 @@ export class IpamService {
   }
 
   /** An address with no MAC (--aux-address on an existing subnet): a plain reservation port. */
-  async #reservationPort(subnet: NeutronSubnet, address: string): Promise<NeutronPort> {
+  async #reservationPort(subnet: NeutronSubnet, address: string, handOut: string, retried = false): Promise<NeutronPort> {
     const fixedIp = address ? { subnet_id: subnet.id, ip_address: address } : { subnet_id: subnet.id };
     let port: NeutronPort;
     try {
-      port = await this.neutron.create('ports', {
-        name: UNBOUND_PORT_NAME,
-        network_id: subnet.network_id,
-        admin_state_up: true,
-        fixed_ips: [fixedIp],
-        // Tag-less Neutron: the name + owner mark it as kuryr's (Kuryr's convention).
-        ...(this.index.tagging ? {} : { device_owner: DEVICE_OWNER }),
-      });
+      port = await this.#createPort(
+        {
+          name: UNBOUND_PORT_NAME,
+          network_id: subnet.network_id,
+          admin_state_up: true,
+          fixed_ips: [fixedIp],
+          // Tag-less Neutron: the name + owner mark it as kuryr's (Kuryr's convention).
+          ...(this.index.tagging ? {} : { device_owner: DEVICE_OWNER }),
+        },
+        handOut,
+      );
     } catch (err) {
+      if (err instanceof NeutronError && err.isConflict && address && !retried) {
+        const [holder] = await this.neutron.list('ports', { fixed_ips: [`subnet_id=${subnet.id}`, `ip_address=${address}`] });
+        if (holder && (await this.#removeIfLost(holder))) return this.#reservationPort(subnet, address, handOut, true);
+      }
       if (err instanceof NeutronError && err.isConflict && address) {
         throw new ConflictError(`RequestAddress: address ${address} is already in use on subnet ${subnet.id}: ${err.message}`);
       }
@@ -388,10 +442,39 @@ export class IpamService {
     const ports = hint ? [hint] : await this.neutron.list('ports', { fixed_ips: [`subnet_id=${subnet.id}`, `ip_address=${ip}`] });
     for (const port of ports) {
       if (!port.fixed_ips.some((f) => f.subnet_id === subnet.id && normalizeIp(f.ip_address) === ip)) continue;
-      if (isKuryrPort(port)) await this.#releaseKuryrPort(port, subnet.id, ip);
-      else if (port.tags.includes(TAG_PORT_EXISTING)) await this.#reset(port);
-      else this.log.info({ portId: port.id, ip }, 'ReleaseAddress: leaving a port kuryr did not create');
+      const kuryrs = isKuryrPort(port);
+      if (!kuryrs && !port.tags.includes(TAG_PORT_EXISTING)) {
+        this.log.info({ portId: port.id, ip }, 'ReleaseAddress: leaving a port kuryr did not create');
+        continue;
+      }
+      const inUse = await this.#inUseElsewhere(port, hint !== undefined);
+      if (inUse) {
+        this.log.warn({ portId: port.id, ip, reason: inUse }, 'ReleaseAddress: the port is not this release\'s to remove; left alone');
+        continue;
+      }
+      this.ledger.settle(port.id);
+      if (kuryrs) await this.#releaseKuryrPort(port, subnet.id, ip);
+      else await resetPrecreatedPort(this.neutron, port);
     }
+  }
+
+  /**
+   * Why this release must not touch the port, if it must not: it is bound to
+   * another host, or it is the port of a live endpoint (made by this process
+   * and not deleted, or — after a restart — still plugged here). Docker
+   * releases an endpoint's address after DeleteEndpoint; a release that finds
+   * a live endpoint's port is another request's (e.g. the rollback of one
+   * that was given an address already in use).
+   */
+  async #inUseElsewhere(port: NeutronPort, afterDeleteEndpoint: boolean): Promise<string | undefined> {
+    const host = port['binding:host_id'] ?? '';
+    if (host !== '' && host !== this.settings.hostId) return `bound to host ${host}`;
+    const live = this.ledger.liveEndpointOf(port.id);
+    if (live !== undefined) return `the port of live endpoint ${live}`;
+    // DeleteEndpoint just unplugged it; a port not bound here is plugged nowhere here.
+    if (afterDeleteEndpoint || host !== this.settings.hostId) return undefined;
+    if (await this.plugged(port.id)) return `the port of endpoint ${endpointOfPort(port) ?? port.device_id}, still plugged on this host`;
+    return undefined;
   }
 
   async #releaseKuryrPort(port: NeutronPort, subnetId: string, ip: string): Promise<void> {
@@ -405,20 +488,6 @@ export class IpamService {
     try {
       const updated = await this.neutron.update('ports', port.id, { fixed_ips: others });
       for (const f of updated.fixed_ips) this.index.rememberPortHint(port.network_id, normalizeIp(f.ip_address), updated);
-    } catch (err) {
-      if (!(err instanceof NeutronError && err.isNotFound)) throw err;
-    }
-  }
-
-  /** A pre-created port goes back to how the user made it: unbound, untagged, kept. */
-  async #reset(port: NeutronPort): Promise<void> {
-    const update: Record<string, unknown> = { device_owner: '', 'binding:host_id': '' };
-    if (port.device_id && port.tags.some((t) => t.startsWith(TAG_NET_LH) && port.device_id.startsWith(t.slice(TAG_NET_LH.length)))) {
-      update.device_id = '';
-    }
-    const tags = port.tags.filter((t) => t !== TAG_PORT_EXISTING && !t.startsWith(TAG_NET_LH) && !t.startsWith(TAG_NET_UH));
-    try {
-      await Promise.all([this.neutron.update('ports', port.id, update), this.neutron.replaceTags('ports', port.id, tags)]);
     } catch (err) {
       if (!(err instanceof NeutronError && err.isNotFound)) throw err;
     }

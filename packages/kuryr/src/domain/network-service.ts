@@ -11,7 +11,20 @@ import { KeyedMutex } from '@kuryr-ts/openstack/lib/keyed-mutex';
 import { withUndo, type UndoStack } from '@kuryr-ts/openstack/lib/undo';
 import type { NeutronApi, NeutronNetwork, NeutronSubnet } from '@kuryr-ts/openstack/neutron/types';
 import { BadRequestError, ConflictError, NeutronError, describeError, needsTags } from '@kuryr-ts/openstack/errors';
-import { SUBNET_NAME_PREFIX, TAG_NET_EXISTING, TAG_NET_LH, TAG_NET_SG, existingNetworkTag, idTags, networkName, poolName, subnetName } from './naming.js';
+import { createOnce } from './create-once.js';
+import { Ledger } from './ledger.js';
+import {
+  SUBNET_NAME_PREFIX,
+  TAG_NET_EXISTING,
+  TAG_NET_LH,
+  TAG_NET_SG,
+  existingNetworkTag,
+  idTags,
+  networkDescription,
+  networkName,
+  poolName,
+  subnetName,
+} from './naming.js';
 import type { SecurityGroupResolver } from './security-groups.js';
 import { carvedPoolId, type NeutronIndex } from './neutron-index.js';
 import { hasRef, parseNetworkOptions, type NeutronOptions } from './options.js';
@@ -58,6 +71,8 @@ export interface NetworkServiceOptions {
   defaultNetwork?: (() => Promise<string | undefined>) | undefined;
   /** `[vif_pool]`: this host's free ports go before the network does. */
   portPool?: PortPool | undefined;
+  /** What this process has in hand (requests in flight); shared with the other services. */
+  ledger?: Ledger | undefined;
 }
 
 export class NetworkService {
@@ -71,6 +86,7 @@ export class NetworkService {
   readonly log: Logger;
   readonly defaultNetwork: (() => Promise<string | undefined>) | undefined;
   readonly portPool: PortPool | undefined;
+  readonly ledger: Ledger;
 
   constructor(opts: NetworkServiceOptions) {
     this.neutron = opts.neutron;
@@ -82,6 +98,7 @@ export class NetworkService {
     this.log = opts.log;
     this.defaultNetwork = opts.defaultNetwork;
     this.portPool = opts.portPool;
+    this.ledger = opts.ledger ?? new Ledger({ holdMs: 600_000 });
   }
 
   readonly #undoFailed = (step: string, err: unknown): void => {
@@ -98,7 +115,7 @@ export class NetworkService {
       throw new BadRequestError(`CreateNetwork: only one pool per IP version is supported (extra pool ${d.pool})`);
     }
     const data = [...req.ipv4Data.slice(0, 1), ...req.ipv6Data.slice(0, 1)];
-    await this.#locks.run(req.networkId, async () => {
+    await this.#locks.run(req.networkId, () => this.ledger.during([req.networkId], async () => {
       // A repeated call (Docker retrying, or another host in global scope) finds the network.
       // Only the call whose pools this very process just created cannot be a repeat: skip the GET.
       const existing = this.index.knownNetwork(req.networkId) ?? (this.#firstCall(data, opts) ? undefined : await this.index.network(req.networkId));
@@ -127,7 +144,7 @@ export class NetworkService {
         const subnets = await this.#ensureSubnets(net, data, opts, undo);
         this.index.rememberNetwork(req.networkId, net, subnets);
       });
-    });
+    }));
   }
 
   /**
@@ -193,7 +210,17 @@ export class NetworkService {
         const tag = tagOf(b.poolId);
         return this.index.tagOnCreate && tag ? { ...b.body, tags: [tag] } : b.body;
       });
-      const created = await this.neutron.createBulk('subnets', bodies);
+      // Identity: a network holds one subnet per CIDR (Neutron refuses overlaps within a network).
+      const created = await createOnce({
+        what: `subnets ${bodies.map((b) => String(b.cidr)).join(', ')} of network ${net.id}`,
+        create: () => this.neutron.createBulk('subnets', bodies),
+        find: async () => {
+          const there = await this.neutron.list('subnets', { network_id: net.id });
+          const mine = bodies.map((b) => there.find((x) => normalizeCidr(x.cidr) === b.cidr));
+          return mine.every((x) => x !== undefined) ? mine : undefined;
+        },
+        log: this.log,
+      });
       for (const s of created) undo.push(`delete subnet ${s.id}`, () => this.neutron.delete('subnets', s.id));
       await Promise.all(
         created.map(async (s, i) => {
@@ -215,13 +242,24 @@ export class NetworkService {
   }
 
   async #create(networkId: string, opts: NeutronOptions, undo: UndoStack): Promise<NeutronNetwork> {
-    const net = await this.neutron.create('networks', {
-      // Without tags the Docker network id is the name (Kuryr's fallback).
-      name: this.index.tagging ? networkName(networkId) : networkId,
-      admin_state_up: true,
-      shared: opts.shared ?? false,
-      ...(opts.mtu !== undefined ? { mtu: opts.mtu } : {}),
-      ...(this.index.tagOnCreate ? { tags: idTags(networkId) } : {}),
+    // Without tags the Docker network id is the name (Kuryr's fallback).
+    const name = this.index.tagging ? networkName(networkId) : networkId;
+    // The Docker network and this host, in the POST itself: the identity to find it by after an
+    // unanswered POST, and the maker the reconciler asks for (docs/reconcile.md).
+    const description = networkDescription(networkId, this.settings.hostId);
+    const net = await createOnce({
+      what: `network ${name} (${description})`,
+      create: () =>
+        this.neutron.create('networks', {
+          name,
+          description,
+          admin_state_up: true,
+          shared: opts.shared ?? false,
+          ...(opts.mtu !== undefined ? { mtu: opts.mtu } : {}),
+          ...(this.index.tagOnCreate ? { tags: idTags(networkId) } : {}),
+        }),
+      find: async () => (await this.neutron.list('networks', { name })).find((n) => n.description === description),
+      log: this.log,
     });
     undo.push(`delete network ${net.id}`, () => this.neutron.delete('networks', net.id));
     if (!this.index.tagging || this.index.tagOnCreate) return net;

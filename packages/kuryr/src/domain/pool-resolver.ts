@@ -11,6 +11,7 @@ import { cidrContains, cidrsOverlap, normalizeCidr, parseCidr, subnetsOf } from 
 import { KeyedMutex } from '@kuryr-ts/openstack/lib/keyed-mutex';
 import type { NeutronApi, NeutronSubnet, NeutronSubnetPool, Query, ResourceTypes } from '@kuryr-ts/openstack/neutron/types';
 import { BadRequestError, ConflictError, NotFoundError, needsTags } from '@kuryr-ts/openstack/errors';
+import { createOnce } from './create-once.js';
 import { TAG_POOL_EXISTING, poolName } from './naming.js';
 import { carvedPoolId, type NeutronIndex } from './neutron-index.js';
 import { describeRef, hasRef, type NeutronOptions, type Ref } from './options.js';
@@ -123,14 +124,27 @@ export class PoolResolver {
       }
       const prefixLength = Number(cidr.split('/')[1]);
       const tagInPost = subnet !== undefined && this.index.tagOnCreate;
-      let pool = await this.neutron.create('subnetpools', {
-        name,
-        prefixes: [cidr],
-        default_prefixlen: prefixLength,
-        // Kuryr's pools keep Neutron's default min_prefixlen (/8, IPv6 /64); below it Neutron refuses the pool.
-        ...(prefixLength < (version === 4 ? 8 : 64) ? { min_prefixlen: prefixLength } : {}),
-        shared: opts.shared ?? false,
-        ...(tagInPost ? { tags: [subnet.id] } : {}),
+      // Identity: the name (and the subnet tag). After an unanswered POST the newest such pool is the one
+      // it made (the duplicate check below converges on the oldest either way); a pool for a subnet,
+      // untagged yet, cannot be told from a plain one: not guessed (unused, the reconciler removes it).
+      let pool = await createOnce({
+        what: `subnet pool ${name}`,
+        create: () =>
+          this.neutron.create('subnetpools', {
+            name,
+            prefixes: [cidr],
+            default_prefixlen: prefixLength,
+            // Kuryr's pools keep Neutron's default min_prefixlen (/8, IPv6 /64); below it Neutron refuses the pool.
+            ...(prefixLength < (version === 4 ? 8 : 64) ? { min_prefixlen: prefixLength } : {}),
+            shared: opts.shared ?? false,
+            ...(tagInPost ? { tags: [subnet.id] } : {}),
+          }),
+        find: async () => {
+          if (subnet && !tagInPost) return undefined;
+          const found = await this.neutron.list('subnetpools', subnet ? { name, tags: subnet.id } : { name });
+          return found.filter((p) => subnet || !p.tags.some((t) => UUID.test(t))).sort(oldestFirst).at(-1);
+        },
+        log: this.log,
       });
       if (subnet && !tagInPost) {
         await this.neutron.addTag('subnetpools', pool.id, subnet.id);

@@ -3,15 +3,19 @@
  * made and bound to this host ahead of time, per subnet, so `docker run`
  * does not wait for Neutron to create and bind one. A pool port is an
  * ordinary kuryr port (`kuryr-unbound-port`, device_owner `compute:kuryr`,
- * bound here) whose device_id is `kuryr-port-pool`: CreateEndpoint gives it
- * its endpoint (device_id, tags).
+ * bound here) whose device_id is `kuryr-port-pool`. RequestAddress marks
+ * the one it hands out with its own device_id (`kuryr-request:<id>`) before it
+ * answers — guarded by the port's revision, so no port is handed out twice,
+ * not even by two processes or across a restart — and CreateEndpoint then
+ * gives it its endpoint (device_id, tags).
  *
  * Pools fill in the background (never on a Docker request's clock), are
  * emptied before the daemon's network goes, and are found again in Neutron
  * after a restart: Neutron stays the only state.
  */
 import type { NeutronApi, NeutronPort, NeutronSubnet } from '@kuryr-ts/openstack/neutron/types';
-import { describeError } from '@kuryr-ts/openstack/errors';
+import { NeutronError, describeError } from '@kuryr-ts/openstack/errors';
+import { createOnce, outcomeUnknown } from './create-once.js';
 import { DEVICE_OWNER, POOL_DEVICE_ID, UNBOUND_PORT_NAME } from './naming.js';
 import type { Background, Logger } from './settings.js';
 
@@ -41,6 +45,7 @@ export class PortPool {
   readonly #filling = new Map<string, Promise<void>>();
   /** Neutron networks being drained: no refill until a request uses them again. */
   readonly #closed = new Set<string>();
+  #recovered = false;
 
   readonly neutron: NeutronApi;
   readonly settings: PortPoolSettings;
@@ -56,14 +61,56 @@ export class PortPool {
     this.plugged = opts.plugged ?? (async () => false);
   }
 
-  /** A free port of this subnet, or undefined (the caller makes one); tops the pool up either way. */
-  take(subnet: NeutronSubnet): NeutronPort | undefined {
+  /**
+   * A free port of this subnet, marked in Neutron as handed out to `handOut`
+   * (its device_id) before it is returned; undefined when there is none (the
+   * caller makes one). Tops the pool up either way.
+   */
+  async take(subnet: NeutronSubnet, handOut: string): Promise<NeutronPort | undefined> {
     this.#closed.delete(subnet.network_id);
-    const free = this.#free.get(subnet.id) ?? [];
-    const port = free.shift();
-    if (free.length === 0) this.#free.delete(subnet.id);
-    if (free.length < this.settings.min) this.#refill(subnet, free.length);
-    return port;
+    for (;;) {
+      const free = this.#free.get(subnet.id) ?? [];
+      const port = free.shift();
+      if (free.length === 0) this.#free.delete(subnet.id);
+      if (free.length < this.settings.min) this.#refill(subnet, free.length);
+      if (!port) return undefined;
+      const claimed = await this.#claim(port, handOut);
+      if (claimed) return claimed;
+    }
+  }
+
+  /**
+   * Marks a free port as handed out, if it still is free: the update is
+   * conditional on the port's revision, so a port another process (or a lost
+   * earlier claim) took since is skipped, never handed out twice. A revision
+   * that moved for another reason (Neutron's binding, its status) is read
+   * again and the claim retried.
+   */
+  async #claim(port: NeutronPort, handOut: string, attempt = 1): Promise<NeutronPort | undefined> {
+    try {
+      return await this.neutron.update('ports', port.id, { device_id: handOut }, port.revision_number !== undefined ? { ifRevision: port.revision_number } : {});
+    } catch (err) {
+      if (err instanceof NeutronError && err.status === 412 && attempt < 4) {
+        const now = await this.neutron.show('ports', port.id).catch(() => undefined);
+        if (now?.device_id === POOL_DEVICE_ID) return this.#claim(now, handOut, attempt + 1);
+      }
+      if (err instanceof NeutronError && (err.isNotFound || err.status === 412)) {
+        this.log.info({ portId: port.id, status: err.status }, 'port pool: a free port was deleted or taken behind the pool; skipped');
+        return undefined;
+      }
+      if (outcomeUnknown(err)) {
+        // Did the mark land? Only then is the port this request's.
+        const now = await this.neutron.show('ports', port.id).catch(() => undefined);
+        if (now?.device_id === handOut) return now;
+      }
+      throw err;
+    }
+  }
+
+  /** Whether this port is one of the pool's free ports (the reconciler leaves those alone). */
+  holds(portId: string): boolean {
+    for (const free of this.#free.values()) if (free.some((p) => p.id === portId)) return true;
+    return false;
   }
 
   /** A port Docker released before it became an endpoint (or one deleted behind our back). */
@@ -85,18 +132,28 @@ export class PortPool {
     this.#filling.set(subnet.id, new Promise<void>((resolve) => (settle = resolve)));
     this.background(async () => {
       try {
-        const ports = await this.neutron.createBulk(
-          'ports',
-          Array.from({ length: count }, () => ({
-            name: UNBOUND_PORT_NAME,
-            network_id: subnet.network_id,
-            admin_state_up: true,
-            fixed_ips: [{ subnet_id: subnet.id }],
-            device_owner: DEVICE_OWNER,
-            device_id: POOL_DEVICE_ID,
-            'binding:host_id': this.settings.hostId,
-          })),
-        );
+        // Identity: this host's free pool ports of the subnet that the pool does not know yet.
+        const ports = await createOnce({
+          what: `${count} pool ports of subnet ${subnet.id}`,
+          create: () =>
+            this.neutron.createBulk(
+              'ports',
+              Array.from({ length: count }, () => ({
+                name: UNBOUND_PORT_NAME,
+                network_id: subnet.network_id,
+                admin_state_up: true,
+                fixed_ips: [{ subnet_id: subnet.id }],
+                device_owner: DEVICE_OWNER,
+                device_id: POOL_DEVICE_ID,
+                'binding:host_id': this.settings.hostId,
+              })),
+            ),
+          find: async () => {
+            const unknown = (await this.#listFree({ network_id: subnet.network_id })).filter((p) => p.fixed_ips[0]?.subnet_id === subnet.id && !this.holds(p.id));
+            return unknown.length > 0 ? unknown : undefined;
+          },
+          log: this.log,
+        });
         if (this.#closed.has(subnet.network_id)) {
           // The network is going away: these are not wanted any more.
           await Promise.all(ports.map((p) => this.neutron.delete('ports', p.id)));
@@ -126,20 +183,35 @@ export class PortPool {
     await Promise.all(doomed.map((p) => this.neutron.delete('ports', p.id)));
   }
 
+  /** This host's free pool ports in Neutron. */
+  #listFree(query: Record<string, string> = {}): Promise<NeutronPort[]> {
+    return this.neutron.list('ports', { ...query, device_id: POOL_DEVICE_ID, 'binding:host_id': this.settings.hostId });
+  }
+
   /** After a restart: this host's pool ports in Neutron become the pools again (all or none: a failed recovery can be retried). */
   async recover(): Promise<number> {
-    const ports = await this.neutron.list('ports', { device_id: POOL_DEVICE_ID, 'binding:host_id': this.settings.hostId });
-    const known = new Set([...this.#free.values()].flat().map((p) => p.id));
+    const ports = await this.#listFree();
     const found: Array<[string, NeutronPort]> = [];
     for (const p of ports) {
       const subnetId = p.fixed_ips[0]?.subnet_id;
-      if (!subnetId || known.has(p.id)) continue;
-      // Handed out, but the daemon stopped before it recorded the endpoint on the port: in use.
+      if (!subnetId) continue;
+      // Handed out by a version that marked no hand-outs, and plugged: in use.
       if (await this.plugged(p.id)) continue;
       found.push([subnetId, p]);
     }
-    for (const [subnetId, p] of found) this.#free.set(subnetId, [...(this.#free.get(subnetId) ?? []), p]);
-    return found.length;
+    let n = 0;
+    for (const [subnetId, p] of found) {
+      if (this.holds(p.id)) continue; // known already (a refill finished meanwhile)
+      this.#free.set(subnetId, [...(this.#free.get(subnetId) ?? []), p]);
+      n++;
+    }
+    this.#recovered = true;
+    return n;
+  }
+
+  /** Whether recover() has run: until then, this host's free pool ports in Neutron may be the pool's. */
+  get recovered(): boolean {
+    return this.#recovered;
   }
 
   /** Free ports per subnet (for /kuryr/stats and leak checks). */

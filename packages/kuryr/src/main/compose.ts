@@ -9,20 +9,26 @@ import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { UndoFailureReporter } from '@kuryr-ts/openstack/lib/undo';
 import type { OpStats } from '@kuryr-ts/openstack/lib/op-stats';
 import type { NeutronApi } from '@kuryr-ts/openstack/neutron/types';
+import type { ObservabilityEndpoints } from '@kuryr-ts/openstack/observability/http';
 import { BinderRegistry } from '../binding/registry.js';
 import { vethNames } from '../binding/veth-names.js';
 import { EndpointService } from '../domain/endpoint-service.js';
 import { ExposureService } from '../domain/exposure-service.js';
 import { IpamService } from '../domain/ipam-service.js';
+import { Ledger } from '../domain/ledger.js';
 import { NetworkService } from '../domain/network-service.js';
 import { NeutronIndex } from '../domain/neutron-index.js';
 import { PortPool } from '../domain/port-pool.js';
+import { Reconciler } from '../domain/reconciler.js';
 import { SecurityGroupResolver } from '../domain/security-groups.js';
 import type { Background, DriverSettings } from '../domain/settings.js';
+import type { DockerEngine } from '../ports/docker-engine.js';
+import { adminRoutes } from '../protocol/admin-routes.js';
 import { ipamRoutes } from '../protocol/libnetwork/ipam-routes.js';
 import { networkRoutes } from '../protocol/libnetwork/network-routes.js';
 import type { RouteTable } from '../protocol/libnetwork/route-table.js';
-import { buildPluginServer } from '../protocol/plugin-server.js';
+import type { Metrics } from '../ports/metrics.js';
+import { buildPluginServer, type PluginCall } from '../protocol/plugin-server.js';
 import { buildRegistry, type BindingChoice, type HostAdapters } from './binders.js';
 
 /** What the probe learnt of Neutron (neutron-probe.ts). */
@@ -81,6 +87,22 @@ export interface DriverParts {
   onUndoFailure: UndoFailureReporter;
   /** More read-only info for GET /kuryr/stats, listed before the cache sizes. */
   extraStats?: (() => Record<string, unknown>) | undefined;
+  /** Reconciliation (docs/reconcile.md): the local Docker Engine, the grace period, the driver's Docker name. */
+  reconcile?: ReconcileParts | undefined;
+  /** Metrics of the plugin calls and the /metrics, /readyz endpoints of the plugin server (main/observability.ts). */
+  observability?: { onCall?: ((call: PluginCall) => void) | undefined; endpoints?: ObservabilityEndpoints | undefined } | undefined;
+  /** Counters the domain increments (the reconciler's); default none. */
+  metrics?: Metrics | undefined;
+}
+
+export interface ReconcileParts {
+  docker: DockerEngine;
+  /** `[DEFAULT] reconcile_grace_period` in seconds. */
+  graceS: number;
+  /** The driver's name in Docker: the plugin socket's base name. */
+  driverName: string;
+  /** The clock (tests). */
+  now?: (() => number) | undefined;
 }
 
 export interface Driver {
@@ -93,6 +115,10 @@ export interface Driver {
   networks: NetworkService;
   endpoints: EndpointService;
   exposure: ExposureService;
+  /** What this daemon has in hand (requests in flight, hand-outs, live endpoints). */
+  ledger: Ledger;
+  /** Finds and removes this host's leftovers (with `parts.reconcile`). */
+  reconciler: Reconciler | undefined;
   /** The libnetwork NetworkDriver.* and IpamDriver.* handlers. */
   routes: RouteTable;
   /** The plugin server (not listening yet). */
@@ -126,6 +152,9 @@ export function composeDriver(parts: DriverParts): Driver {
   if (!probing) apply(features as NeutronFeatures);
   const ready = probing ? probing.ready.then(apply) : Promise.resolve();
 
+  // Hand-outs are held as long as the reconciler waits before it judges an object.
+  const ledger = new Ledger({ holdMs: (parts.reconcile?.graceS ?? 600) * 1000, now: parts.reconcile?.now });
+  const plugged = (portId: string): Promise<boolean> => host.links.linkExists(vethNames(portId).host);
   // Port pools need ports bound to this host (veth drivers); nested drivers make no bound ports.
   const portPool =
     parts.portPool && binders.bindsHost
@@ -134,11 +163,11 @@ export function composeDriver(parts: DriverParts): Driver {
           settings: { hostId: settings.hostId, ...parts.portPool },
           log,
           background,
-          plugged: (portId) => host.links.linkExists(vethNames(portId).host),
+          plugged,
         })
       : undefined;
   if (parts.portPool && !portPool) log.warn({ portDriver: binders.portDriver }, '[vif_pool] enabled: ignored, the port driver binds no ports to this host');
-  const ipam = new IpamService({ neutron, index, settings, log, portPool });
+  const ipam = new IpamService({ neutron, index, settings, log, portPool, ledger, plugged: binders.bindsHost ? plugged : undefined });
   const sgs = new SecurityGroupResolver(neutron);
   // Nested containers live on the VM's network unless told otherwise (as Kuryr's nested driver).
   const vmPort = binders.vmPort;
@@ -152,17 +181,46 @@ export function composeDriver(parts: DriverParts): Driver {
     log,
     defaultNetwork: vmPort ? async () => (await vmPort.get()).network_id : undefined,
     portPool,
+    ledger,
   });
-  const endpoints = new EndpointService({ neutron, index, binders, sgs, settings, log, background });
+  const endpoints = new EndpointService({ neutron, index, binders, sgs, settings, log, background, ledger });
   const exposure = new ExposureService({ neutron, index, settings, log });
 
   const all = { ...networkRoutes(networks, endpoints, exposure, settings), ...ipamRoutes(ipam) };
-  const routes = probing ? gated(all, async () => (await probing.usable(), await ready)) : all;
+  const usable = async (): Promise<void> => {
+    if (probing) await probing.usable();
+    await ready;
+  };
+  const routes = probing ? gated(all, usable) : all;
   const server = buildPluginServer({
     routes,
     stats: parts.stats,
     logger: log,
-    extraStats: () => ({ ...(parts.extraStats?.() ?? {}), caches: index.sizes(), portPools: portPool?.sizes() ?? {} }),
+    extraStats: () => ({
+      ...(parts.extraStats?.() ?? {}),
+      caches: index.sizes(),
+      portPools: portPool?.sizes() ?? {},
+      ledger: ledger.sizes(),
+      ...(reconciler ? { reconcile: reconciler.totals() } : {}),
+    }),
+    onCall: parts.observability?.onCall,
+    endpoints: parts.observability?.endpoints,
   });
-  return { binders, settings, index, portPool, ipam, sgs, networks, endpoints, exposure, routes, server, ready };
+  const reconciler = parts.reconcile
+    ? new Reconciler({
+        neutron,
+        docker: parts.reconcile.docker,
+        binders,
+        index,
+        settings,
+        reconcile: { graceMs: parts.reconcile.graceS * 1000, driverName: parts.reconcile.driverName },
+        ledger,
+        portPool,
+        log,
+        metrics: parts.metrics,
+        now: parts.reconcile.now,
+      })
+    : undefined;
+  if (reconciler) adminRoutes(server, reconciler, usable);
+  return { binders, settings, index, portPool, ipam, sgs, networks, endpoints, exposure, ledger, reconciler, routes, server, ready };
 }

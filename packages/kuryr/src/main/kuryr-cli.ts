@@ -1,5 +1,5 @@
 /**
- * Command lines: `kuryr daemon|doctor …`, and `kuryr-server …` —
+ * Command lines: `kuryr daemon|doctor|reconcile …`, and `kuryr-server …` —
  * Kuryr-libnetwork's daemon command with oslo's usual flags, so packaging
  * and devstack lines such as `kuryr-server --config-file /etc/kuryr/kuryr.conf`
  * start kuryr-ts unchanged. `--config-file`/`--config-dir` follow
@@ -14,6 +14,7 @@ import { procfs } from '../adapters/linux/procfs.js';
 import { chooseConfig } from './config-discovery.js';
 import { formatChecks, runDoctor } from './doctor.js';
 import { runDaemon, type DaemonOptions } from './kuryr-daemon.js';
+import { runReconcileCommand } from './reconcile-cli.js';
 import { packageVersion } from './version.js';
 
 /** What the command lines act on; tests replace parts of it. */
@@ -97,7 +98,7 @@ function newProgram(name: string, deps: CliDeps): Command {
     .showHelpAfterError();
 }
 
-/** `kuryr daemon|doctor` (argv as process.argv). */
+/** `kuryr daemon|doctor|reconcile` (argv as process.argv). */
 export async function main(argv: string[], deps: CliDeps = realDeps()): Promise<number> {
   const program = newProgram('kuryr', deps).description('kuryr-ts: Docker networks on OpenStack Neutron');
   let status = 0;
@@ -115,6 +116,17 @@ export async function main(argv: string[], deps: CliDeps = realDeps()): Promise<
     const checks = await deps.runDoctor(choice);
     deps.stdout(`${formatChecks(checks)}\n`);
     status = checks.every((c) => c.ok) ? 0 : 1;
+  });
+  const reconcile = program
+    .command('reconcile')
+    .description("find and remove this host's leftovers nothing uses (ports, veths and OVS ports, networks, subnets, pools, --expose groups); the running daemon's config unless --config-file/--config-dir; see docs/reconcile.md")
+    .option('--dry-run', 'report what would be removed, change nothing')
+    .option('--json', 'print the report as JSON');
+  const reconcileConfig = configFlags(reconcile);
+  reconcile.action(async (o: { dryRun?: boolean; json?: boolean }) => {
+    const choice = chooseConfig(reconcileConfig, deps.proc, { home: deps.home, cwd: deps.cwd, fs: deps.fs });
+    if (choice.error !== undefined) throw choice.error;
+    status = await runReconcileCommand({ configFiles: [...choice.files], read: choice.read, dryRun: o.dryRun === true, json: o.json === true, write: deps.stdout });
   });
   return run(program, argv, deps, () => status);
 }

@@ -1,14 +1,16 @@
 /**
  * Composition root of the libnetwork driver: reads kuryr.conf, builds the
  * adapters (Neutron HTTP, iproute2, ovs-vsctl), the domain services and the
- * plugin server, listens on the plugin socket (and optionally kuryr_uri), and
- * shuts down cleanly on SIGTERM/SIGINT. Nothing here is global: everything is
+ * plugin server, listens on the plugin socket (and optionally kuryr_uri and
+ * metrics_uri), reopens its log file on SIGHUP, and shuts down cleanly on
+ * SIGTERM/SIGINT. Nothing here is global: everything is
  * constructed and passed in.
  */
 import { readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer, type Server } from 'node:http';
 import type { Logger as PinoLogger } from 'pino';
+import { EngineApi } from '../adapters/docker/engine-api.js';
 import { exec } from '../adapters/linux/exec.js';
 import type { NeutronAuth } from '@kuryr-ts/openstack/keystone/auth';
 import { neutronAuthFrom } from '@kuryr-ts/openstack/keystone/auth-sources';
@@ -23,7 +25,9 @@ import { OpStats } from '@kuryr-ts/openstack/lib/op-stats';
 import { assessKuryrUri } from './kuryr-uri.js';
 import { NeutronProbe } from './neutron-probe.js';
 import { daemonLogger, type LogOptions } from './daemon-log.js';
+import { ReconcileSchedule, driverNameOf } from './reconcile-schedule.js';
 import { listenOnSocket } from './plugin-socket.js';
+import { DaemonObservability, metricsListenAddress } from './observability.js';
 
 export interface DaemonOptions extends LogOptions {
   /** The files to read, in order (config-files.ts resolves an oslo command line). */
@@ -31,13 +35,13 @@ export interface DaemonOptions extends LogOptions {
 }
 
 /** kuryr.conf [neutron], else a clouds.yaml cloud, else OS_* variables (auth-sources.ts). */
-function neutronAuth(config: KuryrConfig, log: PinoLogger): NeutronAuth {
-  const { auth, description } = neutronAuthFrom(config.neutron.auth, { timeoutMs: config.neutron.timeoutS * 1000 });
+function neutronAuth(config: KuryrConfig, log: PinoLogger, requestId: () => string | undefined): NeutronAuth {
+  const { auth, description } = neutronAuthFrom(config.neutron.auth, { timeoutMs: config.neutron.timeoutS * 1000, requestId });
   log.info({ auth: description }, 'Neutron authentication');
   return auth;
 }
 
-function settingsFrom(config: KuryrConfig): Omit<DriverSettings, 'bindHost'> {
+export function settingsFrom(config: KuryrConfig): Omit<DriverSettings, 'bindHost'> {
   return Object.freeze({
     hostId: config.binding.hostId,
     subnetpoolNamePrefix: config.subnetpoolNamePrefix,
@@ -81,13 +85,21 @@ function createTlsServer(config: KuryrConfig, handler: Parameters<typeof createH
 
 export async function runDaemon(opts: DaemonOptions): Promise<void> {
   const config = loadConfig(opts.configFiles);
-  const log: PinoLogger = daemonLogger(config, opts);
+  const stats = new OpStats();
+  const logs = daemonLogger(config, opts, () => stats.requestId());
+  const log: PinoLogger = logs.logger;
   const uri = await assessKuryrUri(config);
   if (uri.level === 'refuse') throw uri.error;
   if (uri.level === 'warn') log.warn({ uri: config.kuryrUri }, uri.message);
+  const metricsAt = await metricsListenAddress(config, log); // a refused metrics_uri fails before anything listens
+  const obs = new DaemonObservability({ processMetrics: true });
 
-  const stats = new OpStats();
-  const neutron = new NeutronClient(neutronAuth(config, log), { timeoutMs: config.neutron.timeoutS * 1000, attempts: 3, stats });
+  const neutron = new NeutronClient(neutronAuth(config, log, () => stats.requestId()), {
+    timeoutMs: config.neutron.timeoutS * 1000,
+    attempts: 3,
+    stats,
+    observer: obs.neutronCalls,
+  });
   const undoLog = (step: string, err: unknown): void => log.error({ step, err: describeError(err) }, 'undo failed');
   const binding = bindingChoiceOf(config); // a bad driver choice fails before Neutron is probed
   let fatal: ((err: Error) => void) | undefined;
@@ -110,8 +122,15 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     background: (work) => stats.detached(work),
     onUndoFailure: undoLog,
     extraStats: () => ({ neutronReady: probe.isReady, ...(probe.isReady ? {} : { neutronProbe: probe.status() }) }),
+    reconcile: { docker: new EngineApi({ dockerHost: config.reconcile.dockerHost }), graceS: config.reconcile.gracePeriodS, driverName: driverNameOf(config.pluginSocket) },
+    observability: obs.plugin,
+    metrics: obs.metrics,
   });
+  // Leftovers of an earlier run (a crash, a kill -9) once Neutron answers, then every reconcile_interval.
+  const schedule = new ReconcileSchedule(driver.reconciler!, config.reconcile.intervalS, log, (work) => stats.detached(work));
+  void driver.ready.then(() => schedule.start());
   const { binders, settings, portPool, server: app } = driver;
+  obs.watch({ ready: driver.ready, neutron, portPool, probe: () => probe.status() });
   // Pool ports made before a restart are this host's pools again (in the background: Docker is not kept waiting), retried until Neutron answers.
   const recoverPools = (pool: PortPool, attempt: number): void =>
     stats.detached(async () => {
@@ -146,15 +165,26 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     }
     log.info({ uri: config.kuryrUri }, 'also listening on kuryr_uri');
   }
+  const metricsServer = await obs.listen(metricsAt, log);
+  // logrotate moved the log file (its postrotate sends SIGHUP): write to a new one
+  const reopen = (): void => {
+    logs.reopen();
+    log.info({ signal: 'SIGHUP' }, 'log file reopened');
+  };
+  process.on('SIGHUP', reopen);
   probe.start();
 
   await new Promise<void>((resolve, reject) => {
     const stop = (signal: string, err?: Error): void => {
       log.info({ signal }, 'shutting down');
       probe.stop();
+      schedule.stop();
+      process.off('SIGHUP', reopen);
       tcp?.close();
+      void metricsServer?.close();
       void app.close().then(() => {
         rmSync(config.pluginSocket, { force: true });
+        logs.flush();
         if (err) reject(err);
         else resolve();
       });

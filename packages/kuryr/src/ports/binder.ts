@@ -36,6 +36,16 @@ export interface PortBinder {
   unbind(req: UnbindRequest): Promise<void>;
 }
 
+/** What binding left on this host for one endpoint, as it recorded it when it plugged the port. */
+export interface HostPlugRecord {
+  /** The Docker endpoint ('' when the record names none). */
+  endpointId: string;
+  /** The Neutron port ids recorded: full ids (OVS iface-id) or their first 11 characters (a veth's name). */
+  portIds: string[];
+  /** The host objects, for the report (e.g. `veth tap0123456789a`, `ovs br-int/tap0123456789a`). */
+  objects: string[];
+}
+
 /**
  * The binding drivers as the endpoint service sees them (built from kuryr.conf
  * by the composition root). Host naming — interface names, link aliases, OVS
@@ -56,4 +66,11 @@ export interface BindingDrivers {
    * external_ids, link aliases). Idempotent: nothing found is success.
    */
   removeLeftovers(endpointId: string): Promise<void>;
+  /**
+   * Everything binding recorded on this host (OVS interfaces with the owner
+   * mark, veth host ends with an endpoint alias), by endpoint: what the
+   * reconciler checks against Neutron and Docker. `warnings` names a part of
+   * the host that could not be read (e.g. no OVS on a Linux-bridge host).
+   */
+  plugged(): Promise<{ records: HostPlugRecord[]; warnings: string[] }>;
 }

@@ -52,6 +52,8 @@ export interface LinkOps {
   macOf(name: string): Promise<string | undefined>;
   /** Names of links whose alias is exactly `alias`. */
   findByAlias(alias: string): Promise<string[]>;
+  /** Every link that carries an alias, with it (in this namespace). */
+  aliasedLinks(): Promise<Array<{ name: string; alias: string }>>;
   /** Idempotent: resolves false when the link did not exist. */
   deleteLink(name: string): Promise<boolean>;
   linkExists(name: string): Promise<boolean>;

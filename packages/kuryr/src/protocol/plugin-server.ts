@@ -7,12 +7,16 @@
  *  - Success is 200 with a JSON body ({} at least); failure is non-200 with
  *    {"Err", "Error"} (network driver and IPAM read different keys);
  *    unknown methods are 404. Never 200 with an error.
- *  - Each request runs in an OpStats scope that counts its Neutron calls.
+ *  - Each request runs in an OpStats scope that counts its Neutron calls
+ *    and carries its request id (`req-<uuid>`, answered in
+ *    X-OpenStack-Request-ID, written on its log lines, sent to Neutron).
+ *  - GET /healthz, and with `endpoints` GET /readyz and /metrics.
  */
 import Fastify, { LogController, type FastifyError, type FastifyInstance } from 'fastify';
 import type { FastifyBaseLogger } from 'fastify';
 import { AppError, type ErrorKind } from '@kuryr-ts/openstack/errors';
 import type { OpStats } from '@kuryr-ts/openstack/lib/op-stats';
+import { inRequestScope, observabilityRoutes, requestIdOptions, requestScope, type ObservabilityEndpoints } from '@kuryr-ts/openstack/observability/http';
 import type { RouteTable } from './libnetwork/route-table.js';
 import { requestSchema, type ErrorResponse, type ResponseOf } from './libnetwork/wire.js';
 
@@ -40,6 +44,17 @@ export interface PluginServerOptions {
   logger: FastifyBaseLogger;
   /** Extra read-only info served at GET /kuryr/stats (cache sizes, etc.). */
   extraStats?: () => Record<string, unknown>;
+  /** Told of every answered libnetwork call (metrics). */
+  onCall?: ((call: PluginCall) => void) | undefined;
+  /** GET /metrics and /readyz (GET /healthz is always served). */
+  endpoints?: ObservabilityEndpoints | undefined;
+}
+
+/** One answered libnetwork call: its method (`unknown` when there is no such method), the status Docker got, how long it took. */
+export interface PluginCall {
+  method: string;
+  status: number;
+  seconds: number;
 }
 
 export function errorReply(message: string): ErrorResponse {
@@ -61,8 +76,15 @@ export function buildPluginServer(opts: PluginServerOptions): FastifyInstance {
   const app = Fastify({
     loggerInstance: opts.logger,
     logController: new LogController({ disableRequestLogging: true }),
+    ...requestIdOptions(false),
     bodyLimit: 1024 * 1024,
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+  });
+
+  const onCall = opts.onCall;
+  requestScope(app, {
+    stats: opts.stats,
+    onDone: onCall && ((d) => d.method === 'POST' && onCall({ method: d.route?.replace(/^\//, '') ?? 'unknown', status: d.status, seconds: d.seconds })),
   });
 
   app.removeAllContentTypeParsers();
@@ -83,7 +105,7 @@ export function buildPluginServer(opts: PluginServerOptions): FastifyInstance {
     const status = statusFor(err, method);
     const message = (err as Error).message;
     const level = status >= 500 ? 'error' : 'warn';
-    req.log[level]({ method, status, code: (err as AppError).code, err: message }, 'request failed');
+    inRequestScope(req, () => req.log[level]({ method, status, code: (err as AppError).code, err: message }, 'request failed'));
     void reply.code(status).type(PLUGIN_CONTENT_TYPE).send(errorReply(`${method}: ${message}`));
   });
 
@@ -123,5 +145,6 @@ export function buildPluginServer(opts: PluginServerOptions): FastifyInstance {
   }
 
   app.get('/kuryr/stats', async () => ({ ...opts.stats.snapshot(), ...(opts.extraStats?.() ?? {}) }));
+  observabilityRoutes(app, opts.endpoints);
   return app;
 }

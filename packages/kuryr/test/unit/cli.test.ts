@@ -97,7 +97,7 @@ describe('kuryr-server and kuryr command lines', () => {
     assert.equal(logFilePath(conf(undefined, '/var/log/kuryr'), { logFile: '/abs.log' }), '/abs.log');
   });
 
-  it('kuryr-server --log-file appends the log there (nothing on stdout), warnings for unknown options included', async (t) => {
+  it('kuryr-server --log-file appends the log there (nothing on stdout), warnings for unknown options included (use_json: JSON lines)', async (t) => {
     const d = tmp();
     // Neutron on loopback, answering every extension probe
     const neutron = createServer((_req, res) => res.writeHead(200, { 'Content-Type': 'application/json' }).end('{"extension": {}}'));
@@ -106,7 +106,7 @@ describe('kuryr-server and kuryr command lines', () => {
     const conf = join(d, 'kuryr.conf');
     writeFileSync(
       conf,
-      `[DEFAULT]\nplugin_socket = ${join(d, 'kuryr.sock')}\nstate_path = /var/lib/kuryr\n[oslo_concurrency]\nlock_path = /var/lock/kuryr\n` +
+      `[DEFAULT]\nplugin_socket = ${join(d, 'kuryr.sock')}\nuse_json = true\nstate_path = /var/lib/kuryr\n[oslo_concurrency]\nlock_path = /var/lock/kuryr\n` +
         `[neutron]\nauth_type = none\nendpoint_override = http://127.0.0.1:${(neutron.address() as AddressInfo).port}\n[binding]\nhost_id = unit-test\n`,
     );
     const log = join(d, 'kuryr.log');
@@ -130,8 +130,8 @@ describe('kuryr-server and kuryr command lines', () => {
     assert.equal(lines[0], 'an earlier line', 'appended, not truncated');
     const records = lines.slice(1).filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
     assert.ok(records.some((r) => r.msg === 'configuration read' && JSON.stringify(r.files) === JSON.stringify([conf])));
-    assert.ok(records.some((r) => r.level === 40 && r.file === conf && r.section === 'DEFAULT' && r.option === 'state_path'));
-    assert.ok(records.some((r) => r.level === 40 && r.section === 'oslo_concurrency'));
+    assert.ok(records.some((r) => r.level === 'WARNING' && r.file === conf && r.section === 'DEFAULT' && r.option === 'state_path'));
+    assert.ok(records.some((r) => r.level === 'WARNING' && r.section === 'oslo_concurrency'));
     assert.ok(records.some((r) => typeof r.msg === 'string' && r.msg.startsWith('kuryr-ts listening')));
     assert.equal(stdout, '');
   });

@@ -1,7 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { FakeNeutron } from '@kuryr-ts/openstack/testing/fake-neutron';
 import { POOL_DEVICE_ID } from '../../src/domain/naming.js';
-import { buildDriver } from '../harness.js';
+import { buildDriver, dockerId } from '../harness.js';
 
 const pool = { min: 3, batch: 4, max: 0 };
 
@@ -22,17 +23,17 @@ describe('port pools ([vif_pool])', () => {
     for (const p of free) assert.equal(p['binding:host_id'], 'testhost');
   });
 
-  it('hands out a bound pool port with no Neutron call in RequestAddress; it becomes an ordinary endpoint port', async () => {
+  it('hands out a bound pool port with one Neutron call in RequestAddress (its hand-out mark); it becomes an ordinary endpoint port', async () => {
     const d = buildDriver(undefined, { portPool: pool });
     const net = await d.createNetwork('10.71.0.0/24', '10.71.0.1');
     await d.detach(net, await d.attach(net));
     await d.idle();
     const before = d.neutron.calls.length;
     const addr = await d.ok('IpamDriver.RequestAddress', { PoolID: net.poolId, Address: '', Options: null });
-    assert.deepEqual(d.neutron.calls.slice(before), [], 'the address comes from the pool');
+    assert.deepEqual(d.neutron.calls.slice(before), ['PUT ports'], 'the address comes from the pool, marked handed out');
     const ip = String(addr.Address).split('/')[0];
     const port = d.neutron.ports.find((p) => p.fixed_ips[0]?.ip_address === ip)!;
-    assert.equal(port.device_id, POOL_DEVICE_ID);
+    assert.match(port.device_id, /^kuryr-request:/);
     await d.ok('NetworkDriver.CreateEndpoint', {
       NetworkID: net.networkId,
       EndpointID: 'e'.repeat(64),
@@ -80,7 +81,7 @@ describe('port pools ([vif_pool])', () => {
     d.neutron.failNext(/PUT ports\/tags/, 500);
     await d.ok('NetworkDriver.CreateEndpoint', { NetworkID: net.networkId, EndpointID: 'c'.repeat(64), Interface: { Address: addr.Address, AddressIPv6: '', MacAddress: '' }, Options: {} });
     await d.idle();
-    assert.equal(d.neutron.ports.find((p) => p.id === taken.id)?.device_id, POOL_DEVICE_ID, 'still marked as a pool port');
+    assert.match(d.neutron.ports.find((p) => p.id === taken.id)!.device_id, /^kuryr-request:/, 'marked as handed out before the reply');
     d.restart();
     assert.equal(await d.portPool!.recover(), 3, 'the plugged one is left out');
   });
@@ -122,5 +123,89 @@ describe('port pools ([vif_pool])', () => {
     assert.deepEqual(ports[0]!.fixed_ips.map((f) => f.ip_address).sort(), [String(a4.Address).split('/')[0], String(a6.Address).split('/')[0]].sort());
     assert.deepEqual(ep, { Interface: { MacAddress: ports[0]!.mac_address } });
     assert.equal(d.neutron.ports.length, 1, 'no pool for a dual-stack network, no leftover port');
+  });
+
+  it('a pool port handed out before a crash (no CreateEndpoint yet, nothing plugged) is not handed out again after the restart', async () => {
+    const d = buildDriver(undefined, { portPool: pool });
+    const net = await d.createNetwork('10.77.0.0/24', '10.77.0.1');
+    await d.attach(net);
+    await d.idle();
+    const first = await d.ok('IpamDriver.RequestAddress', { PoolID: net.poolId, Address: '', Options: null });
+    d.restart(); // killed before Docker's CreateEndpoint
+    assert.equal(await d.portPool!.recover(), 3, 'the handed-out port is not free');
+    const seen = new Set([String(first.Address)]);
+    for (let i = 0; i < 3; i++) {
+      const next = await d.ok('IpamDriver.RequestAddress', { PoolID: net.poolId, Address: '', Options: null });
+      assert.ok(!seen.has(String(next.Address)), `address ${String(next.Address)} handed out twice`);
+      seen.add(String(next.Address));
+    }
+  });
+
+  it('two processes holding the same free ports never hand out one twice (the hand-out is guarded by the revision)', async () => {
+    const neutron = new FakeNeutron();
+    const a = buildDriver(neutron, { portPool: pool });
+    const net = await a.createNetwork('10.78.0.0/24', '10.78.0.1');
+    await a.attach(net);
+    await a.idle();
+    // A second process (a restarted daemon while the first still answers, or a stale copy) knows the same free ports.
+    const b = buildDriver(neutron, { portPool: pool });
+    b.restart();
+    assert.equal(await b.portPool!.recover(), 4);
+    a.restart();
+    assert.equal(await a.portPool!.recover(), 4);
+    const seen = new Set<string>();
+    for (const d of [a, b, a, b]) {
+      const res = await d.ok('IpamDriver.RequestAddress', { PoolID: net.poolId, Address: '', Options: null });
+      assert.ok(!seen.has(String(res.Address)), `address ${String(res.Address)} handed out twice`);
+      seen.add(String(res.Address));
+    }
+    const marks = neutron.ports.filter((p) => p.device_id.startsWith('kuryr-request:')).map((p) => p.device_id);
+    assert.equal(new Set(marks).size, 4, 'four hand-outs, four ports');
+  });
+
+  it("ReleaseAddress never deletes a live endpoint's port (another request's rollback), before or after a restart", async () => {
+    const d = buildDriver(undefined, { portPool: pool });
+    const net = await d.createNetwork('10.79.0.0/24', '10.79.0.1');
+    const a = await d.attach(net);
+    await d.idle();
+    const ip = a.address.split('/')[0];
+    const portOfA = () => d.neutron.ports.find((p) => p.fixed_ips.some((f) => f.ip_address === ip));
+    // Docker releases that address for another endpoint whose CreateEndpoint failed on it.
+    await d.ok('IpamDriver.ReleaseAddress', { PoolID: net.poolId, Address: ip });
+    assert.ok(portOfA(), 'kept: its endpoint is live in this daemon');
+    d.restart();
+    await d.ok('IpamDriver.ReleaseAddress', { PoolID: net.poolId, Address: ip });
+    assert.ok(portOfA(), 'kept after a restart: still plugged on this host');
+    await d.detach(net, a);
+    assert.equal(portOfA(), undefined, "the endpoint's own release deletes it");
+  });
+
+  it('ReleaseAddress leaves a kuryr port bound to another host', async () => {
+    const d = buildDriver();
+    const net = await d.createNetwork('10.80.0.0/24', '10.80.0.1');
+    const other = await d.neutron.create('ports', {
+      network_id: d.neutron.networks[0]!.id,
+      name: 'kuryr-unbound-port',
+      fixed_ips: [{ ip_address: '10.80.0.33' }],
+      device_owner: 'compute:kuryr',
+      device_id: dockerId(),
+      'binding:host_id': 'host2',
+    });
+    await d.neutron.addTag('ports', other.id, 'compute:kuryr');
+    await d.ok('IpamDriver.ReleaseAddress', { PoolID: net.poolId, Address: '10.80.0.33' });
+    assert.ok(await d.neutron.show('ports', other.id));
+  });
+
+  it('a free port whose revision moved for another reason (its binding, its status) is still handed out', async () => {
+    const d = buildDriver(undefined, { portPool: pool });
+    const net = await d.createNetwork('10.81.0.0/24', '10.81.0.1');
+    await d.attach(net);
+    await d.idle();
+    for (const p of d.neutron.ports.filter((x) => x.device_id === POOL_DEVICE_ID)) await d.neutron.update('ports', p.id, { status: 'DOWN' });
+    const before = d.neutron.calls.length;
+    const addr = await d.ok('IpamDriver.RequestAddress', { PoolID: net.poolId, Address: '', Options: null });
+    assert.deepEqual(d.neutron.calls.slice(before), ['PUT ports', 'GET ports/id', 'PUT ports']);
+    const port = d.neutron.ports.find((p) => `${p.fixed_ips[0]!.ip_address}/24` === addr.Address)!;
+    assert.match(port.device_id, /^kuryr-request:/);
   });
 });

@@ -74,7 +74,12 @@ describe('production dependencies of the driver', () => {
 
   it('hold the driver, the OpenStack client and their libraries', () => {
     assert.ok(closure.has('packages/openstack'), 'the workspace link to @kuryr-ts/openstack is followed');
-    for (const lib of ['fastify', 'pino', 'commander', 'yaml', 'undici']) assert.ok(names.has(lib), `${lib} is installed`);
+    for (const lib of ['fastify', 'pino', 'commander', 'yaml', 'undici', 'prom-client']) assert.ok(names.has(lib), `${lib} is installed`);
+  });
+
+  it('prom-client (the metrics) brings only its three small dependencies', () => {
+    const metrics = [...productionClosure(lock.packages, 'node_modules/prom-client')].map(nameOf).sort();
+    assert.deepEqual(metrics, ['@opentelemetry/api', 'bintrees', 'prom-client', 'tdigest']);
   });
 
   it('hold none of the container service libraries', () => {

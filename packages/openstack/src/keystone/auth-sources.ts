@@ -261,6 +261,8 @@ export interface BuildOptions {
   timeoutMs?: number;
   /** Catalog service type of the endpoint (default `network`; the zun CLI asks for `container`). */
   serviceType?: string;
+  /** The current request's id, sent to Keystone as X-OpenStack-Request-ID (OpStats.requestId). */
+  requestId?: (() => string | undefined) | undefined;
 }
 
 /** The NeutronAuth for a source; validates it (ConfigError naming the option). */
@@ -335,6 +337,7 @@ export function buildNeutronAuth(source: AuthSource, opts: BuildOptions = {}): {
     serviceType: opts.serviceType,
     timeoutMs: opts.timeoutMs,
     fetch,
+    requestId: opts.requestId,
   });
   return { auth, description: `${source.label}: ${auth.describe()}${tlsText}` };
 }

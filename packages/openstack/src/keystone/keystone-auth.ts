@@ -13,6 +13,7 @@
 import { readFileSync } from 'node:fs';
 import { AppError, ConfigError, type ErrorKind } from '../errors.js';
 import type { FetchLike, NeutronAuth } from './auth.js';
+import { REQUEST_ID_HEADER } from '../lib/request-id.js';
 
 export type DomainRef = { id: string } | { name: string };
 export type UserRef = { id: string } | { name: string; domain: DomainRef };
@@ -58,6 +59,8 @@ export interface KeystoneAuthOptions {
   fetch?: FetchLike | undefined;
   /** Clock (tests). */
   now?: (() => number) | undefined;
+  /** The current request's id, sent as X-OpenStack-Request-ID (Keystone logs it as the global request id). */
+  requestId?: (() => string | undefined) | undefined;
 }
 
 /** A Keystone call failed. The message names Keystone, the URL, the status and Keystone's reason; never a secret. */
@@ -187,6 +190,24 @@ export class KeystoneAuth implements NeutronAuth {
     this.#state = undefined;
   }
 
+  /** Resolves when Keystone answers GET /v3 (readiness: no token is asked for); a KeystoneError when it does not. */
+  async reachable(timeoutMs = 5000): Promise<void> {
+    const requestId = this.#opts.requestId?.();
+    let res: Response;
+    try {
+      res = await (this.fetch ?? fetch)(this.authUrl, {
+        method: 'GET',
+        headers: { Accept: 'application/json', ...(requestId ? { [REQUEST_ID_HEADER]: requestId } : {}) },
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+      await res.arrayBuffer();
+    } catch (err) {
+      const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+      throw new KeystoneError(undefined, `Keystone (GET ${this.authUrl}) is unreachable: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
+    }
+    if (!res.ok) throw new KeystoneError(res.status, `Keystone (GET ${this.authUrl}) answered ${res.status} ${res.statusText}`);
+  }
+
   /** One line for the start-up log: method, identity, scope, endpoint choice. No secret. */
   describe(): string {
     const m = this.#opts.method;
@@ -256,11 +277,12 @@ export class KeystoneAuth implements NeutronAuth {
     const url = `${this.authUrl}/auth/tokens`;
     const what = `Keystone authentication (POST ${url})`;
     const started = this.#now();
+    const requestId = this.#opts.requestId?.();
     let res: Response;
     try {
       res = await (this.fetch ?? fetch)(url, {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json', Accept: 'application/json' },
+        headers: { 'Content-Type': 'application/json', Accept: 'application/json', ...(requestId ? { [REQUEST_ID_HEADER]: requestId } : {}) },
         body: JSON.stringify(this.#body()),
         signal: AbortSignal.timeout(this.#opts.timeoutMs ?? 30_000),
       });

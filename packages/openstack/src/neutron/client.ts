@@ -2,11 +2,15 @@
  * NeutronApi over HTTP (Node's fetch/undici: pooled keep-alive connections).
  * Every request is counted in OpStats, bounded by a timeout, and retried only
  * when it is safe: idempotent methods on connection errors and 502/503/504,
- * POST only when the connection was refused (nothing was sent).
+ * POST only when the connection was refused (nothing was sent). It carries
+ * the request id of the current scope as X-OpenStack-Request-ID (Neutron logs
+ * it as the global request id), and is reported to an optional observer
+ * (metrics) with its operation, status and duration.
  */
 import { NeutronError } from '../errors.js';
 import type { CreateBody, NeutronApi, Query, ResourceName, ResourceTypes } from './types.js';
 import type { OpStats } from '../lib/op-stats.js';
+import { REQUEST_ID_HEADER } from '../lib/request-id.js';
 import type { NeutronAuth } from '../keystone/auth.js';
 
 const SINGULAR: Record<ResourceName, string> = {
@@ -26,9 +30,41 @@ export interface NeutronClientOptions {
   stats: OpStats;
   /** Sleep used between retries (injectable for tests). */
   sleep?: (ms: number) => Promise<void>;
+  /** Told of every HTTP request sent (each retry too), when it is answered or fails. */
+  observer?: NeutronCallObserver | undefined;
 }
 
-type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+/** One HTTP request to Neutron: what it did, how it ended (Neutron's status, or `error` without an answer), how long it took. */
+export interface NeutronCall {
+  /** The URL's resource: ports, networks, subnets, subnetpools, security-groups, extensions, trunks, … */
+  resource: string;
+  /** list, show, create, update, delete, add_tag, remove_tag, replace_tags, add_subports, remove_subports, … */
+  operation: string;
+  status: string;
+  seconds: number;
+}
+
+export type NeutronCallObserver = (call: NeutronCall) => void;
+
+export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
+const VERBS: Record<Method, [collection: string, item: string]> = {
+  GET: ['list', 'show'],
+  POST: ['create', 'create'],
+  PUT: ['update', 'update'],
+  DELETE: ['delete', 'delete'],
+};
+
+/** The resource and operation of a Neutron request path (without /v2.0 and the query), for metrics. */
+export function neutronOperation(method: Method, path: string): { resource: string; operation: string } {
+  const [resource = '', id, sub, tag] = path.split('?')[0]!.replace(/^\/+/, '').split('/');
+  if (sub === 'tags') {
+    if (tag !== undefined) return { resource, operation: method === 'DELETE' ? 'remove_tag' : 'add_tag' };
+    return { resource, operation: method === 'PUT' ? 'replace_tags' : method === 'DELETE' ? 'remove_tags' : 'list_tags' };
+  }
+  if (sub !== undefined) return { resource, operation: sub };
+  return { resource, operation: VERBS[method][id === undefined ? 0 : 1] };
+}
 
 export function buildQuery(query: Query | undefined): string {
   if (!query) return '';
@@ -153,7 +189,12 @@ export class NeutronClient implements NeutronApi {
     const url = `${base}/v2.0${path}`;
     const headers: Record<string, string> = { Accept: 'application/json', ...(await this.auth.headers()), ...extraHeaders };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
+    const requestId = this.opts.stats.requestId();
+    if (requestId) headers[REQUEST_ID_HEADER] = requestId;
     this.opts.stats.countNeutronCall();
+    const observer = this.opts.observer;
+    const started = performance.now();
+    const report = (status: string): void => observer?.({ ...neutronOperation(method, path), status, seconds: (performance.now() - started) / 1000 });
     let res: Response;
     try {
       // the auth's fetch carries the TLS settings (CA file, insecure) when there are any
@@ -166,10 +207,22 @@ export class NeutronClient implements NeutronApi {
     } catch (err) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
       const detail = cause?.code ?? cause?.message ?? (err as Error).message;
+      report('error');
       throw new NeutronError(method, `/v2.0${path}`, undefined, undefined, `${detail} (${base})`, { cause: cause ?? err });
     }
     const text = await res.text();
-    if (res.ok) return text ? (JSON.parse(text) as unknown) : {};
+    report(String(res.status));
+    if (res.ok) {
+      if (!text) return {};
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        // a proxy's page, or a wrong endpoint: say so, never "authentication failed"
+        const type = res.headers.get('content-type') ?? 'no Content-Type';
+        const start = text.slice(0, 80).replace(/\s+/g, ' ');
+        throw new NeutronError(method, `/v2.0${path}`, res.status, 'InvalidResponse', `the answer is not JSON (${type}; it starts with "${start}"): is ${base} Neutron's endpoint?`);
+      }
+    }
     let type: string | undefined;
     let message = text.slice(0, 500);
     try {

@@ -20,7 +20,10 @@ export interface NeutronNetwork {
   status?: string;
   port_security_enabled?: boolean;
   'router:external'?: boolean;
+  description?: string;
+  /** Standard attributes (ISO 8601, Neutron's clock). */
   created_at?: string;
+  updated_at?: string;
 }
 
 export interface HostRoute {
@@ -40,6 +43,8 @@ export interface NeutronSubnet {
   host_routes: HostRoute[];
   tags: string[];
   enable_dhcp?: boolean;
+  created_at?: string;
+  updated_at?: string;
 }
 
 export interface NeutronSubnetPool {
@@ -52,6 +57,7 @@ export interface NeutronSubnetPool {
   project_id?: string;
   tags: string[];
   created_at?: string;
+  updated_at?: string;
 }
 
 export interface NeutronPort {
@@ -76,6 +82,8 @@ export interface NeutronPort {
   allowed_address_pairs?: Array<{ ip_address: string; mac_address?: string }>;
   revision_number?: number;
   trunk_details?: { trunk_id: string; sub_ports: Array<{ port_id: string; segmentation_type: string; segmentation_id: number }> };
+  created_at?: string;
+  updated_at?: string;
 }
 
 export interface NeutronSecurityGroupRule {
@@ -97,6 +105,8 @@ export interface NeutronSecurityGroup {
   tags: string[];
   project_id?: string;
   security_group_rules?: NeutronSecurityGroupRule[];
+  created_at?: string;
+  updated_at?: string;
 }
 
 export interface NeutronAgent {

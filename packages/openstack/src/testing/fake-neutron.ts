@@ -99,12 +99,16 @@ export class FakeNeutron implements NeutronApi {
 
   async create<R extends ResourceName>(resource: R, body: CreateBody<R>): Promise<ResourceTypes[R]> {
     this.#record(`POST ${resource}`);
-    return structuredClone(this.#insert(resource, body)) as unknown as ResourceTypes[R];
+    const row = this.#stamp(this.#insert(resource, body));
+    this.#replyLost(`POST ${resource}`);
+    return structuredClone(row) as unknown as ResourceTypes[R];
   }
 
   async createBulk<R extends ResourceName>(resource: R, bodies: Array<CreateBody<R>>): Promise<Array<ResourceTypes[R]>> {
     this.#record(`POST ${resource} (bulk)`);
-    return bodies.map((b) => structuredClone(this.#insert(resource, b))) as unknown as Array<ResourceTypes[R]>;
+    const rows = bodies.map((b) => this.#stamp(this.#insert(resource, b)));
+    this.#replyLost(`POST ${resource} (bulk)`);
+    return rows.map((r) => structuredClone(r)) as unknown as Array<ResourceTypes[R]>;
   }
 
   #createdAt(): string {
@@ -221,6 +225,8 @@ export class FakeNeutron implements NeutronApi {
       Object.assign(row, body);
     }
     if (resource === 'ports' && 'binding:host_id' in body) row['binding:vif_type'] = body['binding:host_id'] ? 'ovs' : 'unbound';
+    row.updated_at = this.#timestamp();
+    this.#replyLost(`PUT ${resource}`);
     return structuredClone(row) as unknown as ResourceTypes[R];
   }
 
@@ -252,6 +258,7 @@ export class FakeNeutron implements NeutronApi {
       throw new NeutronError('DELETE', `/v2.0/subnetpools/${id}`, 409, 'SubnetPoolInUse', `subnet pool ${id} in use`);
     }
     table.delete(id);
+    this.#replyLost(`DELETE ${resource}`);
     return true;
   }
 
@@ -349,6 +356,40 @@ export class FakeNeutron implements NeutronApi {
   /** The stored objects of a resource (live: not copies). */
   all<R extends ResourceName>(resource: R): Array<ResourceTypes[R]> {
     return [...this.tables[resource].values()];
+  }
+
+  // ---- replies lost on the way back (a client-side timeout after Neutron did the work)
+
+  readonly #lostReplies: RegExp[] = [];
+
+  /**
+   * The next write whose "METHOD resource" text matches is carried out, but
+   * its reply never arrives: the caller sees the client's timeout
+   * (status undefined), as when Neutron commits a POST after the client gave up.
+   */
+  loseReplyOf(match: RegExp): void {
+    this.#lostReplies.push(match);
+  }
+
+  #replyLost(call: string): void {
+    const i = this.#lostReplies.findIndex((m) => m.test(call));
+    if (i < 0) return;
+    this.#lostReplies.splice(i, 1);
+    const [method, resource] = call.split(' ');
+    throw new NeutronError(method ?? 'X', `/v2.0/${resource ?? ''}`, undefined, undefined, 'The operation was aborted due to timeout (reply lost)');
+  }
+
+  /** Standard attributes: created_at and updated_at (a fake clock, one second per write), revision_number. */
+  #stamp(row: AnyResource): AnyResource {
+    const now = this.#timestamp();
+    row.created_at ??= now;
+    row.updated_at = now;
+    row.revision_number ??= 0;
+    return row;
+  }
+
+  #timestamp(): string {
+    return this.#createdAt();
   }
 
   get networks(): NeutronNetwork[] {

@@ -43,6 +43,83 @@ async function call<T>(work: () => Promise<T>): Promise<T> {
   }
 }
 
+/**
+ * Docker's multiplexed stream read as it arrives: frames of an 8-byte header
+ * (stream 0-2, three zero bytes, big-endian length) and their payload; a
+ * stream whose first bytes are no such header (a TTY) passes through.
+ */
+export class FrameReader {
+  #mode: 'unknown' | 'mux' | 'raw' = 'unknown';
+  #pending = Buffer.alloc(0);
+  #left = 0;
+
+  push(chunk: Buffer): Buffer[] {
+    if (this.#mode === 'raw') return [chunk];
+    let buf = this.#pending.length > 0 ? Buffer.concat([this.#pending, chunk]) : chunk;
+    this.#pending = Buffer.alloc(0);
+    const out: Buffer[] = [];
+    while (buf.length > 0) {
+      if (this.#left > 0) {
+        const take = Math.min(this.#left, buf.length);
+        out.push(buf.subarray(0, take));
+        this.#left -= take;
+        buf = buf.subarray(take);
+        continue;
+      }
+      if (buf.length < 8) {
+        this.#pending = Buffer.from(buf);
+        break;
+      }
+      const header = buf[0]! <= 2 && buf[1] === 0 && buf[2] === 0 && buf[3] === 0;
+      if (!header) {
+        if (this.#mode === 'unknown') {
+          this.#mode = 'raw';
+          out.push(buf);
+        }
+        break; // a broken frame in a multiplexed stream: the rest is dropped
+      }
+      this.#mode = 'mux';
+      this.#left = buf.readUInt32BE(4);
+      buf = buf.subarray(8);
+    }
+    return out;
+  }
+
+  /** Bytes held back waiting for a header's end (a raw stream shorter than 8 bytes). */
+  end(): Buffer[] {
+    return this.#mode !== 'mux' && this.#pending.length > 0 ? [this.#pending] : [];
+  }
+}
+
+/** Keeps the first (`head`) or last bytes of what it is given, at most `limit`. */
+export class ByteWindow {
+  #chunks: Buffer[] = [];
+  #size = 0;
+
+  constructor(
+    readonly limit: number,
+    readonly keep: 'head' | 'tail',
+  ) {}
+
+  add(chunk: Buffer): void {
+    if (this.keep === 'head') {
+      if (this.#size >= this.limit) return;
+      const part = chunk.subarray(0, this.limit - this.#size);
+      this.#chunks.push(part);
+      this.#size += part.length;
+      return;
+    }
+    this.#chunks.push(chunk);
+    this.#size += chunk.length;
+    while (this.#chunks.length > 1 && this.#size - this.#chunks[0]!.length >= this.limit) this.#size -= this.#chunks.shift()!.length;
+  }
+
+  bytes(): Buffer {
+    const all = Buffer.concat(this.#chunks);
+    return this.keep === 'tail' && all.length > this.limit ? all.subarray(all.length - this.limit) : all;
+  }
+}
+
 /** Docker's 8-byte-header multiplexed stream (non-TTY logs/exec) → text. */
 export function demux(buf: Buffer): string {
   const out: Buffer[] = [];
@@ -191,34 +268,52 @@ export class DockerEngine implements DockerApi {
     }
   }
 
-  logs(id: string, opts: { stdout: boolean; stderr: boolean; tail?: number }): Promise<string> {
+  logs(id: string, opts: { stdout: boolean; stderr: boolean; tail?: number; maxBytes?: number }): Promise<string> {
     return call(async () => {
-      const buf = (await this.#docker.getContainer(id).logs({
-        follow: false,
-        stdout: opts.stdout,
-        stderr: opts.stderr,
-        ...(opts.tail !== undefined ? { tail: opts.tail } : {}),
-      })) as unknown as Buffer;
-      return demux(Buffer.isBuffer(buf) ? buf : Buffer.from(String(buf)));
+      // read as a stream (dockerode buffers the whole answer otherwise): memory stays within maxBytes
+      const stream = await new Promise<NodeJS.ReadableStream>((resolve, reject) => {
+        (this.#docker.modem as { dial: (o: object, cb: (err: unknown, data: unknown) => void) => void }).dial(
+          {
+            path: `/containers/${encodeURIComponent(id)}/logs?`,
+            method: 'GET',
+            isStream: true,
+            statusCodes: { 200: true, 404: 'no such container', 500: 'server error' },
+            options: { follow: false, stdout: opts.stdout, stderr: opts.stderr, ...(opts.tail !== undefined ? { tail: opts.tail } : {}) },
+          },
+          (err, data) => (err ? reject(err) : resolve(data as NodeJS.ReadableStream)),
+        );
+      });
+      const frames = new FrameReader();
+      const window = new ByteWindow(opts.maxBytes !== undefined ? opts.maxBytes + 1 : Number.MAX_SAFE_INTEGER, 'tail');
+      await new Promise<void>((resolve, reject) => {
+        stream.on('data', (d: Buffer) => frames.push(Buffer.isBuffer(d) ? d : Buffer.from(String(d))).forEach((b) => window.add(b)));
+        stream.on('end', resolve);
+        stream.on('error', reject);
+      });
+      frames.end().forEach((b) => window.add(b));
+      return window.bytes().toString('utf8');
     });
   }
 
-  exec(id: string, command: string[]): Promise<{ exitCode: number; output: string }> {
+  exec(id: string, command: string[], opts: { maxBytes?: number; timeoutMs?: number } = {}): Promise<{ exitCode: number; output: string; timedOut?: boolean }> {
     return call(async () => {
       const container = this.#docker.getContainer(id);
       const ex = await container.exec({ Cmd: command, AttachStdout: true, AttachStderr: true });
       const stream = await ex.start({ hijack: true, stdin: false });
-      const chunks: Buffer[] = [];
+      const window = new ByteWindow(opts.maxBytes !== undefined ? opts.maxBytes + 1 : Number.MAX_SAFE_INTEGER, 'head');
       const sink = new PassThrough();
-      sink.on('data', (d: Buffer) => chunks.push(d));
+      sink.on('data', (d: Buffer) => window.add(d));
       this.#docker.modem.demuxStream(stream, sink, sink);
+      let timedOut = false;
       await new Promise<void>((resolve, reject) => {
-        stream.on('end', resolve);
-        stream.on('close', resolve);
-        stream.on('error', reject);
+        const timer = opts.timeoutMs !== undefined ? setTimeout(() => ((timedOut = true), stream.destroy(), resolve()), opts.timeoutMs) : undefined;
+        const done = (): void => (clearTimeout(timer), resolve());
+        stream.on('end', done);
+        stream.on('close', done);
+        stream.on('error', (err) => (clearTimeout(timer), timedOut ? resolve() : reject(err)));
       });
       const info = await ex.inspect();
-      return { exitCode: info.ExitCode ?? -1, output: Buffer.concat(chunks).toString('utf8') };
+      return { exitCode: info.Running ? -1 : (info.ExitCode ?? -1), output: window.bytes().toString('utf8'), ...(timedOut ? { timedOut } : {}) };
     });
   }
 }

@@ -8,17 +8,23 @@
  * callers.
  */
 import type { NeutronAuth } from '@kuryr-ts/openstack/keystone/auth';
-import { NeutronClient } from '@kuryr-ts/openstack/neutron/client';
+import { NeutronClient, type NeutronCallObserver } from '@kuryr-ts/openstack/neutron/client';
 import type { CreateBody, Query, ResourceName, ResourceTypes } from '@kuryr-ts/openstack/neutron/types';
-import { describeError, NeutronError } from '@kuryr-ts/openstack/errors';
+import { AppError, describeError, NeutronError } from '@kuryr-ts/openstack/errors';
 import { OpStats } from '@kuryr-ts/openstack/lib/op-stats';
 import type { ZunNeutron } from '../ports/neutron.js';
 
 export class NeutronRest implements ZunNeutron {
   readonly #client: NeutronClient;
 
-  constructor(auth: NeutronAuth, timeoutMs = 30_000, attempts = 3) {
-    this.#client = new NeutronClient(auth, { timeoutMs, attempts, stats: new OpStats() });
+  /** `stats`: the request scopes (the request id sent to Neutron); `observer`: metrics of every call. */
+  constructor(auth: NeutronAuth, timeoutMs = 30_000, attempts = 3, opts: { stats?: OpStats; observer?: NeutronCallObserver } = {}) {
+    this.#client = new NeutronClient(auth, { timeoutMs, attempts, stats: opts.stats ?? new OpStats(), observer: opts.observer });
+  }
+
+  /** Resolves when Neutron answers (readiness): one GET of an extension, whether Neutron has it or not. */
+  async reachable(): Promise<void> {
+    await this.#call('GET', () => this.#client.hasExtension('subnet_allocation'));
   }
 
   async #call<T>(what: string, work: () => Promise<T>): Promise<T> {
@@ -26,7 +32,9 @@ export class NeutronRest implements ZunNeutron {
       return await work();
     } catch (err) {
       if (err instanceof NeutronError) throw err;
-      throw new NeutronError(what, '/v2.0', undefined, undefined, `authentication failed: ${describeError(err)}`, { cause: err });
+      // the client throws NeutronError for everything Neutron answers; what else fails is the authentication in front of it (Keystone)
+      const why = err instanceof AppError ? 'authentication failed' : 'unexpected failure';
+      throw new NeutronError(what, '/v2.0', undefined, undefined, `${why}: ${describeError(err)}`, { cause: err });
     }
   }
 

@@ -3,9 +3,12 @@
  * in Zun's body shape {errors:[{request_id, code, status, title, detail,
  * links}]}: coded errors (AppError: the service's own, NeutronError,
  * KeystoneError) answer the status of their kind; schema violations are 400
- * naming the field; fastify's own 4xx keep theirs; anything else is 500.
+ * naming the field; fastify's own 4xx keep theirs; anything else is 500
+ * with a generic detail (the cause goes to the log, never to the caller).
+ * Every detail passes the redactor: no password, token or secret in an answer.
  */
 import { AppError, type ErrorKind } from '@kuryr-ts/openstack/errors';
+import { Redactor } from '../lib/redact.js';
 
 interface ValidationIssue {
   instancePath?: string;
@@ -32,7 +35,7 @@ const KIND_STATUS: Record<ErrorKind, number> = {
   internal: 500,
   'not-implemented': 501,
 };
-const TITLES: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 406: 'Not Acceptable', 409: 'Conflict', 415: 'Unsupported Media Type', 500: 'Internal Server Error', 501: 'Not Implemented', 503: 'Service Unavailable' };
+const TITLES: Record<number, string> = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 405: 'Method Not Allowed', 406: 'Not Acceptable', 409: 'Conflict', 413: 'Request Entity Too Large', 415: 'Unsupported Media Type', 500: 'Internal Server Error', 501: 'Not Implemented', 503: 'Service Unavailable' };
 
 /** "body/nets/0/v4-fixed-ip" → "nets.0.v4-fixed-ip"; additionalProperties names the extra key. */
 function fieldOf(context: string | undefined, issue: ValidationIssue): string {
@@ -43,7 +46,9 @@ function fieldOf(context: string | undefined, issue: ValidationIssue): string {
   return path.length > 0 ? `${where} ${path.join('.')}` : where === 'query parameter' ? 'query string' : 'request body';
 }
 
-export function errorAnswer(err: unknown, requestId: string): ErrorAnswer {
+const patternsOnly = new Redactor();
+
+export function errorAnswer(err: unknown, requestId: string, redactor: Redactor = patternsOnly): ErrorAnswer {
   const e = err as { validation?: ValidationIssue[]; validationContext?: string; statusCode?: number; code?: string; message?: string };
   let status: number;
   let code: string;
@@ -64,8 +69,9 @@ export function errorAnswer(err: unknown, requestId: string): ErrorAnswer {
   } else {
     status = 500;
     code = 'ZUN_ERR_INTERNAL';
-    detail = e.message ?? String(err);
+    detail = `An unexpected error occurred (request ${requestId}); the zun-api log has its cause`;
   }
+  detail = redactor.text(detail);
   // as Zun: a client error's title is its message (python-zunclient prints only the title), a server error's the reason
   const title = status < 500 ? detail : (TITLES[status] ?? 'Error');
   return { status, body: { errors: [{ request_id: requestId, code, status, title, detail, links: [] }] } };

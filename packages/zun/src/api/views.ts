@@ -4,6 +4,10 @@ import type { ContainerDetail } from '../domain/container-service.js';
 import type { HostReport } from '../domain/host-service.js';
 import type { NetworkAttachment } from '../domain/model.js';
 import type { NetworkDetail } from '../domain/network-service.js';
+import { Redactor } from '../lib/redact.js';
+
+/** status_reason holds an error's text: the generic secret shapes are hidden there too. */
+const reasons = new Redactor();
 
 /**
  * A network: `network_id` and (admin) `host` are those of the first host that
@@ -54,7 +58,7 @@ export function containerView(d: ContainerDetail, ctx: RequestContext, base: str
     workdir: c.workdir,
     hostname: c.hostname,
     status: c.status,
-    status_reason: c.statusReason,
+    status_reason: c.statusReason === null ? null : reasons.text(c.statusReason),
     task_state: c.taskState,
     addresses: addressesView(d.attachments),
     security_groups: c.securityGroups,

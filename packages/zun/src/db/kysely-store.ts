@@ -1,22 +1,33 @@
 /**
  * Store over SQL with kysely: SQLite (better-sqlite3, embedded, the default)
- * or PostgreSQL (pg), chosen by the connection URL. Unique violations become
- * StoreConflict for the domain.
+ * or PostgreSQL (pg), chosen by the connection URL. Every call is guarded:
+ * unique and foreign-key violations become StoreConflict (409, coded), any
+ * other database failure StoreFailure (503 unreachable / 500) — the
+ * database's own text stays in the cause, for the log, never in an answer.
+ * Status transitions are compare-and-set (UPDATE … WHERE status IN …,
+ * checking the rows affected).
  */
-import { Kysely, PostgresDialect, SqliteDialect, type Selectable } from 'kysely';
+import { Kysely, PostgresDialect, SqliteDialect, type Insertable, type Selectable, type Updateable } from 'kysely';
 import type { AddressRecord, NetworkAttachment, RequestedNet, ZunContainer, ZunNetwork } from '../domain/model.js';
-import { StoreConflict, type AttachmentStore, type ContainerStore, type NetworkStore, type Store } from '../ports/store.js';
+import { redactUrl } from '../lib/redact.js';
+import { StoreConflict, StoreFailure, type AttachmentStore, type ContainerStore, type NetworkStore, type Store } from '../ports/store.js';
 import { migrateToLatest } from './migrations.js';
 import type { ContainerTable, Database, NetworkAttachmentTable, NetworkTable } from './schema.js';
 
-/** `sqlite:///abs/path.db`, `sqlite://:memory:` / `sqlite::memory:`, or `postgresql://user@host:port/db`. */
+/**
+ * `sqlite:///abs/path.db`, `sqlite://:memory:` / `sqlite::memory:`, or
+ * `postgresql://user@host:port/db` (oslo.db's `postgresql+psycopg2://` form is
+ * accepted: the driver suffix is dropped).
+ */
 export async function openDatabase(url: string): Promise<Kysely<Database>> {
-  if (/^postgres(ql)?:\/\//.test(url)) {
+  const pgUrl = /^postgres(?:ql)?(?:\+[a-z0-9]+)?:\/\//i.exec(url);
+  if (pgUrl) {
     const pg = await import('pg');
-    return new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.default.Pool({ connectionString: url, max: 5 }) }) });
+    const connectionString = `postgresql://${url.slice(pgUrl[0].length)}`;
+    return new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.default.Pool({ connectionString, max: 5 }) }) });
   }
   const m = /^sqlite:(?:\/\/)?(.*)$/.exec(url);
-  if (!m) throw new Error(`[database] connection ${url}: use sqlite:///path/to/zun.db or postgresql://user@host:port/db`);
+  if (!m) throw new Error(`[database] connection ${redactUrl(url)}: use sqlite:///path/to/zun.db or postgresql://user@host:port/db`);
   const { default: SQLite } = await import('better-sqlite3');
   const path = m[1] === '' || m[1] === ':memory:' ? ':memory:' : m[1]!;
   const database = new SQLite(path);
@@ -32,18 +43,42 @@ export async function openStore(url: string): Promise<KyselyStore> {
   return new KyselyStore(db);
 }
 
-function isUniqueViolation(err: unknown): boolean {
-  const e = err as { code?: string; message?: string };
-  return e.code === '23505' || e.code === 'SQLITE_CONSTRAINT_UNIQUE' || e.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || /UNIQUE constraint/.test(e.message ?? '');
+/** What a constraint of each table protects, in the API's words (the database's text is never shown). */
+const CONFLICT_TEXT: Record<string, [string, string]> = {
+  network_attachment: ['The container already has a port on that network, or it changed meanwhile (another request won)', 'ZUN_ERR_ALREADY_ATTACHED'],
+  network: ['A network with that name, or for that Neutron network, already exists', 'ZUN_ERR_NETWORK_EXISTS'],
+  container: ['A container with that id already exists', 'ZUN_ERR_CONFLICT'],
+};
+
+/** A database error → the store's coded errors (PostgreSQL SQLSTATE classes 23/08, SQLite's constraint codes, pg/net connection codes). */
+export function storeError(err: unknown): Error {
+  if (err instanceof StoreConflict || err instanceof StoreFailure) return err;
+  const e = err as { code?: string; message?: string; table?: string };
+  const text = e.message ?? '';
+  const constraint = e.code === '23505' || e.code === '23503' || /^SQLITE_CONSTRAINT/.test(e.code ?? '') || /(UNIQUE|FOREIGN KEY) constraint/.test(text);
+  if (constraint) {
+    const table = e.table ?? /constraint failed: (\w+)\./.exec(text)?.[1] ?? (/network_attachment/.test(text) ? 'network_attachment' : '');
+    const [message, code] = CONFLICT_TEXT[table] ?? ['The request conflicts with a change made meanwhile (another request won); retry', 'ZUN_ERR_CONFLICT'];
+    return new StoreConflict(message, code, { cause: err });
+  }
+  const unreachable =
+    /^08/.test(e.code ?? '') || ['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ENOTFOUND', 'EHOSTUNREACH', '57P01', '57P03', 'SQLITE_BUSY'].includes(e.code ?? '') || /Connection terminated|timeout/i.test(text);
+  return new StoreFailure(unreachable, { cause: err });
 }
 
-async function guard<T>(work: Promise<T>): Promise<T> {
-  try {
-    return await work;
-  } catch (err) {
-    if (isUniqueViolation(err)) throw new StoreConflict((err as Error).message);
-    throw err;
+/** Every method of a store object, its failures mapped by storeError. */
+function guarded<T extends object>(target: T): T {
+  const out: Record<string, unknown> = {};
+  for (const [name, fn] of Object.entries(target)) {
+    out[name] = async (...args: unknown[]): Promise<unknown> => {
+      try {
+        return await (fn as (...a: unknown[]) => Promise<unknown>)(...args);
+      } catch (err) {
+        throw storeError(err);
+      }
+    };
   }
+  return out as T;
 }
 
 const json = (v: unknown): string => JSON.stringify(v);
@@ -137,7 +172,7 @@ function toContainer(r: Selectable<ContainerTable>): ZunContainer {
   };
 }
 
-function attachmentRow(a: NetworkAttachment): NetworkAttachmentTable {
+function attachmentRow(a: NetworkAttachment): Insertable<NetworkAttachmentTable> {
   return {
     uuid: a.uuid,
     container_uuid: a.containerUuid,
@@ -149,6 +184,7 @@ function attachmentRow(a: NetworkAttachment): NetworkAttachmentTable {
     preserve_on_delete: a.preserveOnDelete ? 1 : 0,
     project_id: a.projectId,
     created_at: a.createdAt,
+    pending: a.pending ? 1 : 0,
   };
 }
 function toAttachment(r: Selectable<NetworkAttachmentTable>): NetworkAttachment {
@@ -163,6 +199,7 @@ function toAttachment(r: Selectable<NetworkAttachmentTable>): NetworkAttachment 
     preserveOnDelete: Number(r.preserve_on_delete) === 1,
     projectId: r.project_id,
     createdAt: r.created_at,
+    pending: Number(r.pending) === 1,
   };
 }
 
@@ -206,11 +243,11 @@ export class KyselyStore implements Store {
   readonly attachments: AttachmentStore;
 
   constructor(readonly db: Kysely<Database>) {
-    this.networks = {
-      insert: async (n) => void (await guard(db.insertInto('network').values(networkRow(n)).execute())),
+    const networks: NetworkStore = {
+      insert: async (n) => void (await db.insertInto('network').values(networkRow(n)).execute()),
       update: async (uuid, patch) => {
         const cols = patchOf<ZunNetwork, NetworkTable>(patch, networkRow, NETWORK_KEYS);
-        if (Object.keys(cols).length > 0) await guard(db.updateTable('network').set(cols).where('uuid', '=', uuid).execute());
+        if (Object.keys(cols).length > 0) await db.updateTable('network').set(cols).where('uuid', '=', uuid).execute();
       },
       get: async (uuid) => {
         const r = await db.selectFrom('network').selectAll().where('uuid', '=', uuid).executeTakeFirst();
@@ -226,11 +263,19 @@ export class KyselyStore implements Store {
       },
       delete: async (uuid) => void (await db.deleteFrom('network').where('uuid', '=', uuid).execute()),
     };
-    this.containers = {
-      insert: async (c) => void (await guard(db.insertInto('container').values(containerRow(c)).execute())),
+    const containers: ContainerStore = {
+      insert: async (c) => void (await db.insertInto('container').values(containerRow(c)).execute()),
       update: async (uuid, patch) => {
         const cols = containerPatch(patch);
         if (Object.keys(cols).length > 0) await db.updateTable('container').set(cols).where('uuid', '=', uuid).execute();
+      },
+      transition: async (uuid, expected, patch) => {
+        if (expected.status.length === 0) return false;
+        let q = db.updateTable('container').set(containerPatch(patch)).where('uuid', '=', uuid).where('status', 'in', [...expected.status]);
+        if (expected.taskState === null) q = q.where('task_state', 'is', null);
+        else if (expected.taskState !== undefined) q = q.where('task_state', '=', expected.taskState);
+        const r = await q.executeTakeFirst();
+        return Number(r.numUpdatedRows) === 1;
       },
       get: async (uuid) => {
         const r = await db.selectFrom('container').selectAll().where('uuid', '=', uuid).executeTakeFirst();
@@ -251,23 +296,37 @@ export class KyselyStore implements Store {
           .execute();
         return Object.fromEntries(rows.map((r) => [r.host, Number(r.n)]));
       },
-      delete: async (uuid) => {
-        await db.transaction().execute(async (tx) => {
+      delete: async (uuid) =>
+        db.transaction().execute(async (tx) => {
           await tx.deleteFrom('network_attachment').where('container_uuid', '=', uuid).execute();
-          await tx.deleteFrom('container').where('uuid', '=', uuid).execute();
-        });
-      },
+          const r = await tx.deleteFrom('container').where('uuid', '=', uuid).executeTakeFirst();
+          return Number(r.numDeletedRows) === 1;
+        }),
     };
-    this.attachments = {
-      insert: async (a) => void (await guard(db.insertInto('network_attachment').values(attachmentRow(a)).execute())),
+    const attachments: AttachmentStore = {
+      insert: async (a) => void (await db.insertInto('network_attachment').values(attachmentRow(a)).execute()),
+      update: async (uuid, patch) => {
+        const cols: Updateable<NetworkAttachmentTable> = {
+          ...(patch.portId !== undefined ? { port_id: patch.portId } : {}),
+          ...(patch.macAddress !== undefined ? { mac_address: patch.macAddress } : {}),
+          ...(patch.addresses !== undefined ? { addresses: json(patch.addresses) } : {}),
+          ...(patch.pending !== undefined ? { pending: patch.pending ? 1 : 0 } : {}),
+        };
+        if (Object.keys(cols).length > 0) await db.updateTable('network_attachment').set(cols).where('uuid', '=', uuid).execute();
+      },
       listByContainer: async (uuid) =>
         (await db.selectFrom('network_attachment').selectAll().where('container_uuid', '=', uuid).orderBy('created_at').orderBy('uuid').execute()).map(toAttachment),
+      listPending: async () =>
+        (await db.selectFrom('network_attachment').selectAll().where('pending', '=', 1).orderBy('created_at').orderBy('uuid').execute()).map(toAttachment),
       countByNetwork: async (uuid) => {
         const r = await db.selectFrom('network_attachment').select((eb) => eb.fn.countAll().as('n')).where('network_uuid', '=', uuid).executeTakeFirst();
         return Number(r?.n ?? 0);
       },
-      delete: async (uuid) => void (await db.deleteFrom('network_attachment').where('uuid', '=', uuid).execute()),
+      delete: async (uuid) => Number((await db.deleteFrom('network_attachment').where('uuid', '=', uuid).executeTakeFirst()).numDeletedRows) === 1,
     };
+    this.networks = guarded(networks);
+    this.containers = guarded(containers);
+    this.attachments = guarded(attachments);
   }
 
   async close(): Promise<void> {

@@ -11,6 +11,11 @@
  * split: the oldest row of each Neutron network keeps its uuid and becomes the
  * definition, a copy with a new uuid is its host's row, and the attachments
  * follow the copy.
+ *
+ * 0003 (crash safety): network_attachment.pending — the row is written before
+ * its Neutron port is made (the intent) and stays pending until the attach
+ * (or detach) is complete, so that a restart finds and finishes what a dead
+ * process left half-done.
  */
 import { randomUUID } from 'node:crypto';
 import { Migrator, SqliteAdapter, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
@@ -170,6 +175,11 @@ const migrations: Record<string, Migration> = {
       } finally {
         await sql`PRAGMA foreign_keys = ON`.execute(db);
       }
+    },
+  },
+  '0003_attachment_pending': {
+    async up(db: Kysely<unknown>): Promise<void> {
+      await db.schema.alterTable('network_attachment').addColumn('pending', 'integer', (c) => c.notNull().defaultTo(0)).execute();
     },
   },
 };

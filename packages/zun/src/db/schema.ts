@@ -1,3 +1,5 @@
+import type { Generated } from 'kysely';
+
 /** The SQL tables (kysely's table interfaces). Booleans are 0/1 integers and JSON is text, so SQLite and PostgreSQL share one schema. */
 export interface NetworkTable {
   uuid: string;
@@ -51,6 +53,8 @@ export interface NetworkAttachmentTable {
   preserve_on_delete: number;
   project_id: string;
   created_at: string;
+  /** 1 while the attach or detach that wrote it is not finished (migration 0003). */
+  pending: Generated<number>;
 }
 
 export interface Database {

@@ -91,4 +91,11 @@ export interface NetworkAttachment {
   preserveOnDelete: boolean;
   projectId: string;
   createdAt: string;
+  /**
+   * Written before anything is made outside the database (the intent) and
+   * true until the attach — or the detach — is complete: a restart finishes
+   * removing a pending attachment (its port is found by device_id = the
+   * container uuid when its id was never recorded).
+   */
+  pending: boolean;
 }

@@ -2,9 +2,17 @@
  * Turns the API's `nets`, `security_groups` and `exposed_ports` into resolved
  * requests before the container row exists (Zun's build_requested_networks):
  * every error here fails the request synchronously with nothing made.
+ *
+ * The service makes ports with its own (admin) credentials, so it applies the
+ * caller's Neutron rights itself: the network must be the caller's project's
+ * or shared with it (also behind a Zun network: the Neutron network is looked
+ * up as the caller), a fixed IP only on a network of the caller's own project
+ * (Neutron's create_port:fixed_ips:ip_address = network owner), a port only of
+ * the caller's project. Admins may do all three anywhere.
  */
 import type { RequestContext } from './context.js';
-import { badRequest } from '@kuryr-ts/openstack/errors';
+import { badRequest, forbidden } from '@kuryr-ts/openstack/errors';
+import type { NeutronNetwork } from '@kuryr-ts/openstack/neutron/types';
 import type { RequestedNet } from './model.js';
 import { isUuidLike, type NeutronLookup } from './neutron-lookup.js';
 import { DEFINITION_HOST, type Store } from '../ports/store.js';
@@ -48,9 +56,16 @@ export class NetsResolver {
     const fixedIp = entry['v4-fixed-ip'] || entry['v6-fixed-ip'] || undefined;
     if (entry.network) {
       const zun = await this.#zunNetByRef(ctx, entry.network);
-      if (zun) return { neutronNetId: zun.neutronNetId, networkUuid: zun.uuid, preserveOnDelete: false, ...(fixedIp ? { fixedIp } : {}) };
+      if (zun) {
+        // the Zun network is the caller's, its Neutron network must still be usable by them
+        const net = await this.lookup.network(ctx, zun.neutronNetId);
+        this.lookup.checkExternal(ctx, net);
+        if (fixedIp) checkFixedIp(ctx, net, fixedIp);
+        return { neutronNetId: zun.neutronNetId, networkUuid: zun.uuid, preserveOnDelete: false, ...(fixedIp ? { fixedIp } : {}) };
+      }
       const net = await this.lookup.network(ctx, entry.network);
       this.lookup.checkExternal(ctx, net);
+      if (fixedIp) checkFixedIp(ctx, net, fixedIp);
       return { neutronNetId: net.id, preserveOnDelete: false, ...(fixedIp ? { fixedIp } : {}), ...(await this.#zunNet(net.id)) };
     }
     const net = await this.lookup.defaultNetwork(ctx);
@@ -71,6 +86,12 @@ export class NetsResolver {
     const found = await this.store.networks.list({ neutronNetId, host: DEFINITION_HOST });
     return found[0] ? { networkUuid: found[0].uuid } : {};
   }
+}
+
+/** A chosen address only on the caller's own network (Neutron's create_port:fixed_ips:ip_address: the network owner or an admin). */
+function checkFixedIp(ctx: RequestContext, net: NeutronNetwork, ip: string): void {
+  if (ctx.isAdmin || net.project_id === ctx.projectId) return;
+  throw forbidden(`A fixed IP (${ip}) can only be chosen on a network of your own project; network ${net.id} is shared with it`, 'ZUN_ERR_FIXED_IP_NOT_ALLOWED');
 }
 
 /** Zun's exposed_ports: keys "<port>" or "<port>/<tcp|udp>" → {"80/tcp": {}}; 400 naming the bad value. */

@@ -7,8 +7,11 @@
  * ([scheduler] disabled_hosts), load = the host's containers in the database
  * (any status but Error); ties go to the host listed first. Hosts whose state
  * is not yet known are pinged first; none up → 503 ZUN_ERR_NO_VALID_HOST with
- * each host's reason. The caller tries the candidates in order (a host that
- * stops answering between pings is marked down and skipped).
+ * each host's reason. The caller pings the candidates (in parallel, each
+ * bounded by [docker] ping_timeout, outside any lock) and then, under its
+ * placement lock, takes the least loaded of those that answered (`best`) and
+ * stores the row: the lock covers database work only, so a hung Docker host
+ * never stalls placement on the others.
  */
 import type { ComputeHosts, HostHealth } from './compute-hosts.js';
 import { unavailable, type AppError } from '@kuryr-ts/openstack/errors';
@@ -65,6 +68,13 @@ export class Placement {
     }
     if (best.length === 0) throw noValidHost(this.hosts.health(), this.disabled);
     return best;
+  }
+
+  /** The least-loaded of `names` (already chosen as candidates that answer), ties to configuration order; undefined when empty. */
+  async best(names: readonly string[]): Promise<string | undefined> {
+    const counts = await this.store.containers.countByHost();
+    const order = this.hosts.names();
+    return [...names].sort((a, b) => (counts[a] ?? 0) - (counts[b] ?? 0) || order.indexOf(a) - order.indexOf(b))[0];
   }
 }
 

@@ -6,6 +6,12 @@
  * kuryr driver adopts exactly that port from the IP (and MAC) Docker hands it.
  * Released ports are deleted when the service made them and unbound — never
  * deleted — when they are the user's.
+ *
+ * device_id = the container uuid is also how a port is found when its id was
+ * never recorded (the process died between Neutron's answer and the database
+ * write): `sweep` removes every port of the container's project that still
+ * names the container, except the user's ports it is told to keep (those are
+ * recorded before they are claimed, so their ids are always known).
  */
 import type { AddressRecord, RequestedNet, ZunContainer, ZunNetwork } from './model.js';
 import type { NeutronPort } from '@kuryr-ts/openstack/neutron/types';
@@ -51,19 +57,37 @@ export class PortPlumbing {
     return { port, created: true };
   }
 
-  /** Idempotent: a vanished port is success. */
-  async release(portId: string, preserve: boolean): Promise<void> {
+  /**
+   * Idempotent: a vanished port is success. A user's port is unbound only
+   * while it is still the container's (`owner` = its uuid): a claim that never
+   * happened leaves the port to whoever holds it.
+   */
+  async release(portId: string, preserve: boolean, owner?: string): Promise<void> {
+    if (!portId) return;
     if (!preserve) {
       await this.neutron.delete('ports', portId);
       return;
     }
     const port = await findNeutron(this.neutron, 'ports', portId);
     if (!port) return;
+    if (owner !== undefined && port.device_id !== owner) return;
     const profile = { ...(port['binding:profile'] ?? {}) };
     delete profile.pci_vendor_info;
     delete profile.pci_slot;
     await this.neutron.update('ports', portId, { device_id: '', device_owner: '', 'binding:host_id': null, 'binding:profile': profile });
   }
+}
+
+/**
+ * Every port still naming container `c` (device_id), in its project, on
+ * `networkId` when given: the user's ports in `keep` are unbound, the others
+ * (the service's) deleted. Returns how many were found.
+ */
+export async function sweepPorts(plumbing: PortPlumbing, c: { uuid: string; projectId: string }, keep: ReadonlySet<string>, networkId?: string): Promise<number> {
+  const ports = await plumbing.neutron.list('ports', { device_id: c.uuid, ...(networkId ? { network_id: networkId } : {}) });
+  const ours = ports.filter((p) => p.device_id === c.uuid && (p.project_id === undefined || p.project_id === c.projectId));
+  for (const p of ours) await plumbing.release(p.id, keep.has(p.id), c.uuid);
+  return ours.length;
 }
 
 export function addressesOf(port: NeutronPort, subnetVersion: (subnetId: string, ip: string) => 4 | 6): AddressRecord[] {

@@ -6,7 +6,15 @@ export interface ZunSettings {
   sandboxImage: string;
   /** Seconds `docker stop` waits before SIGKILL. */
   stopTimeoutS: number;
+  /** Largest log text answered (bytes; longer logs keep their end, marked). Default DEFAULT_OUTPUT_BYTES. */
+  maxLogBytes?: number;
+  /** Largest exec output answered (bytes; longer output keeps its start, marked). Default DEFAULT_OUTPUT_BYTES. */
+  maxExecOutputBytes?: number;
+  /** Seconds an exec is waited for (then its output so far is answered, marked). Default 300. */
+  execTimeoutS?: number;
 }
+
+export const DEFAULT_OUTPUT_BYTES = 1024 * 1024;
 
 export interface Logger {
   info(obj: object, msg: string): void;

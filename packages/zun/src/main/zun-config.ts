@@ -2,11 +2,19 @@
  * zun.conf (oslo INI, like Zun's): read once, checked, frozen.
  *
  *   [DEFAULT] host (= kuryr's [binding] host_id), auth_strategy = keystone | noauth,
- *             noauth_project_id, debug
- *   [api] host_ip (127.0.0.1), port (9517)
+ *             noauth_project_id, noauth_roles (member): who a noauth caller that sends no
+ *             X-Project-Id / X-Roles is (development only), admin_project_name (admin), admin_project_domain_name (Default),
+ *             admin_role (admin): the cloud admins are that role in that project, debug; log_file, log_dir,
+ *             use_json (oslo.log's: the log's file, else stdout, and JSON lines instead of oslo's text lines)
+ *   [api] host_ip (127.0.0.1), port (9517), max_log_bytes (1 MiB: longer logs keep their end,
+ *            marked), max_exec_output_bytes (1 MiB: longer output keeps its start, marked); metrics_uri
+ *            (unset: http://HOST:PORT of a listener of /metrics, /healthz, /readyz only, loopback
+ *            unless insecure_metrics_uri = True; docs/observability.md)
+ *   [oslo_middleware] max_request_body_size (114688 bytes, oslo's default: larger bodies are 413)
  *   [database] connection: sqlite:////path/zun.db (default /var/lib/zun/zun.sqlite) | postgresql://user@host:port/db
  *   [docker] socket (/var/run/docker.sock), stop_timeout (10), ping_interval (10 s; 0 = only
- *            on demand), ping_timeout (3 s): the health check of every compute host
+ *            on demand), ping_timeout (3 s): the health check of every compute host;
+ *            api_timeout (120 s: any other Docker call), exec_timeout (300 s: an exec's run)
  *   [compute_hosts] NAME = unix:///path/to/docker.sock, one line per Docker host; NAME is
  *            the host's binding host id (kuryr's [binding] host_id, the OVN chassis). When
  *            present it is the complete list; absent = one host, [DEFAULT] host at [docker] socket
@@ -15,12 +23,15 @@
  *   [network] driver_name (kuryr), sandbox_image (kuryr/pause:latest)
  *   [neutron] keystoneauth options of the service's Neutron client (as kuryr.conf [neutron])
  *   [keystone_authtoken] keystoneauth options of the service user that validates tokens
- *                        (defaults to [neutron]'s when it has an auth_url)
+ *                        (defaults to [neutron]'s when it has an auth_url); token_cache_time
+ *                        (5 s: how long a validated token is reused for reads; writes always
+ *                        ask Keystone)
  */
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { parseIni, type IniDocument } from '@kuryr-ts/openstack/config/ini';
 import { ConfigError } from '@kuryr-ts/openstack/errors';
+import type { AdminProject } from '../domain/context.js';
 
 export interface ComputeHostConfig {
   /** Binding host id = OVN chassis name. */
@@ -36,10 +47,24 @@ export interface ZunConfig {
   disabledHosts: string[];
   authStrategy: 'keystone' | 'noauth';
   noauthProjectId: string;
+  noauthRoles: string[];
+  adminProject: AdminProject;
+  /** Seconds a validated token is reused for reads. */
+  tokenCacheS: number;
   debug: boolean;
-  api: { hostIp: string; port: number };
+  /** Where the log goes: [DEFAULT] log_file, log_dir (oslo.log's rules); both unset: stdout. */
+  log: { file: string | undefined; dir: string | undefined; json: boolean };
+  api: {
+    hostIp: string;
+    port: number;
+    maxBodyBytes: number;
+    maxLogBytes: number;
+    maxExecOutputBytes: number;
+    metricsUri: string | undefined;
+    insecureMetricsUri: boolean;
+  };
   database: string;
-  docker: { socket: string; stopTimeoutS: number; pingIntervalS: number; pingTimeoutS: number };
+  docker: { socket: string; stopTimeoutS: number; pingIntervalS: number; pingTimeoutS: number; apiTimeoutS: number; execTimeoutS: number };
   network: { driverName: string; sandboxImage: string };
   neutron: Record<string, string>;
   keystoneAuthtoken: Record<string, string>;
@@ -57,6 +82,12 @@ export function buildZunConfig(doc: IniDocument, env: NodeJS.ProcessEnv = proces
     if (!Number.isInteger(n) || n < 0) throw new ConfigError(`zun.conf ${what} = ${v}: not a non-negative integer`);
     return n;
   };
+  const bool = (v: string | undefined, what: string): boolean => {
+    const t = (v ?? 'false').toLowerCase();
+    if (['true', '1', 'yes', 'on'].includes(t)) return true;
+    if (['false', '0', 'no', 'off'].includes(t)) return false;
+    throw new ConfigError(`zun.conf ${what} = ${v}: not a boolean`);
+  };
   const strategy = (d.auth_strategy ?? 'keystone').toLowerCase();
   if (strategy !== 'keystone' && strategy !== 'noauth') throw new ConfigError(`zun.conf [DEFAULT] auth_strategy = ${strategy}: use keystone or noauth`);
   const neutron = section(doc, 'neutron');
@@ -73,24 +104,44 @@ export function buildZunConfig(doc: IniDocument, env: NodeJS.ProcessEnv = proces
   }
   const pingTimeoutS = num(dockerSection.ping_timeout, 3, '[docker] ping_timeout');
   if (pingTimeoutS < 1) throw new ConfigError('zun.conf [docker] ping_timeout must be at least 1 (seconds)');
+  const positive = (v: string | undefined, dflt: number, what: string): number => {
+    const n = num(v, dflt, what);
+    if (n < 1) throw new ConfigError(`zun.conf ${what} must be at least 1`);
+    return n;
+  };
+  const { token_cache_time: tokenCache, ...ksAuth } = ks;
   return Object.freeze({
     host,
     computeHosts,
     disabledHosts,
     authStrategy: strategy,
-    noauthProjectId: d.noauth_project_id ?? 'noauth-project',
+    noauthProjectId: d.noauth_project_id || 'noauth-project',
+    noauthRoles: (d.noauth_roles || 'member').split(',').map((r) => r.trim()).filter(Boolean),
+    adminProject: Object.freeze({ name: d.admin_project_name || 'admin', domainName: d.admin_project_domain_name || 'Default', role: d.admin_role || 'admin' }),
+    tokenCacheS: num(tokenCache, 5, '[keystone_authtoken] token_cache_time'),
     debug: ['true', '1', 'yes'].includes((d.debug ?? '').toLowerCase()),
-    api: { hostIp: api.host_ip ?? '127.0.0.1', port },
+    log: { file: d.log_file || undefined, dir: d.log_dir || undefined, json: bool(d.use_json, '[DEFAULT] use_json') },
+    api: {
+      hostIp: api.host_ip ?? '127.0.0.1',
+      port,
+      maxBodyBytes: positive(section(doc, 'oslo_middleware').max_request_body_size, 114_688, '[oslo_middleware] max_request_body_size'),
+      maxLogBytes: positive(api.max_log_bytes, 1024 * 1024, '[api] max_log_bytes'),
+      maxExecOutputBytes: positive(api.max_exec_output_bytes, 1024 * 1024, '[api] max_exec_output_bytes'),
+      metricsUri: api.metrics_uri || undefined,
+      insecureMetricsUri: bool(api.insecure_metrics_uri, '[api] insecure_metrics_uri'),
+    },
     database: env.ZUN_DATABASE_URL ?? section(doc, 'database').connection ?? 'sqlite:////var/lib/zun/zun.sqlite',
     docker: {
       socket,
       stopTimeoutS: num(dockerSection.stop_timeout, 10, '[docker] stop_timeout'),
       pingIntervalS: num(dockerSection.ping_interval, 10, '[docker] ping_interval'),
       pingTimeoutS,
+      apiTimeoutS: positive(dockerSection.api_timeout, 120, '[docker] api_timeout'),
+      execTimeoutS: positive(dockerSection.exec_timeout, 300, '[docker] exec_timeout'),
     },
     network: { driverName: section(doc, 'network').driver_name ?? 'kuryr', sandboxImage: section(doc, 'network').sandbox_image ?? 'kuryr/pause:latest' },
     neutron,
-    keystoneAuthtoken: Object.keys(ks).length > 0 ? ks : neutron,
+    keystoneAuthtoken: Object.keys(ksAuth).length > 0 ? ksAuth : neutron,
   }) as ZunConfig;
 }
 

@@ -76,8 +76,19 @@ export interface DockerApi {
   connectNetwork(network: string, containerId: string, endpoint: EndpointRequest): Promise<void>;
   /** Idempotent: not connected / missing is success. */
   disconnectNetwork(network: string, containerId: string): Promise<void>;
-  logs(id: string, opts: { stdout: boolean; stderr: boolean; tail?: number }): Promise<string>;
-  exec(id: string, command: string[]): Promise<{ exitCode: number; output: string }>;
+  /**
+   * The container's log text. With `maxBytes`, at most that many bytes plus
+   * one are kept, from the end (memory stays bounded; a longer answer tells
+   * the caller there was more).
+   */
+  logs(id: string, opts: { stdout: boolean; stderr: boolean; tail?: number; maxBytes?: number }): Promise<string>;
+  /**
+   * Runs a command in the container. With `maxBytes`, at most that many bytes
+   * plus one of output are kept, from the start (the rest is read and
+   * dropped); with `timeoutMs`, the wait ends then (`timedOut`, exit code -1
+   * when the command is still running).
+   */
+  exec(id: string, command: string[], opts?: { maxBytes?: number; timeoutMs?: number }): Promise<{ exitCode: number; output: string; timedOut?: boolean }>;
 }
 
 export class DockerUnavailable extends Error {

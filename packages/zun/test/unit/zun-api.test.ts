@@ -8,12 +8,12 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { DockerRequestError } from '../../src/ports/docker.js';
 import { NeutronError } from '@kuryr-ts/openstack/errors';
-import { as, harness, seedWorkflow, type Harness } from '../fakes.js';
+import { as, asAdmin, harness, seedWorkflow, type Harness } from '../fakes.js';
 
 let h: Harness;
 const P1 = as('p1');
 const P2 = as('p2');
-const ADMIN = as('p1', 'admin,member');
+const ADMIN = asAdmin('p1');
 
 async function call(method: 'GET' | 'POST' | 'DELETE', url: string, body?: unknown, headers: Record<string, string> = P1) {
   const res = await h.app.inject({ method, url, headers, ...(body !== undefined ? { payload: body as object } : {}) });
@@ -424,7 +424,7 @@ describe('zun-api: isolation, policy, versions, validation', () => {
     assert.equal((await call('GET', '/v1/containers', undefined, P2)).body.containers.length, 0);
     assert.equal((await call('GET', '/v1/networks', undefined, P2)).body.networks.length, 0);
     assert.equal((await call('GET', '/v1/containers?all_projects=true', undefined, P2)).status, 403);
-    assert.equal((await call('GET', '/v1/containers?all_projects=true', undefined, as('p2', 'admin'))).body.containers.length, 1);
+    assert.equal((await call('GET', '/v1/containers?all_projects=true', undefined, asAdmin('p2'))).body.containers.length, 1);
   });
 
   it('schema violations → 400 naming the field', async () => {

@@ -7,7 +7,7 @@ import { buildApi } from '../../src/api/server.js';
 import { buildZunConfig } from '../../src/main/zun-config.js';
 import { harness } from '../fakes.js';
 
-function fakeKeystone(tokens: Record<string, { project: string; roles: string[] }>) {
+function fakeKeystone(tokens: Record<string, { project: string; roles: string[]; projectName?: string }>, opts: { cacheMs?: number; now?: () => number } = {}) {
   const calls: Array<{ subject: string; service: string }> = [];
   let serviceToken = 'svc-1';
   const fetch = async (_url: string, init: RequestInit): Promise<Response> => {
@@ -16,7 +16,8 @@ function fakeKeystone(tokens: Record<string, { project: string; roles: string[] 
     if (h['X-Auth-Token'] !== serviceToken) return new Response('{}', { status: 401 });
     const t = tokens[h['X-Subject-Token']!];
     if (!t) return new Response('{"error":{"code":404}}', { status: 404 });
-    return Response.json({ token: { expires_at: '2099-01-01T00:00:00Z', user: { id: `u-${t.project}` }, project: { id: t.project }, roles: t.roles.map((name) => ({ name })) } });
+    const project = { id: t.project, name: t.projectName ?? t.project, domain: { id: 'default', name: 'Default' } };
+    return Response.json({ token: { expires_at: '2099-01-01T00:00:00Z', user: { id: `u-${t.project}` }, project, roles: t.roles.map((name) => ({ name })) } });
   };
   let current = 'svc-1';
   return {
@@ -31,13 +32,14 @@ function fakeKeystone(tokens: Record<string, { project: string; roles: string[] 
         current = 'svc-2';
       },
       fetch,
+      ...opts,
     }),
   };
 }
 
 describe('zun auth', () => {
   it('validates a token with Keystone, caches it, maps roles to admin', async () => {
-    const ks = fakeKeystone({ good: { project: 'p1', roles: ['member'] }, boss: { project: 'p9', roles: ['admin', 'member'] } });
+    const ks = fakeKeystone({ good: { project: 'p1', roles: ['member'] }, boss: { project: 'p9', projectName: 'admin', roles: ['admin', 'member'] } });
     assert.deepEqual(await ks.validator.validate('good'), { projectId: 'p1', userId: 'u-p1', roles: ['member'], isAdmin: false });
     await ks.validator.validate('good');
     assert.equal(ks.calls.length, 1, 'cached');

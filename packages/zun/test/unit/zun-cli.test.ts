@@ -102,7 +102,7 @@ describe('zun CLI over several compute hosts', () => {
     return { code, out: out.join('\n'), err: err.join('\n') };
   };
   before(async () => {
-    m = await harness('sqlite::memory:', { hosts: ['host1', 'host2', 'host3'] });
+    m = await harness('sqlite::memory:', { hosts: ['host1', 'host2', 'host3'], auth: { kind: 'noauth', projectId: 'p1', userId: 'u1', roles: ['admin'], adminProject: { name: 'p1', domainName: 'Default', role: 'admin' } } });
     seedWorkflow(m.neutron);
     m.dockers.get('host3')!.down = true;
     await m.app.listen({ host: '127.0.0.1', port: 0 });

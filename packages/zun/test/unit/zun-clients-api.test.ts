@@ -7,12 +7,12 @@
  */
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
-import { as, harness, seedWorkflow, type Harness } from '../fakes.js';
+import { as, asAdmin, harness, seedWorkflow, type Harness } from '../fakes.js';
 
 let h: Harness;
 const P1 = as('p1');
 const P2 = as('p2');
-const ADMIN = as('p1', 'admin,member');
+const ADMIN = asAdmin('p1');
 
 interface Answer {
   status: number;
@@ -210,7 +210,7 @@ describe('GET /v1/containers: Zun\'s filters, sorting and pagination', () => {
     await running('web');
     assert.equal((await call('GET', '/v1/containers/web', { headers: P2 })).status, 404);
     assert.equal((await call('GET', '/v1/containers/web?all_projects=True', { headers: P2 })).status, 403);
-    const admin2 = as('p2', 'admin');
+    const admin2 = asAdmin('p2');
     assert.equal((await call('GET', '/v1/containers/web', { headers: admin2 })).status, 404, 'an admin sees another project\'s container only with all_projects');
     assert.equal((await call('GET', '/v1/containers/web?all_projects=1', { headers: admin2 })).body.name, 'web');
     assert.equal((await call('DELETE', '/v1/containers/web?stop=True&all_projects=True', { headers: admin2 })).status, 204);

@@ -31,7 +31,7 @@ describe('zun database (SQLite)', () => {
       const s2 = await openStore(url);
       assert.equal((await s2.containers.get(c.uuid))?.name, 'c1');
       const migrations = await s2.db.selectFrom('kysely_migration' as never).selectAll().execute();
-      assert.equal(migrations.length, 2);
+      assert.equal(migrations.length, 3);
       await s2.close();
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -11,12 +11,12 @@ import assert from 'node:assert/strict';
 import { afterEach, describe, it } from 'node:test';
 import { DockerRequestError, DockerUnavailable } from '../../src/ports/docker.js';
 import { DEFINITION_HOST } from '../../src/ports/store.js';
-import { as, harness, seedWorkflow, type Harness } from '../fakes.js';
+import { as, asAdmin, harness, seedWorkflow, type Harness } from '../fakes.js';
 
 let h: Harness;
 let h2: Harness | undefined;
 const P1 = as('p1');
-const ADMIN = as('p1', 'admin,member');
+const ADMIN = asAdmin('p1');
 
 async function call(method: 'GET' | 'POST' | 'DELETE', url: string, body?: unknown, headers: Record<string, string> = ADMIN, on: Harness = h) {
   const res = await on.app.inject({ method, url, headers, ...(body !== undefined ? { payload: body as object } : {}) });

@@ -11,11 +11,11 @@ import { afterEach, describe, it } from 'node:test';
 import { parseIni } from '@kuryr-ts/openstack/config/ini';
 import { leastLoaded } from '../../src/domain/placement.js';
 import { buildZunConfig } from '../../src/main/zun-config.js';
-import { as, harness, seedWorkflow, type Harness } from '../fakes.js';
+import { as, asAdmin, harness, seedWorkflow, type Harness } from '../fakes.js';
 
 let h: Harness;
 const P1 = as('p1');
-const ADMIN = as('p1', 'admin,member');
+const ADMIN = asAdmin('p1');
 
 async function call(method: 'GET' | 'POST' | 'DELETE', url: string, body?: unknown, headers: Record<string, string> = ADMIN) {
   const res = await h.app.inject({ method, url, headers, ...(body !== undefined ? { payload: body as object } : {}) });

@@ -124,6 +124,11 @@ export class IpLinkOps implements LinkOps {
     return (JSON.parse(stdout) as Array<{ ifname: string; ifalias?: string }>).filter((l) => l.ifalias === alias).map((l) => l.ifname);
   }
 
+  async aliasedLinks(): Promise<Array<{ name: string; alias: string }>> {
+    const { stdout } = await this.run('ip', ['-json', 'link', 'show']);
+    return (JSON.parse(stdout) as Array<{ ifname: string; ifalias?: string }>).filter((l) => l.ifalias).map((l) => ({ name: l.ifname, alias: l.ifalias! }));
+  }
+
   async deleteLink(name: string): Promise<boolean> {
     try {
       await this.run('ip', ['link', 'del', 'dev', name]);
