@@ -12,7 +12,13 @@
 #      once from the npm registry into /var/cache/kuryr-ts/node24) runs the unit
 #      tests and a daemon smoke test, within KURYR_TEST_NODE24_TIMEOUT seconds
 #      (default 900; KURYR_TEST_NODE24=0 skips it, --integration too);
-#   4. the Docker Engine matrix: for each other engine (KURYR_TEST_DOCKER_MATRIX,
+#   4. with KURYR_FAULTS=1 only (off by default: not yet run on the lab), the fault
+#      injection suite (test/faults: kill -9 of the driver during churn and in a
+#      burst, Neutron and Keystone not answering, a revoked token, dockerd and
+#      ovs-vswitchd restarted by pid, fuzzed plugin requests; docs/faults.md) on that
+#      engine, within KURYR_TEST_FAULTS_TIMEOUT seconds (default 900); its report
+#      goes to dist/faults-report/ (KURYR_FAULTS_* knobs scale it);
+#   5. the Docker Engine matrix: for each other engine (KURYR_TEST_DOCKER_MATRIX,
 #      default: the engines of lab/lib.sh but KURYR_LAB_DOCKER, i.e. "20.10 26.1";
 #      0 = none) it switches the lab's dockerd (KURYR_LAB_DOCKER=<ver> lab/up.sh)
 #      and runs the driver's core integration tests (skeleton, parity, port-pool,
@@ -21,7 +27,7 @@
 #   A header per engine, a summary line per engine, one exit code (0 only when
 #   every run passed) and a closing "total: N passed, N failed" line (an engine
 #   whose run timed out or could not start counts as one failure there).
-# Needs root (the lab and the data plane do). KURYR_TEST_UNIT_ONLY=1 skips 2-4 and
+# Needs root (the lab and the data plane do). KURYR_TEST_UNIT_ONLY=1 skips 2-5 and
 # the integration tests (for machines without root).
 # --integration (npm run test:integration): the integration tests only (and the matrix).
 set -euo pipefail
@@ -146,6 +152,13 @@ run_tests "Docker $PRIMARY ($(engine_full)), all tests" "$LOGS/all.log" 0 $UNIT 
 if [ -n "$UNIT" ] && [ "${KURYR_TEST_NODE24:-1}" != 0 ]; then
   header "Node.js 24: unit tests and a daemon smoke test (scripts/node24.sh)"
   run_node24 "$LOGS/node24.log" "${KURYR_TEST_NODE24_TIMEOUT:-900}"
+fi
+if [ "${KURYR_FAULTS:-0}" = 1 ]; then
+  header "Docker Engine $PRIMARY: fault injection (test/faults, seed ${KURYR_FAULTS_SEED:-kuryr-faults})"
+  export KURYR_FAULTS_RESULTS=$LOGS/faults
+  run_tests "Docker $PRIMARY, fault injection" "$LOGS/faults.log" "${KURYR_TEST_FAULTS_TIMEOUT:-900}" dist/test/faults/
+  # the figures, with their targets: the run above already failed for any missed one
+  node dist/test/faults/write-report.js --out dist/faults-report || true
 fi
 
 for v in $MATRIX; do

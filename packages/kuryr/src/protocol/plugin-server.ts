@@ -63,8 +63,11 @@ export function errorReply(message: string): ErrorResponse {
 
 export function statusFor(err: unknown, method: string): number {
   let status = 500;
+  const fastifyStatus = (err as FastifyError).statusCode;
   if (err instanceof AppError) status = STATUS[err.kind];
-  else if ((err as FastifyError).validation || (err as FastifyError).statusCode === 400) status = 400;
+  else if ((err as FastifyError).validation) status = 400;
+  // fastify's own refusals of a request keep their status: 400 bad JSON, 413 body over the limit, 415…
+  else if (fastifyStatus !== undefined && fastifyStatus >= 400 && fastifyStatus < 500) status = fastifyStatus;
   if (status === 404 && NOT_FOUND_IS_SUCCESS.has(method)) status = 500;
   return status;
 }

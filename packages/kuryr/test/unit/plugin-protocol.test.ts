@@ -46,6 +46,14 @@ describe('libnetwork wire protocol (Docker 20.10)', () => {
     assert.equal(notObject.status, 400);
   });
 
+  it('413 with Err and Error for a body over the 1 MiB limit (a client error, not the driver failing)', async () => {
+    const d = buildDriver();
+    const res = await d.callRaw('NetworkDriver.Join', `{"Pad":"${'x'.repeat(1024 * 1024)}"}`);
+    assert.equal(res.status, 413);
+    assert.match(String(res.json.Err), /NetworkDriver\.Join: .*too large/);
+    assert.equal(res.json.Error, res.json.Err);
+  });
+
   it('never answers 404 to ProgramExternalConnectivity failures (Docker would read success)', async () => {
     const { statusFor } = await import('../../src/protocol/plugin-server.js');
     const { NotFoundError } = await import('@kuryr-ts/openstack/errors');

@@ -1,0 +1,181 @@
+/**
+ * A kuryr daemon of the fault suite's own, started as test/integration/daemons.ts
+ * starts its daemons (the lab's kuryr.conf plus one more file: its own plugin
+ * socket, so Docker knows it under its own driver name; the lab's daemon is
+ * never touched), that can be killed with SIGKILL and started again on the
+ * same socket, asked for a reconciliation (`kuryr reconcile`), and measured
+ * from /proc (RSS, open file descriptors).
+ *
+ * Its config: no automatic reconciliation (the tests run `kuryr reconcile`
+ * when nothing is in flight), a short grace period (so that the leftovers of
+ * a crash a few seconds old are removed), a bounded Neutron timeout.
+ */
+import { execFile } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
+import { startKuryrDaemon, type KuryrDaemon } from '../lab-support/kuryr-daemon.js';
+import { LAB_KURYR_CONF, REPO } from '../lab-support/lab-host.js';
+import { kuryrStats, type KuryrStats } from '../lab-support/plugin-socket.js';
+import { knobs } from './knobs.js';
+
+export const FAULT_LOG_DIR = '/var/log/kuryr-lab/faults';
+
+/** `kuryr reconcile --json`'s report, the parts the suite reads. */
+export interface ReconcileFinding {
+  kind: string;
+  id: string;
+  what: string;
+  outcome: string;
+  reason: string;
+}
+export interface ReconcileReport {
+  findings: ReconcileFinding[];
+  skipped: string[];
+  complete: boolean;
+  durationMs: number;
+}
+
+export interface ReconcileRun {
+  status: number;
+  report: ReconcileReport;
+  /** removed (or reset) per kind */
+  removed: Record<string, number>;
+  ms: number;
+}
+
+export interface FaultDaemonOptions {
+  /** more config lines (sections allowed) after the suite's own */
+  extraConf?: string;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function alive(pid: number): boolean {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+export class FaultDaemon {
+  readonly socket: string;
+  readonly confFile: string;
+  readonly logFile: string;
+  readonly conf: string;
+  #daemon: KuryrDaemon | undefined;
+  /** SIGKILLs sent so far */
+  kills = 0;
+  /** time from spawn to the socket answering, per start (ms) */
+  readonly startMs: number[] = [];
+
+  constructor(
+    readonly name: string,
+    opts: FaultDaemonOptions = {},
+  ) {
+    this.socket = `/run/docker/plugins/${name}.sock`;
+    this.confFile = `/run/kuryr-lab/test/${name}.conf`;
+    this.logFile = `${FAULT_LOG_DIR}/${name}.log`;
+    this.conf = [
+      '[DEFAULT]',
+      `plugin_socket = ${this.socket}`,
+      `log_file = ${this.logFile}`,
+      'reconcile_interval = 0',
+      `reconcile_grace_period = ${knobs.graceS}`,
+      '[neutron]',
+      `timeout = ${knobs.neutronTimeoutS}`,
+      opts.extraConf ?? '',
+      '',
+    ].join('\n');
+  }
+
+  get pid(): number {
+    if (!this.#daemon) throw new Error(`kuryr daemon ${this.name} is not running`);
+    return this.#daemon.pid;
+  }
+
+  get running(): boolean {
+    return this.#daemon !== undefined && alive(this.#daemon.pid);
+  }
+
+  async start(): Promise<void> {
+    mkdirSync(FAULT_LOG_DIR, { recursive: true });
+    const t0 = performance.now();
+    this.#daemon = await startKuryrDaemon({
+      name: this.name,
+      confFile: this.confFile,
+      conf: this.conf,
+      socket: this.socket,
+      readyTimeoutMs: 30_000,
+      logFile: this.logFile,
+      // The socket file survives a SIGKILL: ready once it answers, not once it exists.
+      ready: async () => kuryrStats(this.socket, 2000).then(() => true, () => false),
+    });
+    this.startMs.push(performance.now() - t0);
+  }
+
+  /** Waits until the daemon has found Neutron (its probe), after a start. */
+  async neutronReady(timeoutMs = 60_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const s = await this.stats().catch(() => undefined);
+      if (s?.neutronReady) return;
+      if (Date.now() > deadline) throw new Error(`kuryr daemon ${this.name}: Neutron not ready after ${timeoutMs / 1000} s (see ${this.logFile})`);
+      await sleep(250);
+    }
+  }
+
+  /** kill -9: nothing runs after it (no shutdown, the socket file stays). */
+  async kill9(): Promise<void> {
+    const pid = this.pid;
+    process.kill(pid, 'SIGKILL');
+    this.kills++;
+    for (let i = 0; i < 100 && alive(pid); i++) await sleep(50);
+    if (alive(pid)) throw new Error(`kuryr daemon ${this.name} (pid ${pid}) survived SIGKILL`);
+    this.#daemon = undefined;
+  }
+
+  async stop(): Promise<void> {
+    await this.#daemon?.stop();
+    this.#daemon = undefined;
+  }
+
+  stats(timeoutMs = 5000): Promise<KuryrStats> {
+    return kuryrStats(this.socket, timeoutMs);
+  }
+
+  /** VmRSS in MiB and the number of open file descriptors, from /proc. */
+  usage(): { rssMiB: number; fds: number } {
+    const status = readFileSync(`/proc/${this.pid}/status`, 'utf8');
+    const kb = Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? NaN);
+    return { rssMiB: Math.round((kb / 1024) * 10) / 10, fds: readdirSync(`/proc/${this.pid}/fd`).length };
+  }
+
+  /** `kuryr reconcile --json [--dry-run]` with this daemon's config (the daemon runs the pass). */
+  reconcile(dryRun = false): Promise<ReconcileRun> {
+    const args = [`${REPO}packages/kuryr/bin/kuryr.js`, 'reconcile', '--json', '--config-file', LAB_KURYR_CONF, '--config-file', this.confFile];
+    if (dryRun) args.push('--dry-run');
+    const t0 = performance.now();
+    return new Promise((resolve, reject) => {
+      execFile(process.execPath, args, { timeout: 600_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+        const status = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
+        let report: ReconcileReport;
+        try {
+          report = JSON.parse(stdout) as ReconcileReport;
+        } catch {
+          reject(new Error(`kuryr reconcile: exit ${status}, no JSON report: ${`${stdout}${stderr}`.trim().slice(0, 600)}`));
+          return;
+        }
+        const removed: Record<string, number> = {};
+        for (const f of report.findings) if (f.outcome === 'removed' || f.outcome === 'reset') removed[f.kind] = (removed[f.kind] ?? 0) + 1;
+        resolve({ status, report, removed, ms: performance.now() - t0 });
+      });
+    });
+  }
+}
+
+/** "3 port, 1 host" — a reconcile's removals in one line. */
+export function removedText(removed: Record<string, number>): string {
+  const parts = Object.entries(removed).map(([k, n]) => `${n} ${k}`);
+  return parts.length > 0 ? parts.join(', ') : 'nothing';
+}

@@ -1,0 +1,76 @@
+/**
+ * Steady container traffic during a fault: one after the other, `docker run`
+ * a new container, then `docker rm -f` it, every operation timed and kept
+ * with its outcome and Docker's message, so that a scenario can say what
+ * failed while the fault lasted, how the failures read, and when service
+ * came back.
+ */
+import { removeContainer, runContainer } from './docker-ops.js';
+
+export interface LoadOp {
+  op: 'run' | 'rm';
+  name: string;
+  /** performance.now() at start and end */
+  start: number;
+  end: number;
+  ok: boolean;
+  out: string;
+  wedged: boolean;
+}
+
+export class ContainerLoad {
+  readonly ops: LoadOp[] = [];
+  #running = false;
+  #loop: Promise<void> | undefined;
+  #seq = 0;
+
+  constructor(
+    readonly prefix: string,
+    readonly network: string,
+    readonly gapMs = 300,
+  ) {}
+
+  start(): void {
+    this.#running = true;
+    this.#loop = this.#run();
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    await this.#loop;
+  }
+
+  async #run(): Promise<void> {
+    while (this.#running) {
+      const name = `${this.prefix}l${this.#seq++}`;
+      const t0 = performance.now();
+      const r = await runContainer(name, this.network);
+      this.ops.push({ op: 'run', name, start: t0, end: performance.now(), ok: r.ok, out: r.out, wedged: r.wedged });
+      const t1 = performance.now();
+      const rm = await removeContainer(name);
+      this.ops.push({ op: 'rm', name, start: t1, end: performance.now(), ok: rm.ok, out: rm.out, wedged: rm.wedged });
+      await new Promise((res) => setTimeout(res, this.gapMs));
+    }
+  }
+
+  /** Runs that started within [from, to). */
+  runsBetween(from: number, to: number): LoadOp[] {
+    return this.ops.filter((o) => o.op === 'run' && o.start >= from && o.start < to);
+  }
+
+  /** Runs that were in flight at some moment of [from, to] (started before its end, ended after its start). */
+  runsOverlapping(from: number, to: number): LoadOp[] {
+    return this.ops.filter((o) => o.op === 'run' && o.start <= to && o.end >= from);
+  }
+
+  /** The first successful run that started at or after `t`, waited for up to `timeoutMs`. */
+  async firstSuccessAfter(t: number, timeoutMs: number): Promise<LoadOp | undefined> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const ok = this.ops.find((o) => o.op === 'run' && o.ok && o.start >= t);
+      if (ok) return ok;
+      if (Date.now() > deadline || !this.#running) return undefined;
+      await new Promise((res) => setTimeout(res, 200));
+    }
+  }
+}
