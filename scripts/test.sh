@@ -140,6 +140,8 @@ else
 fi
 # the daemon must run the code under test (up.sh keeps a daemon that already runs, maybe from another tree)
 bash lab/kuryr.sh restart
+# and zun-api (restarted only when its built code or zun.conf changed; registers it in Keystone's catalog)
+bash lab/zun.sh start
 
 # ------------------------------------------------------------------ the runs
 header "Docker Engine $PRIMARY ($(engine_full)): ${UNIT:+unit and }integration tests, all"

@@ -19,7 +19,7 @@ import { after, describe, it } from 'node:test';
 import type { ReconcileReport } from '@kuryr-ts/kuryr/domain/reconcile-report';
 import { LAB_KURYR_CONF } from '../lab-support/lab-host.js';
 import { startDaemon, type TestDaemon } from './daemons.js';
-import { IMAGE, REPO, RUN_PREFIX, cleanupDocker, containerIp, docker, hostId, networkId, neutron, pluginCall, pluginGet, sh } from './support.js';
+import { IMAGE, REPO, RUN_PREFIX, cleanupDocker, containerIp, docker, hostId, networkId, neutron, waitFor, pluginCall, pluginGet, sh } from './support.js';
 
 const NAME = `${RUN_PREFIX}rc`;
 const SOCKET = `/run/docker/plugins/${NAME}.sock`;
@@ -172,7 +172,9 @@ describe('reconciliation', { timeout: 600_000 }, () => {
     assert.equal((await neutron.show('ports', portA.id)).device_id, portA.device_id);
     assert.equal((await neutron.show('ports', plainUserPort.id)).device_owner, '', 'the plain user port is untouched');
     assert.ok(await neutron.show('networks', liveNet.id));
-    assert.match(await docker('exec', a, 'ping', '-c', '2', '-W', '2', await containerIp(b, live)), /2 packets received/);
+    // the user's port was made in another project, with that project's default group: let a's group in
+    await neutron.update('ports', userPort.id, { security_groups: (await neutron.show('ports', portA.id)).security_groups ?? [] });
+    await waitFor('a ping from a to b', async () => /2 packets received/.test(await docker('exec', a, 'ping', '-c', '2', '-W', '2', await containerIp(b, live)).catch(() => '')), 30_000);
 
     const stats = (await pluginGet('/kuryr/stats', SOCKET)) as { reconcile: { runs: number; removed: Record<string, number> } };
     assert.equal(stats.reconcile.runs, 2);
