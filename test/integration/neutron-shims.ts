@@ -129,7 +129,8 @@ export async function daemonBehindShim(name: string, shim: (port: number) => Pro
   const close = (): Promise<unknown> => new Promise((r) => server.close(r));
   let daemon: TestDaemon;
   try {
-    daemon = await startDaemon(name, `[neutron]\nendpoint_override = http://127.0.0.1:${port}`);
+    // no reconcile pass: its background Neutron calls would land in the call budgets these daemons measure
+    daemon = await startDaemon(name, `reconcile_interval = 0\n[neutron]\nendpoint_override = http://127.0.0.1:${port}`);
   } catch (err) {
     await close();
     throw err;
