@@ -5,7 +5,7 @@
  * every fault: which containers run, and whether each reaches its peer.
  */
 import { exec } from '../lab-support/exec.js';
-import { IMAGE, docker } from '../integration/support.js';
+import { IMAGE, containerIp, docker } from '../integration/support.js';
 import { knobs } from './knobs.js';
 
 export interface OpResult {
@@ -24,6 +24,16 @@ export async function dockerOp(...args: string[]): Promise<OpResult> {
 /** `docker run -d` of a busybox that sleeps (stop timeout 1 s: busybox's sleep ignores SIGTERM). */
 export function runContainer(name: string, network: string, ...extra: string[]): Promise<OpResult> {
   return dockerOp('run', '-d', '--name', name, '--net', network, '--stop-timeout', '1', ...extra, IMAGE, 'sleep', '3600');
+}
+
+/** Two running containers `<prefix>a` and `<prefix>b` on `network`, and b's address (the peer a pings). */
+export async function startPair(prefix: string, network: string): Promise<{ a: string; b: string; ipB: string }> {
+  const [a, b] = [`${prefix}a`, `${prefix}b`];
+  for (const c of [a, b]) {
+    const r = await runContainer(c, network);
+    if (!r.ok) throw new Error(`${c} did not start: ${r.out}`);
+  }
+  return { a, b, ipB: await containerIp(b, network) };
 }
 
 export function removeContainer(name: string): Promise<OpResult> {

@@ -18,8 +18,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { neutronAuthFrom } from '@kuryr-ts/openstack/keystone/auth-sources';
-import { containerIp } from '../integration/support.js';
-import { reaches, runContainer, seconds } from './docker-ops.js';
+import { reaches, seconds, startPair } from './docker-ops.js';
 import { removedText } from './fault-daemon.js';
 import { liveMismatch } from './inventory.js';
 import { knobs } from './knobs.js';
@@ -91,12 +90,7 @@ faultScenario(
     const { daemon, figures } = ctx;
     await ctx.network('net', '10.233.0.0/24');
     const net = ctx.networks[0]!;
-    const [a, b] = [`${ctx.prefix}a`, `${ctx.prefix}b`];
-    for (const c of [a, b]) {
-      const r = await runContainer(c, net);
-      if (!r.ok) throw new Error(`${c} did not start: ${r.out}`);
-    }
-    const ipB = await containerIp(b, net);
+    const { a, ipB } = await startPair(ctx.prefix, net);
     const pid = daemon.pid;
     const load = new ContainerLoad(ctx.prefix, net);
     load.start();

@@ -12,8 +12,7 @@
  * period `kuryr reconcile` leaves no port, veth or OVS port that no endpoint
  * explains, and Docker's teardown leaves nothing.
  */
-import { containerIp } from '../integration/support.js';
-import { reaches, runContainer, seconds } from './docker-ops.js';
+import { reaches, seconds, startPair } from './docker-ops.js';
 import { removedText } from './fault-daemon.js';
 import { liveMismatch } from './inventory.js';
 import { knobs } from './knobs.js';
@@ -35,12 +34,7 @@ faultScenario(
     const { daemon, figures } = ctx;
     await ctx.network('net', '10.232.0.0/24');
     const net = ctx.networks[0]!;
-    const [a, b] = [`${ctx.prefix}a`, `${ctx.prefix}b`];
-    for (const c of [a, b]) {
-      const r = await runContainer(c, net);
-      if (!r.ok) throw new Error(`${c} did not start: ${r.out}`);
-    }
-    const ipB = await containerIp(b, net);
+    const { a, ipB } = await startPair(ctx.prefix, net);
     const pid = daemon.pid;
 
     const load = new ContainerLoad(ctx.prefix, net);
