@@ -68,7 +68,8 @@ export async function startBenchDaemon(driver: string, proxyPort: number | undef
   const daemon = await startKuryrDaemon({
     name: driver,
     confFile: `/run/kuryr-lab/bench/${driver}.conf`,
-    conf: `[DEFAULT]\nplugin_socket = ${socket}\nlog_file = ${log}\n${neutronConf}\n${extraConf}\n`,
+    // no reconcile pass: its Neutron calls would land in the per-operation counts the proxy takes
+    conf: `[DEFAULT]\nplugin_socket = ${socket}\nlog_file = ${log}\nreconcile_interval = 0\n${neutronConf}\n${extraConf}\n`,
     socket,
     readyTimeoutMs: 30_000,
     ready: () => pluginRaw(socket, 'Plugin.Activate', '{}').then((r) => r.status === 200, () => false),
