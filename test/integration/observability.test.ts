@@ -128,10 +128,13 @@ describe('observability of the lab daemon after docker run', { timeout: 300_000 
     assert.equal(res.status, 200, res.body);
     const id = String(res.headers['x-openstack-request-id']);
     assert.match(id, REQ_ID);
-    await waitFor(`the daemon's log to show ${id}`, async () => (read(KURYR_LOG).includes(`[${id}]`) ? true : undefined), 10_000);
-    const mine = read(KURYR_LOG).split('\n').filter((l) => l.includes(`[${id}]`));
+    // The call's lines reach the file one by one: wait for its closing line, not merely the first one.
+    const closing = / INFO kuryr \[req-[^\]]+\] ok method=NetworkDriver\.DeleteNetwork neutronCalls=[1-9]/;
+    const lines = (): string[] => read(KURYR_LOG).split('\n').filter((l) => l.includes(`[${id}]`));
+    await waitFor(`the daemon's log to close ${id}`, async () => (lines().some((l) => closing.test(l)) ? true : undefined), 10_000).catch(() => undefined);
+    const mine = lines();
     for (const l of mine) assert.match(l, OSLO_LINE);
-    assert.ok(mine.some((l) => / INFO kuryr \[req-[^\]]+\] ok method=NetworkDriver\.DeleteNetwork neutronCalls=[1-9]/.test(l)), mine.join('\n'));
+    assert.ok(mine.some((l) => closing.test(l)), mine.join('\n'));
     await neutronLogged(id);
   });
 });
