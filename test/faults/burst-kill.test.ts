@@ -100,7 +100,7 @@ faultScenario('burst', `${knobs.burst} docker run at once, then ${knobs.burst} d
   figures.check('slowest docker command', seconds(Math.max(...all.map((r) => r.ms))), '<=', knobs.commandBoundS, 's');
   figures.report('docker run p50 / p95', `${seconds(percentile(runResults.map((r) => r.ms), 50))} / ${seconds(percentile(runResults.map((r) => r.ms), 95))}`, 's');
   figures.check('kuryr reconcile exit status (after the runs, after the removals)', Math.max(rec1.status, rec2.status), '==', 0, undefined, [...rec1.report.skipped, ...rec2.report.skipped].join('; ') || undefined);
-  figures.report('removed by kuryr reconcile (after the runs / after the removals)', `${removedText(rec1.removed)} / ${removedText(rec2.removed)}`);
+  figures.report('removed by kuryr reconcile (after the runs / after the removals)', `${removedText(rec1)} / ${removedText(rec2)}`);
   figures.report('containers running after the runs (peer included)', running.length);
   figures.check('after the runs: ports, veths or OVS ports no endpoint explains, or endpoints missing one', mismatch1.length, '==', 0, undefined, mismatch1.slice(0, 5).join('; ') || undefined);
   figures.check('after the runs: running containers that do not reach the peer', deaf.length, '==', 0, undefined, deaf.join(', ') || undefined);

@@ -92,7 +92,7 @@ faultScenario('churn', `kill -9 of the daemon during ${knobs.churnOps} container
   figures.report('docker command p50 / p95', `${seconds(percentile(results.map((r) => r.ms), 50))} / ${seconds(percentile(results.map((r) => r.ms), 95))}`, 's');
   figures.report('daemon restart (spawn to answering), median', seconds(percentile(daemon.startMs, 50)), 's');
   figures.check('kuryr reconcile exit status', rec.status, '==', 0, undefined, rec.report.skipped.join('; ') || undefined);
-  figures.report('removed by kuryr reconcile', removedText(rec.removed));
+  figures.report('removed by kuryr reconcile', removedText(rec));
   figures.report('containers running afterwards (peer included)', running.length);
   figures.check('ports, veths or OVS ports no endpoint explains, or endpoints missing one', mismatch.length, '==', 0, undefined, mismatch.slice(0, 5).join('; ') || undefined);
   figures.check('running containers that do not reach the peer', deaf.length, '==', 0, undefined, deaf.join(', ') || undefined);

@@ -83,7 +83,7 @@ function dockerdScenario(key: string, how: 'SIGTERM' | 'SIGKILL', skip: string |
       figures.check('pairs of --restart always containers that do not reach each other', deafPairs.length, '==', 0, undefined, deafPairs.join(', ') || undefined);
       figures.check('a stopped container started again reaches the others', againReaches ? 1 : 0, '==', 1, undefined, again.ok ? undefined : again.out.slice(0, 200));
       figures.check('kuryr reconcile exit status', rec.status, '==', 0, undefined, rec.report.skipped.join('; ') || undefined);
-      figures.report('removed by kuryr reconcile', removedText(rec.removed));
+      figures.report('removed by kuryr reconcile', removedText(rec));
       figures.check('ports, veths or OVS ports no endpoint explains, or endpoints missing one', mismatch.length, '==', 0, undefined, mismatch.slice(0, 5).join('; ') || undefined);
       await docker('ps', '-q'); // Docker answers
 

@@ -175,7 +175,12 @@ export class FaultDaemon {
 }
 
 /** "3 port, 1 host" — a reconcile's removals in one line. */
-export function removedText(removed: Record<string, number>): string {
-  const parts = Object.entries(removed).map(([k, n]) => `${n} ${k}`);
-  return parts.length > 0 ? parts.join(', ') : 'nothing';
+export function removedText(rec: ReconcileRun): string {
+  const parts = Object.entries(rec.removed).map(([k, n]) => `${n} ${k}`);
+  const left = rec.report.findings.filter((f) => f.outcome === 'left');
+  const removed = parts.length > 0 ? parts.join(', ') : 'nothing';
+  if (left.length === 0) return removed;
+  // what the pass left, with its reasons: the first few, so that a leak in the figures below explains itself
+  const shown = left.slice(0, 4).map((f) => `${f.kind} ${f.id.slice(0, 8)}: ${f.reason}`);
+  return `${removed}; left ${left.length} (${shown.join('; ')}${left.length > shown.length ? '; …' : ''})`;
 }

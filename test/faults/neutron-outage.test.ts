@@ -75,7 +75,7 @@ faultScenario(
     );
     figures.check('daemon restarts (the same process serves before and after)', daemon.running && daemon.pid === pid ? 0 : 1, '==', 0);
     figures.check('kuryr reconcile exit status', rec.status, '==', 0, undefined, rec.report.skipped.join('; ') || undefined);
-    figures.report('removed by kuryr reconcile (lost replies, releases that failed)', removedText(rec.removed));
+    figures.report('removed by kuryr reconcile (lost replies, releases that failed)', removedText(rec));
     figures.check('ports, veths or OVS ports no endpoint explains, or endpoints missing one', mismatch.length, '==', 0, undefined, mismatch.slice(0, 5).join('; ') || undefined);
 
     await ctx.teardownLeaves();

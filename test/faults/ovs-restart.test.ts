@@ -71,7 +71,7 @@ faultScenario(
     figures.check('a container started afterwards reaches the others', lateReaches ? 1 : 0, '==', 1, undefined, d.ok ? undefined : d.out.slice(0, 200));
     figures.check('kuryr OVS interfaces in error or without an OpenFlow port', broken.length, '==', 0, undefined, broken.join(', ') || undefined);
     figures.check('kuryr reconcile exit status', rec.status, '==', 0, undefined, rec.report.skipped.join('; ') || undefined);
-    figures.report('removed by kuryr reconcile', removedText(rec.removed));
+    figures.report('removed by kuryr reconcile', removedText(rec));
     figures.check('ports, veths or OVS ports no endpoint explains, or endpoints missing one', mismatch.length, '==', 0, undefined, mismatch.slice(0, 5).join('; ') || undefined);
 
     await ctx.teardownLeaves();

@@ -111,7 +111,7 @@ faultScenario('fuzz', `${knobs.fuzzRequests} fuzzed requests and ${knobs.fuzzFlo
   figures.check('wrong-order flows: replies that break the protocol', flowViolations.length, '==', 0, undefined, flowViolations.slice(0, 3).join(' | ') || undefined);
   figures.report('wrong-order flows: left after Docker\u2019s teardown, before kuryr reconcile', countOf(afterTeardown), undefined, KINDS.filter((k) => afterTeardown[k].length > 0).map((k) => `${afterTeardown[k].length} ${k}`).join(', ') || undefined);
   figures.check('kuryr reconcile exit status', rec.status, '==', 0, undefined, rec.report.skipped.join('; ') || undefined);
-  figures.report('removed by kuryr reconcile', removedText(rec.removed));
+  figures.report('removed by kuryr reconcile', removedText(rec));
   figures.check('daemon up, same process, at the end', daemon.running && daemon.pid === pid ? 1 : 0, '==', 1);
   figures.report('RSS idle → peak → settled', `${idle.rssMiB} → ${peak.rssMiB} → ${settled.rssMiB}`, 'MiB');
   figures.check('RSS above idle once settled', Math.round((settled.rssMiB - idle.rssMiB) * 10) / 10, '<=', RSS_SLACK_MIB, 'MiB');
