@@ -145,6 +145,28 @@ describe('parity with Kuryr-libnetwork on real Neutron', { timeout: 300_000 }, (
     assert.deepEqual(await neutron.list('subnetpools', { name: 'kuryrPool-10.133.0.0/24' }), []);
   });
 
+  it('-o neutron.net.uuid without --gateway over a subnet whose gateway is not the first host (or that has none): reused with its own gateway', async () => {
+    for (const [label, cidr, gateway] of [['gw254', '10.137.0.0/24', '10.137.0.254'], ['nogw', '10.138.0.0/24', null]] as const) {
+      const net = await userNetwork(label);
+      const subnet = await neutron.create('subnets', { network_id: net.id, cidr, ip_version: 4, gateway_ip: gateway, name: name(label) });
+      neutronCleanup.push(() => neutron.delete('subnets', subnet.id));
+      networks.push(name(label));
+      await docker('network', 'create', '-d', 'kuryr', '--ipam-driver', 'kuryr', '--subnet', cidr, '-o', `neutron.net.uuid=${net.id}`, name(label));
+      assert.deepEqual((await neutron.list('subnets', { network_id: net.id })).map((s) => [s.id, s.gateway_ip]), [[subnet.id, gateway]], 'the subnet reused as it is');
+      const c = name(`${label}1`);
+      containers.push(c);
+      await docker('run', '-d', '--name', c, '--net', name(label), IMAGE, 'sleep', '600');
+      const routes = await docker('exec', c, 'ip', 'route');
+      if (gateway) assert.match(routes, new RegExp(`^default via ${gateway.replace(/\./g, '\\.')} `, 'm'), "the container's default route is the subnet's gateway");
+      else assert.doesNotMatch(routes, /^default/m, 'no gateway, no default route');
+      await docker('rm', '-f', c);
+      await docker('network', 'rm', name(label));
+      const [kept] = await neutron.list('subnets', { network_id: net.id });
+      assert.equal(kept?.id, subnet.id, 'kept');
+      assert.deepEqual(kept?.tags, [], 'untagged');
+    }
+  });
+
   it('neutron.pool.uuid: an existing subnet pool is used and kept', async () => {
     const pool = await neutron.create('subnetpools', { name: name('pool'), prefixes: ['10.134.0.0/24'], default_prefixlen: 24 });
     neutronCleanup.push(() => neutron.delete('subnetpools', pool.id));

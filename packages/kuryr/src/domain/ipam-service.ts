@@ -233,8 +233,11 @@ export class IpamService {
     if (!subnet) {
       // New network: the subnet is created by CreateNetwork with this gateway.
       // No --gateway: the first host address, as Neutron would pick (fixes Kuryr bug 1653178).
+      // Made up, so an existing subnet CreateNetwork finds by CIDR (-o neutron.net.*) keeps its own.
+      this.pools.rememberGateway(pool.id, address ? undefined : firstHost(cidr));
       return `${address || firstHost(cidr)}/${prefixLength}`;
     }
+    this.pools.rememberGateway(pool.id, undefined);
     if (!subnet.gateway_ip) {
       if (address) throw new ConflictError(`RequestAddress: subnet ${subnet.id} (${subnet.cidr}) has no gateway, but --gateway ${address} was requested`);
       return parseCidr(cidr).version === 4 ? '0.0.0.0/0' : '::/0';

@@ -311,7 +311,12 @@ export class NetworkService {
     if (reuse) {
       const theirs = reuse.gateway_ip ? normalizeIp(reuse.gateway_ip) : null;
       if (gateway && theirs !== gateway) {
-        throw new ConflictError(`CreateNetwork: --gateway ${gateway} does not match gateway ${theirs ?? 'none'} of existing subnet ${reuse.id}`);
+        // No --gateway: the address was IPAM's guess before the subnet was known; the subnet's own
+        // gateway (or none) is the network's, as in Kuryr-libnetwork, and Join answers it.
+        if (!pool || !this.pools.takeMadeUpGateway(pool.id, gateway)) {
+          throw new ConflictError(`CreateNetwork: --gateway ${gateway} does not match gateway ${theirs ?? 'none'} of existing subnet ${reuse.id}`);
+        }
+        this.log.info({ subnetId: reuse.id, gateway: theirs ?? 'none' }, 'CreateNetwork: no --gateway given; the existing subnet keeps its gateway');
       }
       return pool ? { reuse, poolId: pool.id } : { reuse };
     }

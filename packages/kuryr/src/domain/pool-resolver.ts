@@ -38,6 +38,12 @@ export class PoolResolver {
   readonly #ranges = new BoundedMap<string, string>(1024);
   /** Blocks handed out by carve() whose subnet CreateNetwork has not made yet (PoolID → true). */
   readonly #pending = new BoundedMap<string, true>(1024);
+  /**
+   * Gateways RequestAddress made up (Docker asked for one without an address and no subnet was
+   * known for the pool yet), from then to CreateNetwork (PoolID → address): an existing subnet
+   * CreateNetwork then finds keeps its own gateway, as in Kuryr-libnetwork.
+   */
+  readonly #madeUpGateways = new BoundedMap<string, string>(1024);
 
   readonly neutron: NeutronApi;
   readonly index: NeutronIndex;
@@ -241,6 +247,19 @@ export class PoolResolver {
       throw err;
     }
     return parent.prefixes.some((p) => cidrContains(p, cidr.split('/')[0] ?? '')) ? parent : undefined;
+  }
+
+  /** RequestAddress answered this gateway for the pool without Docker naming one (undefined: Docker named it). */
+  rememberGateway(poolId: string, madeUp: string | undefined): void {
+    if (madeUp === undefined) this.#madeUpGateways.delete(poolId);
+    else this.#madeUpGateways.set(poolId, madeUp);
+  }
+
+  /** Whether `gateway` is the one RequestAddress made up for this pool (once: CreateNetwork asks). */
+  takeMadeUpGateway(poolId: string, gateway: string): boolean {
+    const madeUp = this.#madeUpGateways.get(poolId);
+    this.#madeUpGateways.delete(poolId);
+    return madeUp === gateway;
   }
 
   rememberRange(cidr: string, range: string): void {

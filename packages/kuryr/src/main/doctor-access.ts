@@ -7,6 +7,8 @@ import { readFileSync, statSync } from 'node:fs';
 import type { KuryrConfig } from '../config/kuryr-config.js';
 import type { Check } from './doctor.js';
 import { assessKuryrUri } from './kuryr-uri.js';
+import { addressToServe, type SpecLookupOptions } from './plugin-spec.js';
+import { driverNameOf } from './reconcile-schedule.js';
 
 /** The name of a uid/gid from /etc/passwd or /etc/group (the number when not found). */
 function nameOf(file: '/etc/passwd' | '/etc/group', id: number): string {
@@ -42,17 +44,21 @@ export async function socketAccessCheck(path: string): Promise<Check> {
   return { name, ok: true, detail: `${text}: only ${nameOf('/etc/passwd', st.uid)}${mode & 0o060 ? ` and group ${nameOf('/etc/group', st.gid)}` : ''} can connect` };
 }
 
-export async function kuryrUriCheck(config: KuryrConfig): Promise<Check> {
+export async function kuryrUriCheck(config: KuryrConfig, specs: SpecLookupOptions = {}): Promise<Check> {
   const name = 'kuryr_uri';
-  const v = await assessKuryrUri(config);
-  if (v.level === 'none') return { name, ok: true, detail: 'not set: the plugin API is served on the unix socket only' };
+  // Unset, the daemon serves the address of Docker's spec file for its driver name, if there is one.
+  const listen = addressToServe(config.kuryrUri, config.enableSsl, driverNameOf(config.pluginSocket), specs);
+  const v = await assessKuryrUri({ ...config, kuryrUri: listen.uri, source: listen.source });
+  if (v.level === 'none') return { name, ok: true, detail: `not set: the plugin API is served on the unix socket only${listen.skipped ? ` (${listen.skipped})` : ''}` };
   if (v.level === 'refuse') {
     return {
       name,
       ok: false,
       detail: `the daemon refuses to start: ${v.error.message}`,
-      hint: 'use a loopback address, or enable_ssl with ssl_ca_file, or unset kuryr_uri (the unix socket needs no spec file)',
+      hint: listen.source
+        ? 'remove the spec file (and restart dockerd), or set kuryr_uri, or enable_ssl with ssl_ca_file'
+        : 'use a loopback address, or enable_ssl with ssl_ca_file, or unset kuryr_uri (the unix socket needs no spec file)',
     };
   }
-  return { name, ok: true, detail: v.message };
+  return { name, ok: true, detail: listen.why ? `${listen.why}; ${v.message}` : v.message };
 }

@@ -27,11 +27,14 @@ import { NeutronProbe } from './neutron-probe.js';
 import { daemonLogger, type LogOptions } from './daemon-log.js';
 import { ReconcileSchedule, driverNameOf } from './reconcile-schedule.js';
 import { listenOnSocket } from './plugin-socket.js';
+import { addressToServe } from './plugin-spec.js';
 import { DaemonObservability, metricsListenAddress } from './observability.js';
 
 export interface DaemonOptions extends LogOptions {
   /** The files to read, in order (config-files.ts resolves an oslo command line). */
   configFiles: string[];
+  /** Where Docker's spec files are looked for (default: Docker's own directories). */
+  pluginSpecDirs?: readonly string[] | undefined;
 }
 
 /** kuryr.conf [neutron], else a clouds.yaml cloud, else OS_* variables (auth-sources.ts). */
@@ -88,9 +91,13 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   const stats = new OpStats();
   const logs = daemonLogger(config, opts, () => stats.requestId());
   const log: PinoLogger = logs.logger;
-  const uri = await assessKuryrUri(config);
+  const driverName = driverNameOf(config.pluginSocket);
+  // kuryr_uri, else the address a spec file left by Kuryr-libnetwork gives Docker (served under the same rules).
+  const listen = addressToServe(config.kuryrUri, config.enableSsl, driverName, { dirs: opts.pluginSpecDirs });
+  if (listen.skipped) log.info({}, listen.skipped);
+  const uri = await assessKuryrUri({ ...config, kuryrUri: listen.uri, source: listen.source });
   if (uri.level === 'refuse') throw uri.error;
-  if (uri.level === 'warn') log.warn({ uri: config.kuryrUri }, uri.message);
+  if (uri.level === 'warn' && !listen.why) log.warn({ uri: listen.uri }, uri.message);
   const metricsAt = await metricsListenAddress(config, log); // a refused metrics_uri fails before anything listens
   const obs = new DaemonObservability({ processMetrics: true });
 
@@ -122,7 +129,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     background: (work) => stats.detached(work),
     onUndoFailure: undoLog,
     extraStats: () => ({ neutronReady: probe.isReady, ...(probe.isReady ? {} : { neutronProbe: probe.status() }) }),
-    reconcile: { docker: new EngineApi({ dockerHost: config.reconcile.dockerHost }), graceS: config.reconcile.gracePeriodS, driverName: driverNameOf(config.pluginSocket) },
+    reconcile: { docker: new EngineApi({ dockerHost: config.reconcile.dockerHost }), graceS: config.reconcile.gracePeriodS, driverName },
     observability: obs.plugin,
     metrics: obs.metrics,
   });
@@ -147,12 +154,11 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   // Plugin.Activate and the GetCapabilities answer from here on, whether Neutron does or not.
   await app.ready();
   await listenOnSocket(app.server, config.pluginSocket);
-  const driverName = config.pluginSocket.replace(/^.*\//, '').replace(/\.sock$/, '');
   log.info({ socket: config.pluginSocket, hostId: settings.hostId, portDriver: binders.portDriver }, `kuryr-ts listening (Docker finds it as driver "${driverName}")`);
 
   let tcp: Server | undefined;
-  if (config.kuryrUri) {
-    const url = new URL(config.kuryrUri);
+  if (listen.uri) {
+    const url = new URL(listen.uri);
     try {
       tcp = config.enableSsl ? createTlsServer(config, (req, res) => app.routing(req, res)) : createServer((req, res) => app.routing(req, res));
       await new Promise<void>((resolve, reject) => {
@@ -163,7 +169,9 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
       rmSync(config.pluginSocket, { force: true });
       throw err;
     }
-    log.info({ uri: config.kuryrUri }, 'also listening on kuryr_uri');
+    if (!listen.why) log.info({ uri: listen.uri }, 'also listening on kuryr_uri');
+    else if (uri.level === 'warn') log.warn({ uri: listen.uri, risk: uri.message }, listen.why);
+    else log.info({ uri: listen.uri }, listen.why);
   }
   const metricsServer = await obs.listen(metricsAt, log);
   // logrotate moved the log file (its postrotate sends SIGHUP): write to a new one

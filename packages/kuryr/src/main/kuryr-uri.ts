@@ -15,6 +15,8 @@ export interface KuryrUriOptions {
   enableSsl: boolean;
   sslCaFile: string | undefined;
   insecureKuryrUri: boolean;
+  /** Where the address comes from, for the messages (default: `[DEFAULT] kuryr_uri = <uri>`). */
+  source?: string | undefined;
 }
 
 export type KuryrUriVerdict =
@@ -51,7 +53,7 @@ export async function assessKuryrUri(opts: KuryrUriOptions): Promise<KuryrUriVer
     return { level: 'refuse', error: new AppError('KURYR_ERR_CONFIG', 'bad-request', `[DEFAULT] kuryr_uri = ${opts.kuryrUri} is not a URL`) };
   }
   const host = url.hostname.replace(/^\[|\]$/g, '');
-  const where = `[DEFAULT] kuryr_uri = ${opts.kuryrUri}`;
+  const where = opts.source ?? `[DEFAULT] kuryr_uri = ${opts.kuryrUri}`;
   const loopback = await loopbackOnly(host);
   if (opts.enableSsl) {
     if (opts.sslCaFile) return { level: 'ok', message: `${where}: HTTPS, Docker's client certificate required (ssl_ca_file)` };
@@ -79,7 +81,7 @@ export async function assessKuryrUri(opts: KuryrUriOptions): Promise<KuryrUriVer
       'bad-request',
       `${where}: plain HTTP on a non-loopback address would serve the plugin API (create networks, plug ports on this host) to anyone who reaches it, ` +
         'unauthenticated; use the unix socket, a loopback address, or enable_ssl with ssl_ca_file (client certificates); ' +
-        'or accept the risk with [DEFAULT] insecure_kuryr_uri = True',
+        `or accept the risk with [DEFAULT] insecure_kuryr_uri = True${opts.source ? '; or set [DEFAULT] kuryr_uri, or remove the spec file' : ''}`,
     ),
   };
 }

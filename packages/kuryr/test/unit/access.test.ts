@@ -4,7 +4,7 @@
  * insecure_kuryr_uri says otherwise.
  */
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -112,7 +112,18 @@ describe('kuryr_uri', () => {
     assert.equal(refused.ok, false);
     assert.match(refused.detail, /the daemon refuses to start: .*unauthenticated/);
     assert.equal((await kuryrUriCheck(conf('[DEFAULT]\nkuryr_uri = http://127.0.0.1:23750\n'))).ok, true);
-    assert.match((await kuryrUriCheck(conf('[DEFAULT]\n'))).detail, /not set: the plugin API is served on the unix socket only/);
+    assert.match((await kuryrUriCheck(conf('[DEFAULT]\n'), { dirs: [] })).detail, /not set: the plugin API is served on the unix socket only/);
+    // Kuryr-libnetwork's spec file left in place: its address is served too, under the same rules.
+    const specs = join(dir, 'specs');
+    mkdirSync(join(specs, 'kuryr'), { recursive: true });
+    writeFileSync(join(specs, 'kuryr', 'kuryr.spec'), 'http://127.0.0.1:23750\n');
+    const served = await kuryrUriCheck(conf('[DEFAULT]\n'), { dirs: [specs] });
+    assert.equal(served.ok, true);
+    assert.match(served.detail, /also listening on http:\/\/127\.0\.0\.1:23750: kuryr_uri is not set and Docker's spec file .*kuryr\.spec names this address/);
+    writeFileSync(join(specs, 'kuryr', 'kuryr.spec'), 'http://0.0.0.0:23750\n');
+    const offLoopback = await kuryrUriCheck(conf('[DEFAULT]\n'), { dirs: [specs] });
+    assert.equal(offLoopback.ok, false);
+    assert.match(offLoopback.hint ?? '', /remove the spec file/);
   });
 });
 

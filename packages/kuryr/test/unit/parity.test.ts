@@ -206,6 +206,64 @@ describe('Kuryr-libnetwork parity: gateways and routes', () => {
     assert.equal(ep.join.DisableGatewayService, true, 'no docker_gwbridge either');
   });
 
+  it('-o neutron.net.* over a subnet whose gateway is not the first host, no --gateway: the subnet is reused with its own gateway', async () => {
+    const d = buildDriver();
+    const n = await d.neutron.create('networks', { name: 'gw-254' });
+    const s = await d.neutron.create('subnets', { network_id: n.id, cidr: '10.142.0.0/24', ip_version: 4, gateway_ip: '10.142.0.254' });
+    const net = await d.createNetwork('10.142.0.0/24', undefined, { 'neutron.net.uuid': n.id });
+    assert.equal(net.gateway, '10.142.0.1/24', 'IPAM answered before the subnet was known');
+    assert.deepEqual(d.neutron.subnets.map((x) => x.id), [s.id], 'reused, no second subnet');
+    assert.equal(d.neutron.subnets[0]!.gateway_ip, '10.142.0.254', 'its gateway kept');
+    assert.ok(d.neutron.subnets[0]!.tags.includes(net.poolId));
+    const ep = await d.attach(net);
+    assert.equal(ep.join.Gateway, '10.142.0.254', "Join answers the subnet's real gateway");
+    await d.detach(net, ep);
+    await d.removeNetwork(net);
+    assert.deepEqual(d.neutron.subnets.map((x) => [x.id, x.tags]), [[s.id, []]], 'kept and untagged');
+    assert.equal(d.neutron.networks.length, 1);
+    assert.equal(d.neutron.ports.length, 0);
+  });
+
+  it('-o neutron.net.* over a subnet without gateway, no --gateway: reused, Join answers no gateway', async () => {
+    const d = buildDriver();
+    const n = await d.neutron.create('networks', { name: 'no-gw' });
+    await d.neutron.create('subnets', { network_id: n.id, cidr: '10.143.0.0/24', ip_version: 4, gateway_ip: null });
+    const net = await d.createNetwork('10.143.0.0/24', undefined, { 'neutron.net.name': 'no-gw' });
+    assert.equal(d.neutron.subnets.length, 1);
+    assert.equal(d.neutron.subnets[0]!.gateway_ip, null);
+    const ep = await d.attach(net);
+    assert.equal(ep.join.Gateway, '');
+    // A second Docker network on it: IPAM now knows the subnet and answers the placeholder, as Kuryr does.
+    const net2 = await d.createNetwork('10.143.0.0/24', undefined, { 'neutron.net.name': 'no-gw' });
+    assert.equal(net2.gateway, '0.0.0.0/0');
+    await d.detach(net, ep);
+    await d.removeNetwork(net2);
+    await d.removeNetwork(net);
+    assert.equal(d.neutron.subnets.length, 1);
+  });
+
+  it('an explicit --gateway that differs from the existing subnet found by CIDR stays refused, made-up gateway or not before', async () => {
+    const d = buildDriver();
+    const n = await d.neutron.create('networks', { name: 'gw-explicit' });
+    await d.neutron.create('subnets', { network_id: n.id, cidr: '10.144.0.0/24', ip_version: 4, gateway_ip: '10.144.0.254' });
+    await assert.rejects(d.createNetwork('10.144.0.0/24', '10.144.0.1', { 'neutron.net.uuid': n.id }), /--gateway 10\.144\.0\.1 does not match gateway 10\.144\.0\.254/);
+    // Docker asked without an address first (made up), then with one: the explicit one counts.
+    const pool = await d.ok('IpamDriver.RequestPool', { AddressSpace: 'x', Pool: '10.144.0.0/24', SubPool: '', Options: {}, V6: false });
+    await d.ok('IpamDriver.RequestAddress', { PoolID: pool.PoolID, Address: '', Options: { RequestAddressType: 'com.docker.network.gateway' } });
+    await d.ok('IpamDriver.RequestAddress', { PoolID: pool.PoolID, Address: '10.144.0.1', Options: { RequestAddressType: 'com.docker.network.gateway' } });
+    const res = await d.call('NetworkDriver.CreateNetwork', {
+      NetworkID: dockerId(),
+      Options: { 'com.docker.network.generic': { 'neutron.net.uuid': n.id } },
+      IPv4Data: [{ AddressSpace: 'x', Pool: '10.144.0.0/24', Gateway: '10.144.0.1/24' }],
+      IPv6Data: [],
+    });
+    assert.equal(res.status, 409);
+    assert.deepEqual(d.neutron.networks[0]!.tags, [], 'nothing left tagged');
+    // The matching --gateway is accepted.
+    const ok = await d.createNetwork('10.144.0.0/24', '10.144.0.254', { 'neutron.net.uuid': n.id });
+    assert.equal(ok.gateway, '10.144.0.254/24');
+  });
+
   it('a --gateway that disagrees with an existing subnet is a clear error', async () => {
     const d = buildDriver();
     const n = await d.neutron.create('networks', { name: 'gw' });

@@ -26,6 +26,17 @@ describe('Neutron without the tag extension (Kuryr\'s name-based fallback)', () 
     const userNet = await d.neutron.create('networks', { name: 'tenant' });
     await assert.rejects(d.createNetwork('10.201.0.0/24', '10.201.0.1', { 'neutron.net.uuid': userNet.id }), /needs Neutron's tag extension/);
     assert.equal(d.neutron.networks.length, 1);
+    // An existing subnet lives on an existing network: reused only with it (Kuryr renamed and deleted that network, C8).
+    const userSubnet = await d.neutron.create('subnets', { network_id: userNet.id, cidr: '10.203.0.0/24', ip_version: 4, name: 'tenant-subnet' });
+    const viaSubnet = { 'neutron.net.uuid': userNet.id, 'neutron.subnet.uuid': userSubnet.id };
+    await assert.rejects(d.createNetwork('10.203.0.0/24', undefined, viaSubnet, {}, { 'neutron.subnet.uuid': userSubnet.id }), /needs Neutron's tag extension/);
+    await assert.rejects(d.createNetwork('10.203.0.0/24', undefined, { 'neutron.net.uuid': userNet.id }), /needs Neutron's tag extension/);
+    assert.deepEqual(
+      d.neutron.subnets.map((x) => [x.id, x.name]),
+      [[userSubnet.id, 'tenant-subnet']],
+      "the user's subnet is untouched",
+    );
+    assert.equal(d.neutron.networks[0]!.name, 'tenant');
     const net = await d.createNetwork('10.202.0.0/24', '10.202.0.1');
     await d.neutron.create('ports', { network_id: d.neutron.networks.find((n) => n.name === net.networkId)!.id, fixed_ips: [{ ip_address: '10.202.0.9' }], name: 'users-port' });
     await assert.rejects(d.attach(net, '10.202.0.9'), /adopting the pre-created port .* needs Neutron's tag extension/);
