@@ -348,7 +348,8 @@ export class CniService {
   async #waitActive(port: NeutronPort): Promise<void> {
     const timeoutS = this.settings.vifPluggingTimeoutS > 0 ? this.settings.vifPluggingTimeoutS : 60;
     const deadline = Date.now() + timeoutS * 1000;
-    let status = port.status;
+    // Read again first: the port was read before it was plugged, and OVN is quick.
+    let status = (await this.neutron.show('ports', port.id)).status;
     while (status !== 'ACTIVE') {
       if (Date.now() >= deadline) {
         throw new AppError('KURYR_ERR_PORT_INACTIVE', 'unavailable', `ADD: Neutron port ${port.id} did not become ACTIVE within ${timeoutS}s (status ${status})`);
@@ -468,7 +469,7 @@ export class CniService {
     let n = 0;
     for (const p of ports) {
       const a = attachmentOfPort(p);
-      if (!a || valid.has(cniEndpointId(a.containerId, a.ifname)) || this.ledger.holds(cniEndpointId(a.containerId, a.ifname), p.id)) continue;
+      if (!a || valid.has(cniEndpointId(a.containerId, a.ifname)) || this.ledger.busy(cniEndpointId(a.containerId, a.ifname))) continue;
       await this.del({ containerId: a.containerId, ifname: a.ifname });
       n++;
     }
