@@ -39,6 +39,7 @@ PACKAGES=(
   keystone                # Keystone (+ uwsgi-core, uwsgi-plugin-python3): Neutron runs behind it
   tcpdump                 # the multi-host test's capture of Geneve on the underlay (docs/multihost.md)
   chromium                # headless browser of the topology page's tests (driven by playwright-core)
+  podman containernetworking-plugins # CNI mode's integration test: podman's CNI backend runs kuryr-cni
 )
 
 if [ "${KURYR_LAB_SKIP_APT:-0}" != 1 ]; then

@@ -1,6 +1,7 @@
 /** Recording fakes of the host network ports (LinkOps, OvsOps), with injectable failures. */
 import { HostError } from '@kuryr-ts/openstack/errors';
 import type { LinkOps, MacvlanSpec, OvsInterface, OvsOps, VethSpec, VlanSpec } from '../src/ports/host-net.js';
+import type { ContainerLinkSpec, ContainerLinkState, NetnsOps } from '../src/ports/netns.js';
 
 export interface FakeLink {
   kind: 'veth' | 'bridge' | 'macvlan' | 'vlan' | 'nic';
@@ -99,10 +100,13 @@ export class FakeLinks implements LinkOps {
 export class FakeOvs implements OvsOps {
   readonly ports = new Map<string, OvsInterface & { bridge: string }>();
   failAdd = false;
+  /** Told of each plugged interface (e.g. to make its Neutron port ACTIVE, as OVN does). */
+  onAdd: ((name: string, externalIds: Record<string, string>) => void) | undefined;
 
   async addPort(bridge: string, name: string, externalIds: Record<string, string>): Promise<void> {
     if (this.failAdd) throw new HostError('ovs-vsctl add-port', 'injected failure');
     this.ports.set(name, { bridge, name, externalIds });
+    this.onAdd?.(name, externalIds);
   }
 
   async deletePort(_bridge: string, name: string): Promise<void> {
@@ -111,5 +115,55 @@ export class FakeOvs implements OvsOps {
 
   async findInterfaces(externalIds: Record<string, string>): Promise<OvsInterface[]> {
     return [...this.ports.values()].filter((p) => Object.entries(externalIds).every(([k, v]) => p.externalIds[k] === v));
+  }
+}
+
+/**
+ * Network namespaces by path. An interface moved in lives as long as its
+ * veth's host end does (deleting one end of a veth deletes the pair).
+ */
+export class FakeNetns implements NetnsOps {
+  readonly namespaces = new Map<string, Map<string, ContainerLinkSpec & { hostEnd: string }>>();
+  failSetUp = false;
+
+  constructor(readonly links: FakeLinks) {}
+
+  /** `ip netns add`. */
+  create(path: string): void {
+    this.namespaces.set(path, new Map());
+  }
+
+  async exists(netns: string): Promise<boolean> {
+    return this.namespaces.has(netns);
+  }
+
+  #live(netns: string): Map<string, ContainerLinkSpec & { hostEnd: string }> | undefined {
+    const ns = this.namespaces.get(netns);
+    if (ns) for (const [name, l] of ns) if (!this.links.links.has(l.hostEnd)) ns.delete(name);
+    return ns;
+  }
+
+  async setUp(spec: ContainerLinkSpec): Promise<void> {
+    const ns = this.#live(spec.netns);
+    if (!ns) throw new HostError('ip link set netns', `Cannot open network namespace "${spec.netns}": No such file or directory`);
+    const hostEnd = [...this.links.links.values()].find((v) => v.peerName === spec.link)?.hostName;
+    if (!hostEnd) throw new HostError('ip link set netns', `Cannot find device "${spec.link}"`);
+    if (this.failSetUp) throw new HostError('ip -batch -', 'injected failure');
+    if (ns.has(spec.ifname)) throw new HostError('ip -batch -', 'RTNETLINK answers: File exists');
+    ns.set(spec.ifname, { ...spec, hostEnd });
+  }
+
+  async inspect(netns: string, ifname: string): Promise<ContainerLinkState | undefined> {
+    const l = this.#live(netns)?.get(ifname);
+    return l && { mac: l.mac, addresses: [...l.addresses], up: true };
+  }
+
+  async remove(netns: string, ifname: string): Promise<boolean> {
+    const ns = this.#live(netns);
+    const l = ns?.get(ifname);
+    if (!ns || !l) return false;
+    ns.delete(ifname);
+    await this.links.deleteLink(l.hostEnd);
+    return true;
   }
 }

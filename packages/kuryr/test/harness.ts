@@ -11,7 +11,7 @@ import { OpStats } from '@kuryr-ts/openstack/lib/op-stats';
 import { buildRegistry, type BindingChoice } from '../src/main/binders.js';
 import { composeDriver } from '../src/main/compose.js';
 import type { FakeDocker } from './fake-docker.js';
-import { FakeLinks, FakeOvs } from './fake-host.js';
+import { FakeLinks, FakeNetns, FakeOvs } from './fake-host.js';
 import { FakeNeutron } from '@kuryr-ts/openstack/testing/fake-neutron';
 
 export const settings: DriverSettings = {
@@ -54,7 +54,8 @@ export function buildDriver(neutron = new FakeNeutron(), dopts: DriverOptions = 
   const stats = new OpStats();
   const links = new FakeLinks();
   const ovs = new FakeOvs();
-  const host = { links, ovs };
+  const netns = new FakeNetns(links);
+  const host = { links, ovs, netns };
   const noop = () => undefined;
   const binding: BindingChoice = { portDriver: 'veth', integrationBridge: 'br-int', linkIface: '', forceVifType: dopts.forceVifType };
   // Nested drivers: the test's own binders over the fakes, beside the veth ones (no VM network to adopt).
@@ -78,7 +79,7 @@ export function buildDriver(neutron = new FakeNeutron(), dopts: DriverOptions = 
       onUndoFailure: noop,
       reconcile: dopts.reconcile ? { docker: dopts.reconcile.docker, graceS: dopts.reconcile.graceS ?? 600, driverName: 'kuryr', now: dopts.reconcile.now } : undefined,
     });
-    return { index: driver.index, portPool: driver.portPool, app: driver.server, ledger: driver.ledger, reconciler: driver.reconciler };
+    return { index: driver.index, portPool: driver.portPool, app: driver.server, ledger: driver.ledger, reconciler: driver.reconciler, cni: driver.cni! };
   };
   const background: Array<Promise<void>> = [];
   async function idle(): Promise<void> {
@@ -196,6 +197,7 @@ export function buildDriver(neutron = new FakeNeutron(), dopts: DriverOptions = 
     neutron,
     links,
     ovs,
+    netns,
     stats,
     pluginStats,
     call,
@@ -216,6 +218,10 @@ export function buildDriver(neutron = new FakeNeutron(), dopts: DriverOptions = 
     },
     get reconciler() {
       return current.reconciler!;
+    },
+    /** The CNI attachments service (`kuryr-cni`'s daemon side). */
+    get cni() {
+      return current.cni;
     },
     /** Waits for the background work (pool refills, endpoint records) started so far. */
     idle,

@@ -96,6 +96,11 @@ export class BinderRegistry implements BindingDrivers {
     return vethNames(portId).container;
   }
 
+  /** The veth's host end, `tap<port[:11]>`. */
+  hostIfName(portId: string): string {
+    return vethNames(portId).host;
+  }
+
   /**
    * The port ids the host recorded for the endpoint (OVS external_ids, the
    * veth host end's alias), each unbound by every binder (each unbind is

@@ -19,6 +19,8 @@ import type { NeutronApi, NeutronNetwork, NeutronPort, NeutronSecurityGroup, Neu
 import { NeutronError, describeError } from '@kuryr-ts/openstack/errors';
 import type { BindingDrivers, HostPlugRecord } from '../ports/binder.js';
 import type { DockerEngine } from '../ports/docker-engine.js';
+import { CNI_DEVICE_OWNER, attachmentOfPort, cniEndpointId, isCniEndpointId } from './cni-naming.js';
+import { resetPrecreatedCniPort } from './cni-service.js';
 import { isKuryrPort } from './ipam-service.js';
 import type { Ledger } from './ledger.js';
 import {
@@ -183,6 +185,8 @@ export class Reconciler {
     }
     if (docker && ports) await this.#ports(r, ports, docker, gone);
     if (docker && ports && records) await this.#host(r, records, ports, docker);
+    // CNI attachments do not depend on Docker: their ports and plumbing are judged by the host alone.
+    if (ports && records) await this.#cni(r, ports, records);
 
     try {
       const [nets, subnets] = await Promise.all([this.neutron.list('networks'), this.neutron.list('subnets')]);
@@ -327,6 +331,7 @@ export class Reconciler {
 
   async #host(r: ReportBuilder, records: HostPlugRecord[], ports: NeutronPort[], docker: DockerView): Promise<void> {
     for (const rec of records) {
+      if (isCniEndpointId(rec.endpointId)) continue; // a CNI attachment's (#cni)
       r.see('host plumbing records', 1);
       const what = rec.objects.join(', ');
       if (!rec.endpointId) {
@@ -353,6 +358,77 @@ export class Reconciler {
         if (this.ledger.holds(rec.endpointId)) return 'a request for it started meanwhile';
         await this.binders.removeLeftovers(rec.endpointId);
         this.ledger.unbind(rec.endpointId);
+        return undefined;
+      });
+    }
+  }
+
+  // ---- CNI attachments on this host
+
+  /**
+   * A CNI port bound here whose veth host end is gone (its namespace was
+   * deleted without DEL, or ADD crashed before the veth was made) is removed
+   * (a pre-created one reset) with what binding left of it; plumbing recorded
+   * for an attachment whose port is gone is removed.
+   */
+  async #cni(r: ReportBuilder, ports: NeutronPort[], records: HostPlugRecord[]): Promise<void> {
+    const cniPorts = ports.filter((p) => p.device_owner === CNI_DEVICE_OWNER);
+    const cleaned = new Set<string>();
+    for (const p of cniPorts) {
+      r.see('CNI ports bound here', 1);
+      const a = attachmentOfPort(p);
+      const eid = a ? cniEndpointId(a.containerId, a.ifname) : undefined;
+      // A veth host end records the port's first 11 characters (OVS records the full id).
+      if (records.some((rec) => rec.portIds.includes(p.id.slice(0, 11)))) {
+        r.used('port');
+        continue;
+      }
+      const what = describePort(p);
+      const precreated = p.tags.includes(TAG_PORT_EXISTING);
+      const why = `the port of CNI attachment ${a ? `${short(a.containerId)}/${a.ifname}` : '(unknown)'}, whose veth is gone from this host`;
+      if (this.ledger.holds(p.id, eid)) {
+        this.#left(r, 'port', p.id, what, `${why}, but this daemon has it in hand (a CNI ADD or DEL in flight)`);
+        continue;
+      }
+      const young = this.#young(p);
+      if (young) {
+        this.#left(r, 'port', p.id, what, `${why}, but ${young}`);
+        continue;
+      }
+      const verb = precreated ? 'reset' : 'remove';
+      await this.#act(r, { kind: 'port', id: p.id, what, reason: precreated ? `a pre-created (user) port: ${why}` : why }, verb, async () => {
+        let now: NeutronPort;
+        try {
+          now = await this.neutron.show('ports', p.id);
+        } catch (err) {
+          if (!isNotFound(err)) throw err;
+          now = p;
+        }
+        if (now.updated_at !== p.updated_at || now.device_id !== p.device_id) return 'it changed meanwhile';
+        if (this.ledger.holds(p.id, eid)) return 'a CNI request for it started meanwhile';
+        if (eid) await this.binders.removeLeftovers(eid);
+        if (precreated) await resetPrecreatedCniPort(this.neutron, now);
+        else await this.neutron.delete('ports', p.id);
+        return undefined;
+      });
+      if (eid) cleaned.add(eid);
+    }
+    for (const rec of records) {
+      if (!isCniEndpointId(rec.endpointId) || cleaned.has(rec.endpointId)) continue;
+      r.see('CNI host plumbing records', 1);
+      if (cniPorts.some((p) => rec.portIds.some((id) => p.id.startsWith(id)))) {
+        r.used('host');
+        continue;
+      }
+      const what = rec.objects.join(', ');
+      const why = `the host plumbing of CNI attachment ${rec.endpointId}, whose Neutron port is gone (or bound to another host)`;
+      if (this.ledger.holds(rec.endpointId, ...rec.portIds)) {
+        this.#left(r, 'host', rec.endpointId, what, `${why}, but this daemon has it in hand (a CNI ADD or DEL in flight)`);
+        continue;
+      }
+      await this.#act(r, { kind: 'host', id: rec.endpointId, what, reason: why }, 'remove', async () => {
+        if (this.ledger.holds(rec.endpointId)) return 'a CNI request for it started meanwhile';
+        await this.binders.removeLeftovers(rec.endpointId);
         return undefined;
       });
     }

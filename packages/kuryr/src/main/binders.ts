@@ -6,6 +6,7 @@
  */
 import type { Exec } from '../adapters/linux/exec.js';
 import { IpLinkOps } from '../adapters/linux/link-ops.js';
+import { IpNetnsOps } from '../adapters/linux/netns-ops.js';
 import { VsctlOvsOps } from '../adapters/linux/ovs-ops.js';
 import { LinuxBridgePlug, OvsHybridPlug, OvsPlug, TapPlug } from '../binding/host-plugs.js';
 import { MacvlanBinder } from '../binding/macvlan-binder.js';
@@ -17,6 +18,7 @@ import type { KuryrConfig } from '../config/kuryr-config.js';
 import { ConfigError } from '@kuryr-ts/openstack/errors';
 import type { UndoFailureReporter } from '@kuryr-ts/openstack/lib/undo';
 import type { LinkOps, OvsOps } from '../ports/host-net.js';
+import type { NetnsOps } from '../ports/netns.js';
 import type { NeutronApi } from '@kuryr-ts/openstack/neutron/types';
 
 const shortName = (module: string): string => module.split('.').pop() ?? module;
@@ -47,10 +49,12 @@ export function portDriverOf(config: KuryrConfig): PortDriver {
 export interface HostAdapters {
   links: LinkOps;
   ovs: OvsOps;
+  /** Containers' network namespaces (CNI attachments); without it the daemon serves no CNI routes. */
+  netns?: NetnsOps | undefined;
 }
 
 export function hostAdapters(exec: Exec): HostAdapters {
-  return { links: new IpLinkOps(exec), ovs: new VsctlOvsOps(exec) };
+  return { links: new IpLinkOps(exec), ovs: new VsctlOvsOps(exec), netns: new IpNetnsOps(exec) };
 }
 
 /** The binding part of kuryr.conf: which drivers plug ports, on which bridge or VM interface. */

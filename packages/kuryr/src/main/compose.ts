@@ -12,6 +12,7 @@ import type { NeutronApi } from '@kuryr-ts/openstack/neutron/types';
 import type { ObservabilityEndpoints } from '@kuryr-ts/openstack/observability/http';
 import { BinderRegistry } from '../binding/registry.js';
 import { vethNames } from '../binding/veth-names.js';
+import { CniService } from '../domain/cni-service.js';
 import { EndpointService } from '../domain/endpoint-service.js';
 import { ExposureService } from '../domain/exposure-service.js';
 import { IpamService } from '../domain/ipam-service.js';
@@ -24,6 +25,7 @@ import { SecurityGroupResolver } from '../domain/security-groups.js';
 import type { Background, DriverSettings } from '../domain/settings.js';
 import type { DockerEngine } from '../ports/docker-engine.js';
 import { adminRoutes } from '../protocol/admin-routes.js';
+import { cniRoutes } from '../protocol/cni-routes.js';
 import { ipamRoutes } from '../protocol/libnetwork/ipam-routes.js';
 import { networkRoutes } from '../protocol/libnetwork/network-routes.js';
 import type { RouteTable } from '../protocol/libnetwork/route-table.js';
@@ -115,6 +117,8 @@ export interface Driver {
   networks: NetworkService;
   endpoints: EndpointService;
   exposure: ExposureService;
+  /** CNI attachments (`kuryr-cni`), when the host adapters reach network namespaces. */
+  cni: CniService | undefined;
   /** What this daemon has in hand (requests in flight, hand-outs, live endpoints). */
   ledger: Ledger;
   /** Finds and removes this host's leftovers (with `parts.reconcile`). */
@@ -222,5 +226,7 @@ export function composeDriver(parts: DriverParts): Driver {
       })
     : undefined;
   if (reconciler) adminRoutes(server, reconciler, usable);
-  return { binders, settings, index, portPool, ipam, sgs, networks, endpoints, exposure, ledger, reconciler, routes, server, ready };
+  const cni = host.netns ? new CniService({ neutron, index, binders, netns: host.netns, sgs, settings, log, portPool, ledger }) : undefined;
+  if (cni) cniRoutes(server, cni, usable);
+  return { binders, settings, index, portPool, ipam, sgs, networks, endpoints, exposure, cni, ledger, reconciler, routes, server, ready };
 }

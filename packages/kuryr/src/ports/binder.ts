@@ -60,6 +60,8 @@ export interface BindingDrivers {
   forPort(port: NeutronPort): PortBinder;
   /** Join's SrcName for a port, computable without touching the host. */
   containerIfName(portId: string): string;
+  /** The name of the interface a port's binding leaves on the host (the veth's host end). */
+  hostIfName(portId: string): string;
   /**
    * Removes what binding left on this host for an endpoint whose Neutron port
    * is gone, found by what the host recorded when it was plugged (OVS

@@ -43,6 +43,7 @@ export interface NeutronSubnet {
   host_routes: HostRoute[];
   tags: string[];
   enable_dhcp?: boolean;
+  dns_nameservers?: string[];
   created_at?: string;
   updated_at?: string;
 }

@@ -1,0 +1,147 @@
+/**
+ * CNI mode on the real lab: `kuryr-cni` against the lab's running daemon.
+ * (a) A namespace made here with `ip netns add` gets a port on a kuryr Docker
+ *     network's Neutron network by ADD, passes CHECK, pings a Docker
+ *     container of that network, and DEL leaves no port.
+ * (b) Podman with its CNI backend and a conflist naming kuryr-cni runs a
+ *     container (an image made by `podman import` of the lab's busybox rootfs)
+ *     that pings the Docker container; its port is ACTIVE and bound to this
+ *     host; `podman rm -f` removes the port. Skipped without podman.
+ * All traffic stays inside the Neutron network and namespaces made here.
+ */
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { CNI_DEVICE_OWNER, TAG_CNI_CONTAINER } from '@kuryr-ts/kuryr/domain/cni-naming';
+import { IMAGE, PLUGIN_SOCKET, REPO, RUN_PREFIX, cleanupDocker, containerIp, docker, hostId, networkId, neutron, sh, waitFor } from './support.js';
+
+const BIN = join(REPO, 'packages/kuryr/bin/kuryr-cni.js');
+const NET = `${RUN_PREFIX}-cni`;
+const DOCKER_CT = `${RUN_PREFIX}-cni-peer`;
+const NETNS = `${RUN_PREFIX}cni`;
+const containers: string[] = [];
+const networks: string[] = [];
+const cleanups: Array<() => Promise<unknown>> = [];
+
+after(async () => {
+  for (const c of cleanups.reverse()) await c().catch(() => undefined);
+  await cleanupDocker(containers, networks);
+});
+
+interface CniRun {
+  code: number | null;
+  json: Record<string, unknown> | undefined;
+  stdout: string;
+}
+
+function kuryrCni(env: Record<string, string>, config: unknown): Promise<CniRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN], { env: { PATH: process.env.PATH ?? '', CNI_PATH: '/opt/cni/bin', ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, json: stdout.trim() ? (JSON.parse(stdout) as Record<string, unknown>) : undefined }));
+    child.stdin.end(JSON.stringify(config));
+  });
+}
+
+let shared: { neutronNet: string; peerIp: string } | undefined;
+
+/** The kuryr Docker network with one container on it, and its Neutron network. */
+async function dockerSide(): Promise<{ neutronNet: string; peerIp: string }> {
+  if (shared) return shared;
+  networks.push(NET);
+  await docker('network', 'create', '-d', 'kuryr', '--ipam-driver', 'kuryr', '--subnet', '10.175.0.0/24', '--gateway', '10.175.0.1', NET);
+  const [n] = await neutron.list('networks', { name: `kuryr-net-${(await networkId(NET)).slice(0, 8)}` });
+  assert.ok(n, 'the Neutron network of the Docker network');
+  containers.push(DOCKER_CT);
+  await docker('run', '-d', '--name', DOCKER_CT, '--net', NET, IMAGE, 'sleep', '600');
+  shared = { neutronNet: n.id, peerIp: (await containerIp(DOCKER_CT, NET)).trim() };
+  return shared;
+}
+
+async function cniPortsOf(containerId: string) {
+  return neutron.list('ports', { tags: `${TAG_CNI_CONTAINER}${containerId}` });
+}
+
+describe('CNI mode (kuryr-cni)', { timeout: 300_000 }, () => {
+  it('ADD, CHECK, ping a Docker container, DEL on a namespace made with ip netns add', async () => {
+    const { neutronNet, peerIp } = await dockerSide();
+    await sh('ip', ['netns', 'add', NETNS]);
+    cleanups.push(() => sh('ip', ['netns', 'del', NETNS]));
+    const containerId = randomBytes(32).toString('hex');
+    const env = { CNI_CONTAINERID: containerId, CNI_NETNS: `/var/run/netns/${NETNS}`, CNI_IFNAME: 'eth0' };
+    const config = { cniVersion: '1.0.0', name: 'kuryr-lab', type: 'kuryr-cni', daemon_socket: PLUGIN_SOCKET, neutron: { network: neutronNet } };
+    cleanups.push(() => kuryrCni({ ...env, CNI_COMMAND: 'DEL' }, config));
+
+    const add = await kuryrCni({ ...env, CNI_COMMAND: 'ADD' }, config);
+    assert.equal(add.code, 0, add.stdout);
+    const ips = add.json!.ips as Array<{ address: string; gateway: string }>;
+    assert.match(ips[0]!.address, /^10\.175\.0\.\d+\/24$/);
+    assert.equal(ips[0]!.gateway, '10.175.0.1');
+    assert.deepEqual(add.json!.routes, [{ dst: '0.0.0.0/0', gw: '10.175.0.1' }]);
+    const [port] = await cniPortsOf(containerId);
+    assert.ok(port);
+    assert.deepEqual([port.device_owner, port.status, port['binding:host_id']], [CNI_DEVICE_OWNER, 'ACTIVE', hostId()]);
+    const link = await sh('ip', ['netns', 'exec', NETNS, 'ip', '-o', 'addr', 'show', 'dev', 'eth0']);
+    assert.ok(link.includes(ips[0]!.address), link);
+
+    const check = await kuryrCni({ ...env, CNI_COMMAND: 'CHECK' }, config);
+    assert.equal(check.code, 0, check.stdout);
+    const ping = await sh('ip', ['netns', 'exec', NETNS, 'busybox', 'ping', '-c', '3', '-W', '2', peerIp]);
+    assert.match(ping, / 0% packet loss/);
+
+    const del = await kuryrCni({ ...env, CNI_COMMAND: 'DEL' }, config);
+    assert.deepEqual([del.code, del.stdout], [0, '']);
+    assert.deepEqual(await cniPortsOf(containerId), []);
+    const again = await kuryrCni({ ...env, CNI_COMMAND: 'DEL' }, config);
+    assert.equal(again.code, 0, 'DEL is idempotent');
+  });
+
+  it('podman (CNI backend) runs a container on the Neutron network with kuryr-cni', async (t) => {
+    try {
+      await sh('podman', ['--version']);
+    } catch {
+      t.skip('podman is not installed (lab/install.sh installs it)');
+      return;
+    }
+    const { neutronNet, peerIp } = await dockerSide();
+    const dir = mkdtempSync(join(tmpdir(), 'kuryr-cni-podman-'));
+    cleanups.push(async () => rmSync(dir, { recursive: true, force: true }));
+    const netName = `${RUN_PREFIX}-podman`;
+    mkdirSync(join(dir, 'net.d'));
+    mkdirSync(join(dir, 'bin'));
+    symlinkSync(BIN, join(dir, 'bin', 'kuryr-cni'));
+    writeFileSync(
+      join(dir, 'net.d', `${netName}.conflist`),
+      JSON.stringify({ cniVersion: '0.4.0', name: netName, plugins: [{ type: 'kuryr-cni', daemon_socket: PLUGIN_SOCKET, neutron: { network: neutronNet } }] }),
+    );
+    writeFileSync(
+      join(dir, 'containers.conf'),
+      `[network]\nnetwork_backend = "cni"\nnetwork_config_dir = "${join(dir, 'net.d')}"\ncni_plugin_dirs = ["${join(dir, 'bin')}", "/usr/lib/cni", "/opt/cni/bin"]\n`,
+    );
+    // Storage of its own: nothing of the host's podman state is touched.
+    const base = ['--root', join(dir, 'storage'), '--runroot', join(dir, 'run'), '--storage-driver', 'vfs', '--cgroup-manager', 'cgroupfs', '--events-backend', 'file'];
+    const podman = (...args: string[]): Promise<string> => sh('env', [`CONTAINERS_CONF=${join(dir, 'containers.conf')}`, 'podman', ...base, ...args], 180_000);
+    const image = 'localhost/kuryr-cni-busybox:latest';
+    const src = (await docker('create', IMAGE, 'true')).trim();
+    cleanups.push(() => docker('rm', '-f', src));
+    await sh('sh', ['-c', `docker export ${src} | env CONTAINERS_CONF=${join(dir, 'containers.conf')} podman ${base.join(' ')} import - ${image}`], 180_000);
+
+    const ct = `${RUN_PREFIX}-podman-ct`;
+    cleanups.push(() => podman('rm', '-f', ct));
+    await podman('run', '-d', '--name', ct, '--network', netName, image, 'sleep', '600');
+    const podId = (await podman('inspect', '-f', '{{.Id}}', ct)).trim();
+    const port = await waitFor('the CNI port of the podman container', async () => (await cniPortsOf(podId))[0], 30_000);
+    assert.deepEqual([port.device_owner, port.status, port['binding:host_id'], port.network_id], [CNI_DEVICE_OWNER, 'ACTIVE', hostId(), neutronNet]);
+    const ping = await podman('exec', ct, 'ping', '-c', '3', '-W', '2', peerIp);
+    assert.match(ping, / 0% packet loss/);
+
+    await podman('rm', '-f', ct);
+    await waitFor('the port to go with the container', async () => (await cniPortsOf(podId)).length === 0, 30_000);
+  });
+});
