@@ -156,12 +156,16 @@ export class PoolResolver {
         await this.neutron.addTag('subnetpools', pool.id, subnet.id);
         pool.tags = [subnet.id];
       }
-      // Another host may have created the same pool at the same time (Kuryr bug C14): converge on the oldest.
-      const all = (await this.neutron.list('subnetpools', subnet ? { name, tags: subnet.id } : { name }))
+      // Another host may have created the same pool at the same time (Kuryr bug C14): converge on the
+      // oldest. Ours yields to every other copy at least as old: Neutron's created_at has one-second
+      // steps, and a host that listed before our POST kept its copy without seeing ours, so a tie
+      // cannot be broken by id (both hosts would keep their own).
+      const ours = pool;
+      const winner = (await this.neutron.list('subnetpools', subnet ? { name, tags: subnet.id } : { name }))
         .filter((p) => subnet || !p.tags.some((t) => UUID.test(t)))
-        .sort(oldestFirst);
-      const winner = all[0];
-      if (winner && winner.id !== pool.id) {
+        .filter((p) => p.id !== ours.id && (p.created_at ?? '') <= (ours.created_at ?? ''))
+        .sort(oldestFirst)[0];
+      if (winner) {
         this.log.info({ ours: pool.id, kept: winner.id }, 'RequestPool: the pool already existed (or another host made it at the same time); keeping the oldest');
         await this.neutron.delete('subnetpools', pool.id).catch(() => undefined);
         pool = winner;

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { buildDriver, dockerId, dockerMac } from '../harness.js';
+import { FakeNeutron } from '@kuryr-ts/openstack/testing/fake-neutron';
 
 const lh = (id: string) => `kuryr.net.uuid.lh:${id.slice(0, 32)}`;
 
@@ -60,6 +61,24 @@ describe('Kuryr-libnetwork parity: existing Neutron resources', () => {
     await d.removeNetwork(n2);
     assert.equal(d.neutron.subnets.length + d.neutron.pools.length + d.neutron.ports.length, 0);
     assert.equal(d.neutron.networks.length, 1);
+  });
+
+  it('two hosts make the same pool within one second: the later one yields, one pool is left (Kuryr bug C14)', async () => {
+    const neutron = new FakeNeutron();
+    neutron.holdClock(); // every created_at the same, as within one second of Neutron's clock
+    const [host1, host2] = [buildDriver(neutron), buildDriver(neutron)];
+    // ids are random: a tie broken by id would keep both copies about half of the time
+    for (let i = 0; i < 8; i++) {
+      const cidr = `10.105.${i}.0/24`;
+      const userNet = await neutron.create('networks', { name: `shared-${i}` });
+      const n1 = await host1.createNetwork(cidr, `10.105.${i}.1`, { 'neutron.net.uuid': userNet.id });
+      const n2 = await host2.createNetwork(cidr, `10.105.${i}.1`, { 'neutron.net.uuid': userNet.id });
+      assert.deepEqual(neutron.pools.filter((p) => p.name === `kuryrPool-${cidr}`).map((p) => p.id), [n1.poolId], 'the second host kept the first host\'s pool');
+      assert.equal(n2.poolId, n1.poolId);
+      await host1.removeNetwork(n1);
+      await host2.removeNetwork(n2);
+    }
+    assert.equal(neutron.pools.length + neutron.subnets.length, 0, 'nothing left');
   });
 
   it('a network kuryr created on one host and adopted by name on another is deleted by the last user', async () => {

@@ -45,6 +45,7 @@ export class FakeNeutron implements NeutronApi {
   extensions = new Set(['subnet_allocation', 'standard-attr-tag', 'tag-ports-during-bulk-creation']);
   #failures: Array<{ match: RegExp; error: Error }> = [];
   #clock = 0;
+  #clockHeld = false;
   readonly #bindingDefaults: boolean;
 
   constructor(opts: FakeNeutronOptions = {}) {
@@ -111,8 +112,15 @@ export class FakeNeutron implements NeutronApi {
     return rows.map((r) => structuredClone(r)) as unknown as Array<ResourceTypes[R]>;
   }
 
+  /** Every object created from now on gets the same created_at (Neutron's timestamps have one-second steps). */
+  holdClock(): void {
+    this.#clockHeld = true;
+  }
+
   #createdAt(): string {
-    return new Date(1_700_000_000_000 + this.#clock++ * 1000).toISOString();
+    const at = new Date(1_700_000_000_000 + this.#clock * 1000).toISOString();
+    if (!this.#clockHeld) this.#clock++;
+    return at;
   }
 
   #insert(resource: ResourceName, body: Record<string, unknown>): AnyResource {
