@@ -453,7 +453,7 @@ export class IpamService {
         continue;
       }
       this.ledger.settle(port.id);
-      if (kuryrs) await this.#releaseKuryrPort(port, subnet.id, ip);
+      if (kuryrs) await this.#releaseKuryrPort(port, subnet, ip);
       else await resetPrecreatedPort(this.neutron, port);
     }
   }
@@ -477,9 +477,11 @@ export class IpamService {
     return undefined;
   }
 
-  async #releaseKuryrPort(port: NeutronPort, subnetId: string, ip: string): Promise<void> {
-    const others = port.fixed_ips.filter((f) => !(f.subnet_id === subnetId && normalizeIp(f.ip_address) === ip));
+  async #releaseKuryrPort(port: NeutronPort, subnet: NeutronSubnet, ip: string): Promise<void> {
+    const others = port.fixed_ips.filter((f) => !(f.subnet_id === subnet.id && normalizeIp(f.ip_address) === ip));
     if (others.length === 0) {
+      // Port pools: back to the pool (reset after this answer) rather than deleted, if the pool takes it.
+      if (this.portPool && this.settings.bindHost && (await this.index.subnetsOf(subnet.network_id)).length === 1 && this.portPool.giveBack(port, subnet)) return;
       this.portPool?.forget(port.id);
       await this.neutron.delete('ports', port.id);
       return;
