@@ -15,6 +15,7 @@ import { createOnce } from './create-once.js';
 import { Ledger } from './ledger.js';
 import {
   DEVICE_OWNER,
+  POOL_DEVICE_ID,
   TAG_NET_LH,
   TAG_POOL_EXISTING,
   TAG_PORT_EXISTING,
@@ -334,6 +335,11 @@ export class IpamService {
       const existing = byIp[0] ?? byMac[0];
       if (!existing) throw err;
       if (!retried && (await this.#removeIfLost(existing))) return this.#endpointPort(subnet, address, mac, handOut, true);
+      // Port pools: a free pool port holds the address asked for (a released one keeps its address): it is this request's.
+      if (address && !mac && existing.device_id === POOL_DEVICE_ID && this.portPool?.holds(existing.id)) {
+        const taken = await this.portPool.takePort(existing, handOut);
+        if (taken) return taken;
+      }
       if (isKuryrPort(existing) && existing.mac_address.toLowerCase() === mac && !existing.tags.some((t) => t.startsWith(TAG_NET_LH))) {
         if (!existing.fixed_ips.some((f) => f.subnet_id === subnet.id)) return this.#addAddress(existing, subnet, address);
       }

@@ -104,6 +104,22 @@ export class PortPool {
   }
 
   /**
+   * A given free port (one holding the address a request asks for by
+   * `--ip`), marked handed out like take()'s; undefined when the pool does
+   * not hold it or another hand-out claimed it first.
+   */
+  async takePort(port: NeutronPort, handOut: string): Promise<NeutronPort | undefined> {
+    for (const [subnetId, free] of this.#free) {
+      const i = free.findIndex((p) => p.id === port.id);
+      if (i < 0) continue;
+      const [held] = free.splice(i, 1);
+      if (free.length === 0) this.#free.delete(subnetId);
+      return this.#claim(held!, handOut);
+    }
+    return undefined;
+  }
+
+  /**
    * Marks a free port as handed out, if it still is free: the update is
    * conditional on the port's revision, so a port another process (or a lost
    * earlier claim) took since is skipped, never handed out twice. A revision

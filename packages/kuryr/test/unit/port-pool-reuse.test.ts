@@ -144,6 +144,21 @@ describe('port pools: release into the pool, demand-sized refills', () => {
     assert.deepEqual([neutron.networks.length, neutron.ports.length], [0, 0]);
   });
 
+  it('docker run --ip with the address of a free pool port (a released one keeps its address): that port is handed out', async () => {
+    const d = buildDriver(undefined, { portPool: { min: 1, batch: 2, max: 0 } });
+    const net = await d.createNetwork('10.97.0.0/24', '10.97.0.1');
+    const ep = await d.attach(net);
+    await d.idle();
+    const port = portOf(d.neutron.ports, ep.address)!;
+    await d.detach(net, ep);
+    await d.idle();
+    assert.equal(d.portPool!.holds(port.id), true);
+    const again = await d.attach(net, ep.address.split('/')[0]);
+    assert.equal(again.address, ep.address);
+    assert.equal(d.neutron.ports.find((p) => p.id === port.id)!.device_id, again.endpointId);
+    assert.equal(d.portPool!.holds(port.id), false);
+  });
+
   it('without pools, ReleaseAddress still waits for the DELETE', async () => {
     const d = buildDriver();
     const net = await d.createNetwork('10.95.0.0/24', '10.95.0.1');
