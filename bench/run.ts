@@ -6,7 +6,7 @@
  * The bench starts its own kuryr daemon (plugin socket kbench.sock, so Docker
  * knows it as driver "kbench") whose Neutron endpoint is a counting proxy in
  * this process: every Neutron call is counted and timed outside the daemon.
- * Phases (bench/phases/): 1 Neutron calls per Docker operation, 2 latency vs
+ * Phases (bench/phases/), each also on a port-pool daemon (bench/pools.ts): 1 Neutron calls per Docker operation, 2 latency vs
  * bridge and the Neutron floor, 3 concurrency (50 at once), 4 scale and
  * memory. It writes bench/results/<date>.json, <date>.md,
  * <date>-{latency,memory}.svg and latest.md, prints a summary, and removes

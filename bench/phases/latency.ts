@@ -15,7 +15,7 @@ import { startNullDriver } from '../null-driver.js';
 import { POOL_MIN, poolCounted, poolDaemonOf, waitForPool } from '../pools.js';
 import type { Results } from '../report.js';
 import { r1, r2, summarize, type Summary } from '../stats.js';
-import { randomMac, sleep } from '../util.js';
+import { randomMac } from '../util.js';
 import type { ExecResult } from '../../test/lab-support/exec.js';
 import { hostId } from '../../test/lab-support/lab-host.js';
 

@@ -14,6 +14,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
+import type * as YamlModule from 'yaml';
 import { ConfigError } from '../errors.js';
 import { NoAuth, type NeutronAuth } from './auth.js';
 import {
@@ -169,7 +170,7 @@ function merge(base: Obj, over: Obj): Obj {
 
 /** The YAML parser, loaded on the first clouds.yaml read (a daemon configured by kuryr.conf never needs it). */
 function parseYaml(text: string): unknown {
-  return (createRequire(import.meta.url)('yaml') as typeof import('yaml')).parse(text);
+  return (createRequire(import.meta.url)('yaml') as typeof YamlModule).parse(text);
 }
 
 function loadYaml(path: string): Obj {
