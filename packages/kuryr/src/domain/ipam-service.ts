@@ -487,7 +487,10 @@ export class IpamService {
     const others = port.fixed_ips.filter((f) => !(f.subnet_id === subnet.id && normalizeIp(f.ip_address) === ip));
     if (others.length === 0) {
       // Port pools: back to the pool (reset after this answer) rather than deleted, if the pool takes it.
-      if (this.portPool && this.settings.bindHost && (await this.index.subnetsOf(subnet.network_id)).length === 1 && this.portPool.giveBack(port, subnet)) return;
+      // Not while CreateEndpoint's record of the endpoint on the port is still in flight: it would land after the reset.
+      const endpoint = endpointOfPort(port);
+      const recording = endpoint !== undefined && this.ledger.holds(endpoint);
+      if (this.portPool && this.settings.bindHost && !recording && (await this.index.subnetsOf(subnet.network_id)).length === 1 && this.portPool.giveBack(port, subnet)) return;
       this.portPool?.forget(port.id);
       await this.neutron.delete('ports', port.id);
       return;

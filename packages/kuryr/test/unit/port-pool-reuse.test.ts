@@ -16,11 +16,13 @@ import { buildDriver } from '../harness.js';
 class GatedNeutron extends FakeNeutron {
   holdUpdates = false;
   holdBulk = false;
+  holdTags = false;
   readonly #waiting: Array<() => void> = [];
 
   open(): void {
     this.holdUpdates = false;
     this.holdBulk = false;
+    this.holdTags = false;
     for (const go of this.#waiting.splice(0)) go();
   }
 
@@ -32,6 +34,11 @@ class GatedNeutron extends FakeNeutron {
     // Only the pool's reset PUT (device_id back to the pool) is held, not hand-outs.
     if (this.holdUpdates && body.device_id === POOL_DEVICE_ID) await this.#gate();
     return super.update(resource, id, body, opts);
+  }
+
+  override async replaceTags(resource: ResourceName, id: string, tags: readonly string[]): Promise<void> {
+    if (this.holdTags && resource === 'ports') await this.#gate();
+    return super.replaceTags(resource, id, tags);
   }
 
   override async createBulk<R extends ResourceName>(resource: R, bodies: Array<CreateBody<R>>): Promise<Array<ResourceTypes[R]>> {
@@ -157,6 +164,25 @@ describe('port pools: release into the pool, demand-sized refills', () => {
     assert.equal(again.address, ep.address);
     assert.equal(d.neutron.ports.find((p) => p.id === port.id)!.device_id, again.endpointId);
     assert.equal(d.portPool!.holds(port.id), false);
+  });
+
+  it("a container removed while CreateEndpoint's record is still in flight: its port is deleted, not reset under the record", async () => {
+    const neutron = new GatedNeutron();
+    const d = buildDriver(neutron, { portPool: { min: 1, batch: 2, max: 0 } });
+    const net = await d.createNetwork('10.101.0.0/24', '10.101.0.1');
+    await d.attach(net);
+    await d.idle();
+    const addr = await requestAddress(d, net.poolId);
+    const endpointId = 'b'.repeat(64);
+    neutron.holdTags = true; // CreateEndpoint's tag write after its reply does not end yet
+    await d.ok('NetworkDriver.CreateEndpoint', { NetworkID: net.networkId, EndpointID: endpointId, Interface: { Address: addr.Address, AddressIPv6: '', MacAddress: '' }, Options: {} });
+    const port = portOf(neutron.ports, String(addr.Address))!;
+    await d.ok('NetworkDriver.DeleteEndpoint', { NetworkID: net.networkId, EndpointID: endpointId });
+    await d.ok('IpamDriver.ReleaseAddress', { PoolID: net.poolId, Address: String(addr.Address).split('/')[0] });
+    assert.equal(d.portPool!.holds(port.id), false);
+    assert.equal(neutron.ports.some((p) => p.id === port.id), false, 'deleted as without pools');
+    neutron.open();
+    await d.idle();
   });
 
   it('without pools, ReleaseAddress still waits for the DELETE', async () => {
