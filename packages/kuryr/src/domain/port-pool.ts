@@ -64,8 +64,11 @@ export class PortPool {
   readonly #demand = new Map<string, number[]>();
   /** Released ports being reset, by port id: not free (not handed out) until their reset succeeds. */
   readonly #returning = new Map<string, Returning>();
-  /** The security groups Neutron gives a pool port, per Neutron network (what a returned port is reset to). */
-  readonly #groups = new Map<string, string[]>();
+  /**
+   * Per Neutron network, what Neutron gives a pool port: its security groups (what a returned port is reset
+   * to) and the first three octets of its MAC (a port with a MAC of its user's, `--mac-address`, is not taken back).
+   */
+  readonly #shapes = new Map<string, { groups: string[]; macPrefix: string }>();
   #recovered = false;
 
   readonly neutron: NeutronApi;
@@ -157,8 +160,8 @@ export class PortPool {
   /**
    * ReleaseAddress: takes a released port of this subnet back instead of
    * having it deleted, if it can be a free pool port again (kuryr's, bound to
-   * this host, one address, on a network whose pool ports' security groups
-   * are known) and the pool is not full (`max`). The reset — its endpoint
+   * this host, one address, a MAC of Neutron's, on a network whose pool ports
+   * the pool has seen) and the pool is not full (`max`). The reset — its endpoint
    * tags off, then one PUT of device_id, name and groups — runs in the
    * background: Docker does not wait for it, and the port is handed out only
    * once it succeeded. A failed reset deletes the port. False: the caller
@@ -169,8 +172,10 @@ export class PortPool {
     if (this.#closed.has(subnet.network_id)) return false;
     if (port.device_owner !== DEVICE_OWNER || port['binding:host_id'] !== this.settings.hostId) return false;
     if (port.fixed_ips.length !== 1 || port.fixed_ips[0]?.subnet_id !== subnet.id) return false;
-    const groups = this.#groups.get(subnet.network_id);
-    if (!groups) return false; // no pool port seen on this network yet: what to reset the groups to is unknown
+    const shape = this.#shapes.get(subnet.network_id);
+    if (!shape) return false; // no pool port seen on this network yet: what to reset it to is unknown
+    if (!port.mac_address.toLowerCase().startsWith(shape.macPrefix)) return false;
+    const { groups } = shape;
     if (this.settings.max > 0 && this.#count(subnet.id) >= this.settings.max) return false;
     const update: Record<string, unknown> = { device_id: POOL_DEVICE_ID };
     if (port.name !== UNBOUND_PORT_NAME) update.name = UNBOUND_PORT_NAME;
@@ -289,7 +294,7 @@ export class PortPool {
           await Promise.all(ports.map((p) => this.neutron.delete('ports', p.id)));
           return;
         }
-        this.#learnGroups(ports);
+        this.#learnShape(ports);
         this.#free.set(subnet.id, [...(this.#free.get(subnet.id) ?? []), ...ports]);
         this.log.debug({ subnetId: subnet.id, made: ports.length }, 'port pool refilled');
         again = (this.#free.get(subnet.id)?.length ?? 0) < this.settings.min;
@@ -303,15 +308,17 @@ export class PortPool {
     });
   }
 
-  /** The security groups Neutron gave pool ports of a network: what returned ports are reset to. */
-  #learnGroups(ports: NeutronPort[]): void {
-    for (const p of ports) if (!this.#groups.has(p.network_id)) this.#groups.set(p.network_id, [...(p.security_groups ?? [])]);
+  /** What Neutron gave pool ports of a network: what returned ports are reset to, and checked against. */
+  #learnShape(ports: NeutronPort[]): void {
+    for (const p of ports) {
+      if (!this.#shapes.has(p.network_id)) this.#shapes.set(p.network_id, { groups: [...(p.security_groups ?? [])], macPrefix: p.mac_address.toLowerCase().slice(0, 9) });
+    }
   }
 
   /** Deletes this host's free ports on a Neutron network (before the network is deleted). */
   async drain(neutronNetworkId: string): Promise<void> {
     this.#closed.add(neutronNetworkId);
-    this.#groups.delete(neutronNetworkId);
+    this.#shapes.delete(neutronNetworkId);
     // Refills and resets in flight end by deleting their ports (the network is closed).
     await Promise.all([...this.#filling.values(), ...[...this.#returning.values()].filter((r) => r.networkId === neutronNetworkId).map((r) => r.done)]);
     const doomed: NeutronPort[] = [];
@@ -339,7 +346,7 @@ export class PortPool {
       if (await this.plugged(p.id)) continue;
       found.push([subnetId, p]);
     }
-    this.#learnGroups(found.map(([, p]) => p));
+    this.#learnShape(found.map(([, p]) => p));
     let n = 0;
     for (const [subnetId, p] of found) {
       if (this.holds(p.id)) continue; // known already (a refill finished meanwhile)

@@ -185,6 +185,19 @@ describe('port pools: release into the pool, demand-sized refills', () => {
     await d.idle();
   });
 
+  it('a port with a MAC of its user (--mac-address) is deleted, not taken back', async () => {
+    const d = buildDriver(undefined, { portPool: { min: 1, batch: 2, max: 0 } });
+    const net = await d.createNetwork('10.102.0.0/24', '10.102.0.1');
+    await d.attach(net);
+    await d.idle();
+    const ep = await d.attach(net, '', [], {}, '02:42:0a:66:00:99');
+    const port = portOf(d.neutron.ports, ep.address)!;
+    assert.equal(port.mac_address, '02:42:0a:66:00:99');
+    await d.detach(net, ep);
+    await d.idle();
+    assert.equal(d.neutron.ports.some((p) => p.id === port.id), false);
+  });
+
   it('without pools, ReleaseAddress still waits for the DELETE', async () => {
     const d = buildDriver();
     const net = await d.createNetwork('10.95.0.0/24', '10.95.0.1');
