@@ -5,7 +5,7 @@
  * and the results so far.
  */
 import type { NeutronClient } from '@kuryr-ts/openstack/neutron/client';
-import { procReading, type BenchDaemon } from './lab.js';
+import { procReading, type BenchDaemon, type ProcReading } from './lab.js';
 import type { NullDriver } from './null-driver.js';
 import type { BenchParams, RunNames } from './params.js';
 import type { PluginNetworks } from './plugin-nets.js';
@@ -62,6 +62,8 @@ export interface Made {
   pluginNets?: PluginNetworks | undefined;
   /** the latency phase's port-pool daemon and null remote driver, while they run */
   poolDaemon?: BenchDaemon | undefined;
+  /** the port-pool daemon's RSS and fds once started, idle (bench/pools.ts) */
+  poolDaemonFresh?: ProcReading | undefined;
   nullDriver?: NullDriver | undefined;
   /** Neutron quotas raised for the scale phase */
   readonly quota: QuotaRaise;

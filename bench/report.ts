@@ -7,6 +7,7 @@
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ProcReading } from './lab.js';
+import { targetRows } from './targets.js';
 import type { Summary } from './stats.js';
 
 export interface CallRow {
@@ -54,10 +55,21 @@ export interface Results {
     params: Record<string, unknown>;
   };
   timeline?: TimelinePoint[];
-  memory?: { fresh: ProcReading; final: ProcReading; operations: number; nodeBaselineMB: number; nodeWithDependenciesMB: number; timeline: TimelinePoint[] };
+  memory?: {
+    fresh: ProcReading;
+    final: ProcReading;
+    operations: number;
+    nodeBaselineMB: number;
+    nodeWithDependenciesMB: number;
+    timeline: TimelinePoint[];
+    /** newer runs: the port-pool daemon, idle once started and at the end of the run */
+    pools?: { fresh: ProcReading; final: ProcReading };
+  };
   neutronByCall?: ShapeStats[];
   startup: { neutronCalls: number; shapes: string[]; proc: ProcReading };
   calls?: CallRow[];
+  /** newer runs: Neutron calls per operation on the port-pool daemon (its own count) */
+  callsPools?: Array<{ op: string; foreground: number[]; background: number[]; failures: number }>;
   latency?: {
     summaries: Record<string, Summary>;
     samples: Record<string, number[]>;
@@ -67,7 +79,8 @@ export interface Results {
     neutronByCall: ShapeStats[];
     /** per kuryr operation: median ms the daemon spent in each libnetwork method (its own clock) */
     pluginMs: Record<string, Record<string, number>>;
-    ratios: Record<string, { kuryrOverBridge: number; floorRatio: number }>;
+    /** kuryr over bridge, the Neutron floor's ratio (or the null driver's, with pools), and (newer runs) kuryr over the null remote driver */
+    ratios: Record<string, { kuryrOverBridge: number; floorRatio: number; overNull?: number }>;
     failures: string[];
   };
   concurrency?: {
@@ -97,6 +110,25 @@ export interface Results {
     bridge: { serialStartsMs: number; parallelStartsMs: number; parallelOverSerial: number; parallelRemovalMs: number; failures: string[] };
     proc: { idle: ProcReading; peak: ProcReading; afterRemoval: ProcReading; settled: ProcReading };
     samples: Array<{ t: number; phase: string; rssMB: number; fds: number; inFlight: number }>;
+    /** the same bursts on the port-pool daemon (newer runs) */
+    pools?: {
+      serialStartsMs: number;
+      parallelStartsMs: number;
+      parallelOverSerial: number;
+      parallelStartLatency: Summary;
+      removalAfterSerialMs: number;
+      parallelRemovalMs: number;
+      parallelRemovalLatency: Summary;
+      /** free pool ports when the burst of starts began */
+      freePortsBeforeBurst: number;
+      failures: string[];
+      addressesSeen: number;
+      duplicateIpsDocker: number;
+      /** the daemon's own count: what Docker waited for, and what ran after the replies */
+      foregroundNeutronCalls: number;
+      backgroundNeutronCalls: number;
+      proc: { idle: ProcReading; peak: ProcReading; settled: ProcReading };
+    };
   };
   scale?: {
     networks: number;
@@ -382,6 +414,17 @@ export function markdown(r: Results, stamp: string): string {
   );
   if (r.error) out.push('**The run failed:**', '', '```', r.error, '```', '');
   out.push('## Summary', '', mdTable(summaryRows(r)), '');
+  const targets = targetRows(r);
+  if (targets.length > 0) {
+    out.push(
+      '## Targets, with and without port pools',
+      '',
+      'Each kuryr median against the same operation on Docker\'s bridge driver and on the null remote driver (a plugin that only makes a veth pair), both from this run.',
+      '',
+      mdTable([['measure', 'kuryr-ts', '× bridge', '× null driver', 'target', 'met'], ...targets]),
+      '',
+    );
+  }
   if (r.calls) {
     out.push('## 1. Neutron calls per Docker operation', '');
     out.push(
@@ -563,7 +606,7 @@ export function writeReport(r: Results, dir: string): { paths: string[]; summary
   put(`${stamp}.md`, md);
   copyFileSync(join(dir, `${stamp}.md`), join(dir, 'latest.md'));
   paths.push(join(dir, 'latest.md'));
-  const rows = summaryRows(r);
+  const rows = [...summaryRows(r), ...targetRows(r).map((t) => [t[0], t[1], t[2] === '' ? '' : `× bridge ${t[2]}, × null ${t[3]}`, t[4], t[5]])];
   const widths = rows[0]!.map((_, i) => Math.min(60, Math.max(...rows.map((row) => (row[i] ?? '').length))));
   const summary = rows.map((row) => row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ')).join('\n');
   return { paths, summary };

@@ -6,7 +6,7 @@
  * The bench starts its own kuryr daemon (plugin socket kbench.sock, so Docker
  * knows it as driver "kbench") whose Neutron endpoint is a counting proxy in
  * this process: every Neutron call is counted and timed outside the daemon.
- * Phases (bench/phases/): 1 Neutron calls per Docker operation, 2 latency vs
+ * Phases (bench/phases/), each also on a port-pool daemon (bench/pools.ts): 1 Neutron calls per Docker operation, 2 latency vs
  * bridge and the Neutron floor, 3 concurrency (50 at once), 4 scale and
  * memory. It writes bench/results/<date>.json, <date>.md,
  * <date>-{latency,memory}.svg and latest.md, prints a summary, and removes
@@ -29,7 +29,7 @@ import { labNeutron, neutronApiWorkers, procReading, startBenchDaemon } from './
 import { byShape } from './measure.js';
 import { nodeBaselinesMB, runMeta } from './meta.js';
 import { readParams, runNames } from './params.js';
-import { callsPhase } from './phases/calls.js';
+import { callsPhase, poolCallsPhase } from './phases/calls.js';
 import { concurrencyPhase } from './phases/concurrency.js';
 import { latencyPhase } from './phases/latency.js';
 import { scalePhase } from './phases/scale.js';
@@ -55,6 +55,8 @@ async function runPhases(ctx: BenchContext): Promise<void> {
   };
   const calls = await phase('calls', '1/4 Neutron calls per Docker operation', callsPhase);
   if (calls) results.calls = calls;
+  const callsPools = await phase('calls', '1/4 the same with port pools', poolCallsPhase);
+  if (callsPools) results.callsPools = callsPools;
   const latency = await phase('latency', `2/4 latency (${P.reps} repetitions)`, latencyPhase);
   if (latency) results.latency = latency;
   const concurrency = await phase('concurrency', `3/4 concurrency (${P.concurrency} containers)`, concurrencyPhase);
@@ -115,7 +117,8 @@ async function main(): Promise<number> {
     await sleep(results.scale ? 0 : 6_000);
     const final = procReading(daemon.pid);
     const base = await nodeBaselinesMB(REPO);
-    results.memory = { fresh, final, operations: progress.ops, nodeBaselineMB: base.bare, nodeWithDependenciesMB: base.withDependencies, timeline: progress.timeline };
+    const pools = made.poolDaemon && made.poolDaemonFresh ? { fresh: made.poolDaemonFresh, final: procReading(made.poolDaemon.pid) } : undefined;
+    results.memory = { fresh, final, operations: progress.ops, nodeBaselineMB: base.bare, nodeWithDependenciesMB: base.withDependencies, timeline: progress.timeline, ...(pools ? { pools } : {}) };
   } catch (err) {
     results.error = (err as Error).stack ?? String(err);
     log(`FAILED: ${results.error}`);

@@ -7,7 +7,9 @@ import type { BenchContext } from '../context.js';
 import { createDockerNet } from '../docker-nets.js';
 import { docker, dockerOk } from '../lab.js';
 import { counted, type OpWindow } from '../measure.js';
+import { POOL_MIN, poolCounted, poolDaemonOf, waitForPool } from '../pools.js';
 import type { Results } from '../report.js';
+import type { ExecResult } from '../../test/lab-support/exec.js';
 import { r1 } from '../stats.js';
 
 const REFERENCE: Readonly<Record<string, { kuryr: string; target?: number }>> = {
@@ -71,4 +73,43 @@ export async function callsPhase(ctx: BenchContext): Promise<NonNullable<Results
       neutronBusyMs: r1(ws[ws.length - 1]!.neutronBusyMs),
     };
   });
+}
+
+/**
+ * The same single-stack operations on the port-pool daemon, counted by the
+ * daemon itself: the calls Docker waits for, and those after the replies
+ * (refills, released ports going back to the pool).
+ */
+export async function poolCallsPhase(ctx: BenchContext): Promise<NonNullable<Results['callsPools']>> {
+  const { params: P, log } = ctx;
+  const { run: RUN, image: IMAGE } = ctx.names;
+  const d = await poolDaemonOf(ctx);
+  const rows: Record<string, { foreground: number[]; background: number[]; failures: number }> = {};
+  const add = async (op: string, fn: () => Promise<ExecResult>): Promise<void> => {
+    const { r, calls } = await poolCounted(d, fn);
+    const row = (rows[op] ??= { foreground: [], background: [], failures: 0 });
+    if (!r.ok) {
+      row.failures += 1;
+      log(`  ${op} FAILED: ${r.out.slice(0, 200)}`);
+      return;
+    }
+    row.foreground.push(calls.foreground);
+    row.background.push(calls.background);
+  };
+  for (let rep = 1; rep <= P.countReps; rep++) {
+    const net = `${RUN}-cp${rep}`;
+    await add('network create', async () => {
+      const r = await docker('network', 'create', '-d', d.driver, '--ipam-driver', d.driver, '--subnet', `10.230.${5 + rep}.0/24`, '--gateway', `10.230.${5 + rep}.1`, net);
+      if (r.ok) ctx.made.dockerNetworkIds.add(r.out);
+      return r;
+    });
+    // The first container of a network on a host gets a port made on demand and starts the pool.
+    await add('first docker run -d on the network', () => docker('run', '-d', '--name', `${net}-w`, '--net', net, IMAGE, 'sleep', '600'));
+    await waitForPool(d, POOL_MIN);
+    await add('docker run -d (attach)', () => docker('run', '-d', '--name', `${net}-a`, '--net', net, IMAGE, 'sleep', '600'));
+    await add('docker rm -f (detach)', () => docker('rm', '-f', `${net}-a`));
+    await docker('rm', '-f', `${net}-w`);
+    await add('network rm', () => docker('network', 'rm', net));
+  }
+  return Object.entries(rows).map(([op, r]) => ({ op, ...r }));
 }

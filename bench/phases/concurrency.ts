@@ -2,13 +2,15 @@
  * Phase 3: concurrency. n `docker run -d` on one kuryr network one after
  * another, then all removed at once; then n started at once, checked (no
  * duplicate address in Docker or Neutron), and removed at once; the same with
- * Docker's bridge driver. The daemon's fds and RSS are sampled meanwhile.
+ * Docker's bridge driver, and with the port-pool daemon (bench/pools.ts). The
+ * daemon's fds and RSS are sampled meanwhile.
  */
 import { DEVICE_OWNER } from '@kuryr-ts/kuryr/domain/naming';
 import type { BenchContext } from '../context.js';
 import { createDockerNetOk } from '../docker-nets.js';
 import { daemonStats, docker, dockerOk, neutronNetworkOf, procReading } from '../lab.js';
 import { byShape, diffStats } from '../measure.js';
+import { POOL_MIN, poolCalls, poolDaemonOf, poolReading, waitForPool } from '../pools.js';
 import { busyMs } from '../proxy.js';
 import type { Results } from '../report.js';
 import { r1, r2, summarize } from '../stats.js';
@@ -128,6 +130,9 @@ export async function concurrencyPhase(ctx: BenchContext): Promise<NonNullable<R
     const bRmSerial = await burst(ctx, bSerialNames, true, rmArgs, false);
     const bParallel = await burst(ctx, bParNames, true, runArgs(bnet), false);
     const bRm = await burst(ctx, bParNames, true, rmArgs, false);
+    phase = 'port pools';
+    log(`  kuryr with port pools: ${n} serial starts, removals at once, ${n} at once, removals at once`);
+    const pools = await withPools(ctx, n);
     return {
       containers: n,
       serialStartsMs: serial.wallMs,
@@ -161,10 +166,66 @@ export async function concurrencyPhase(ctx: BenchContext): Promise<NonNullable<R
       },
       proc: { idle, peak: { rssMB: Math.max(peak.rssMB, ...samples.map((x) => x.rssMB)), fds: Math.max(peak.fds, ...samples.map((x) => x.fds)) }, afterRemoval: afterRm, settled },
       samples,
+      pools,
     };
   } finally {
     clearInterval(sampler);
     await docker('network', 'rm', net);
     await docker('network', 'rm', bnet);
+  }
+}
+
+/**
+ * The same bursts on the port-pool daemon: n serial starts, their removal at
+ * once (the ports go back to the pool), n starts at once, their removal at
+ * once. Its Neutron calls come from its own counter (it does not use the proxy).
+ */
+async function withPools(ctx: BenchContext, n: number): Promise<NonNullable<NonNullable<Results['concurrency']>['pools']>> {
+  const { run: RUN, image: IMAGE } = ctx.names;
+  const d = await poolDaemonOf(ctx);
+  const net = `${RUN}-ccp`;
+  await createDockerNetOk(ctx, d.driver, net, ['--subnet', '10.230.46.0/23', '--gateway', '10.230.46.1']);
+  const runArgs = (name: string): string[] => ['run', '-d', '--name', name, '--net', net, IMAGE, 'sleep', '600'];
+  const rmArgs = (name: string): string[] => ['rm', '-f', name];
+  try {
+    // A host that has run a container on the network before: its pool is filled.
+    await dockerOk(...runArgs(`${RUN}-qw`));
+    await waitForPool(d, POOL_MIN);
+    const idle = procReading(d.pid);
+    const r0 = await poolReading(d);
+    const serialNames = Array.from({ length: n }, (_, i) => `${RUN}-qs${i}`);
+    const parNames = Array.from({ length: n }, (_, i) => `${RUN}-qp${i}`);
+    const serial = await burst(ctx, serialNames, false, runArgs, false);
+    const rmAfterSerial = await burst(ctx, serialNames, true, rmArgs, false);
+    const freeBefore = (await poolReading(d)).free;
+    const parallel = await burst(ctx, parNames, true, runArgs, false);
+    const inspect = await docker('inspect', '-f', `{{.Name}} {{(index .NetworkSettings.Networks "${net}").IPAddress}}`, ...parNames);
+    const ips = inspect.out
+      .split('\n')
+      .map((l) => l.trim().split(' ')[1] ?? '')
+      .filter((ip) => /^\d+\.\d+\.\d+\.\d+$/.test(ip));
+    const peak = procReading(d.pid);
+    const rm = await burst(ctx, parNames, true, rmArgs, false);
+    await sleep(6_000);
+    const calls = poolCalls(r0, await poolReading(d));
+    return {
+      serialStartsMs: serial.wallMs,
+      parallelStartsMs: parallel.wallMs,
+      parallelOverSerial: r2(parallel.wallMs / serial.wallMs),
+      parallelStartLatency: summarize(parallel.times),
+      removalAfterSerialMs: rmAfterSerial.wallMs,
+      parallelRemovalMs: rm.wallMs,
+      parallelRemovalLatency: summarize(rm.times),
+      freePortsBeforeBurst: freeBefore,
+      failures: [...serial.failures, ...rmAfterSerial.failures, ...parallel.failures, ...rm.failures],
+      addressesSeen: ips.length,
+      duplicateIpsDocker: ips.length - new Set(ips).size,
+      foregroundNeutronCalls: calls.foreground,
+      backgroundNeutronCalls: calls.background,
+      proc: { idle, peak, settled: procReading(d.pid) },
+    };
+  } finally {
+    await docker('rm', '-f', `${RUN}-qw`);
+    await docker('network', 'rm', net);
   }
 }

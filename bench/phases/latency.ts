@@ -9,18 +9,15 @@ import { NeutronError } from '@kuryr-ts/openstack/errors';
 import { DEVICE_OWNER } from '@kuryr-ts/kuryr/domain/naming';
 import type { BenchContext } from '../context.js';
 import { createDockerNet, createDockerNetOk } from '../docker-nets.js';
-import { docker, dockerOk, neutronNetworkOf, startBenchDaemon, type DaemonOpTotals } from '../lab.js';
-import { byShape, counted, diffStats } from '../measure.js';
+import { docker, dockerOk, neutronNetworkOf } from '../lab.js';
+import { byShape, counted } from '../measure.js';
 import { startNullDriver } from '../null-driver.js';
+import { POOL_MIN, poolCounted, poolDaemonOf, waitForPool } from '../pools.js';
 import type { Results } from '../report.js';
 import { r1, r2, summarize, type Summary } from '../stats.js';
-import { randomMac, sleep } from '../util.js';
+import { randomMac } from '../util.js';
 import type { ExecResult } from '../../test/lab-support/exec.js';
 import { hostId } from '../../test/lab-support/lab-host.js';
-import { kuryrStats } from '../../test/lab-support/plugin-socket.js';
-
-const POOL_MIN = 5;
-const POOL_CONF = `[vif_pool]\nenabled = true\nports_pool_min = ${POOL_MIN}\nports_pool_batch = 10\n`;
 
 type Timed<T> = { ok: true; value: T; ms: number } | { ok: false; error: string; ms: number };
 
@@ -73,26 +70,19 @@ export async function latencyPhase(ctx: BenchContext): Promise<NonNullable<Resul
     else push(key, r.ms);
   };
 
-  // The same daemon with port pools on ([vif_pool]), straight to Neutron (its background refills
-  // would blur the proxy's per-operation counts): its calls per run come from its own counter.
-  const poolDaemon = await startBenchDaemon(`${DRIVER}pool`, undefined, POOL_CONF);
-  made.poolDaemon = poolDaemon;
+  // The same daemon with port pools on ([vif_pool], bench/pools.ts), straight to Neutron: its calls
+  // per operation come from its own counter (what Docker waited for; refills and resets apart).
+  const poolDaemon = await poolDaemonOf(ctx);
   const pNet = `${RUN}-lp`;
   await createDockerNetOk(ctx, poolDaemon.driver, pNet, ['--subnet', '10.230.22.0/24', '--gateway', '10.230.22.1']);
   await dockerOk('run', '-d', '--name', `${RUN}-pwarm`, '--net', pNet, IMAGE, 'sleep', '600'); // the first container fills the pool
-  const poolStats = async (): Promise<{ ops: Record<string, DaemonOpTotals>; free: number }> => {
-    const st = await kuryrStats(poolDaemon.socket, 120_000);
-    return { ops: st.operations, free: Object.values(st.portPools ?? {}).reduce((n, x) => n + x, 0) };
-  };
-  for (const deadline = Date.now() + 30_000; Date.now() < deadline && (await poolStats()).free < POOL_MIN; ) await sleep(200);
+  await waitForPool(poolDaemon, POOL_MIN);
   const poolOp = async (key: string, fn: () => Promise<ExecResult>): Promise<void> => {
-    const before = (await poolStats()).ops;
-    const r = await fn();
+    const { r, calls } = await poolCounted(poolDaemon, fn);
     if (!r.ok) return void failures.push(`${key}: ${r.out.slice(0, 200)}`);
     push(key, r.ms);
-    const d = diffStats(before, (await poolStats()).ops);
-    (callCounts[key] ??= []).push(d.calls);
-    for (const [m, v] of Object.entries(d.pluginMs)) ((methodMs[key] ??= {})[m] ??= []).push(v);
+    (callCounts[key] ??= []).push(calls.foreground);
+    for (const [m, v] of Object.entries(calls.pluginMs)) ((methodMs[key] ??= {})[m] ??= []).push(v);
   };
 
   // The floor of any remote driver: a plugin that only makes a veth pair (bench/null-driver.ts).
@@ -108,6 +98,13 @@ export async function latencyPhase(ctx: BenchContext): Promise<NonNullable<Resul
     // docker run -d + rm -f with port pools
     await poolOp('kuryr pools run -d', () => docker('run', '-d', '--name', `${RUN}-p${i}`, '--net', pNet, IMAGE, 'sleep', '600'));
     await poolOp('kuryr pools rm -f', () => docker('rm', '-f', `${RUN}-p${i}`));
+    const lpn = `${RUN}-lpn`;
+    await poolOp('kuryr pools network create', async () => {
+      const r = await docker('network', 'create', '-d', poolDaemon.driver, '--ipam-driver', poolDaemon.driver, '--subnet', '10.230.27.0/24', '--gateway', '10.230.27.1', lpn);
+      if (r.ok) made.dockerNetworkIds.add(r.out); // checked for leaks at cleanup
+      return r;
+    });
+    await poolOp('kuryr pools network rm', () => docker('network', 'rm', lpn));
     // network create + rm
     const ln = `${RUN}-ln`;
     await kuryrOp('kuryr network create', () => createDockerNet(ctx, ln, ['--subnet', '10.230.23.0/24', '--gateway', '10.230.23.1']));
@@ -157,8 +154,6 @@ export async function latencyPhase(ctx: BenchContext): Promise<NonNullable<Resul
   await docker('network', 'rm', bNet);
   await docker('rm', '-f', `${RUN}-pwarm`);
   await docker('network', 'rm', pNet);
-  await poolDaemon.stop();
-  made.poolDaemon = undefined;
   await docker('network', 'rm', zNet);
   await nullDriver.stop();
   made.nullDriver = undefined;
@@ -170,6 +165,7 @@ export async function latencyPhase(ctx: BenchContext): Promise<NonNullable<Resul
   samples['kuryr run -d + rm -f'] = sums('kuryr run -d', 'kuryr rm -f');
   samples['bridge run -d + rm -f'] = sums('bridge run -d', 'bridge rm -f');
   samples['kuryr pools run -d + rm -f'] = sums('kuryr pools run -d', 'kuryr pools rm -f');
+  samples['kuryr pools network create + rm'] = sums('kuryr pools network create', 'kuryr pools network rm');
   samples['floor: bound port create + delete'] = sums('floor: bound port create', 'floor: port delete');
   samples['floor: network + subnet create + delete'] = sums('floor: network + subnet create', 'floor: network delete');
   const s: Record<string, Summary> = Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, summarize(v)]));
@@ -194,13 +190,22 @@ export async function latencyPhase(ctx: BenchContext): Promise<NonNullable<Resul
       'run -d': {
         kuryrOverBridge: ratio('kuryr run -d', 'bridge run -d'),
         floorRatio: r2((med('bridge run -d') + med('floor: bound port create')) / med('bridge run -d')),
+        overNull: ratio('kuryr run -d', 'null remote driver run -d'),
       },
       // With pools no port is made on the critical path: the floor is a remote driver that does nothing but a veth.
-      'run -d, port pools': { kuryrOverBridge: ratio('kuryr pools run -d', 'bridge run -d'), floorRatio: ratio('null remote driver run -d', 'bridge run -d') },
+      'run -d, port pools': { kuryrOverBridge: ratio('kuryr pools run -d', 'bridge run -d'), floorRatio: ratio('null remote driver run -d', 'bridge run -d'), overNull: ratio('kuryr pools run -d', 'null remote driver run -d') },
       'run -d + rm -f, port pools': {
         kuryrOverBridge: ratio('kuryr pools run -d + rm -f', 'bridge run -d + rm -f'),
         floorRatio: r2((med('bridge run -d + rm -f') + med('floor: port delete')) / med('bridge run -d + rm -f')),
       },
+      // Each operation alone, with and without pools, against the bridge driver and the null remote driver.
+      'network create': { kuryrOverBridge: ratio('kuryr network create', 'bridge network create'), floorRatio: r2((med('bridge network create') + med('floor: network + subnet create')) / med('bridge network create')) },
+      'network rm': { kuryrOverBridge: ratio('kuryr network rm', 'bridge network rm'), floorRatio: r2((med('bridge network rm') + med('floor: network delete')) / med('bridge network rm')) },
+      'rm -f': { kuryrOverBridge: ratio('kuryr rm -f', 'bridge rm -f'), floorRatio: r2((med('bridge rm -f') + med('floor: port delete')) / med('bridge rm -f')), overNull: ratio('kuryr rm -f', 'null remote driver rm -f') },
+      'network create, port pools': { kuryrOverBridge: ratio('kuryr pools network create', 'bridge network create'), floorRatio: r2((med('bridge network create') + med('floor: network + subnet create')) / med('bridge network create')) },
+      'network rm, port pools': { kuryrOverBridge: ratio('kuryr pools network rm', 'bridge network rm'), floorRatio: r2((med('bridge network rm') + med('floor: network delete')) / med('bridge network rm')) },
+      // With pools a released port goes back to the pool after the reply: the floor is the null driver's.
+      'rm -f, port pools': { kuryrOverBridge: ratio('kuryr pools rm -f', 'bridge rm -f'), floorRatio: ratio('null remote driver rm -f', 'bridge rm -f'), overNull: ratio('kuryr pools rm -f', 'null remote driver rm -f') },
     },
     failures,
   };

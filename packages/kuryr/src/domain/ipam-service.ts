@@ -15,6 +15,7 @@ import { createOnce } from './create-once.js';
 import { Ledger } from './ledger.js';
 import {
   DEVICE_OWNER,
+  POOL_DEVICE_ID,
   TAG_NET_LH,
   TAG_POOL_EXISTING,
   TAG_PORT_EXISTING,
@@ -337,6 +338,11 @@ export class IpamService {
       const existing = byIp[0] ?? byMac[0];
       if (!existing) throw err;
       if (!retried && (await this.#removeIfLost(existing))) return this.#endpointPort(subnet, address, mac, handOut, true);
+      // Port pools: a free pool port holds the address asked for (a released one keeps its address): it is this request's.
+      if (address && !mac && existing.device_id === POOL_DEVICE_ID && this.portPool?.holds(existing.id)) {
+        const taken = await this.portPool.takePort(existing, handOut);
+        if (taken) return taken;
+      }
       if (isKuryrPort(existing) && existing.mac_address.toLowerCase() === mac && !existing.tags.some((t) => t.startsWith(TAG_NET_LH))) {
         if (!existing.fixed_ips.some((f) => f.subnet_id === subnet.id)) return this.#addAddress(existing, subnet, address);
       }
@@ -456,7 +462,7 @@ export class IpamService {
         continue;
       }
       this.ledger.settle(port.id);
-      if (kuryrs) await this.#releaseKuryrPort(port, subnet.id, ip);
+      if (kuryrs) await this.#releaseKuryrPort(port, subnet, ip);
       else await resetPrecreatedPort(this.neutron, port);
     }
   }
@@ -480,9 +486,14 @@ export class IpamService {
     return undefined;
   }
 
-  async #releaseKuryrPort(port: NeutronPort, subnetId: string, ip: string): Promise<void> {
-    const others = port.fixed_ips.filter((f) => !(f.subnet_id === subnetId && normalizeIp(f.ip_address) === ip));
+  async #releaseKuryrPort(port: NeutronPort, subnet: NeutronSubnet, ip: string): Promise<void> {
+    const others = port.fixed_ips.filter((f) => !(f.subnet_id === subnet.id && normalizeIp(f.ip_address) === ip));
     if (others.length === 0) {
+      // Port pools: back to the pool (reset after this answer) rather than deleted, if the pool takes it.
+      // Not while CreateEndpoint's record of the endpoint on the port is still in flight: it would land after the reset.
+      const endpoint = endpointOfPort(port);
+      const recording = endpoint !== undefined && this.ledger.holds(endpoint);
+      if (this.portPool && this.settings.bindHost && !recording && (await this.index.subnetsOf(subnet.network_id)).length === 1 && this.portPool.giveBack(port, subnet)) return;
       this.portPool?.forget(port.id);
       await this.neutron.delete('ports', port.id);
       return;

@@ -32,6 +32,18 @@ import type { PoolResolver } from './pool-resolver.js';
 import type { PortPool } from './port-pool.js';
 import type { DriverSettings, Logger } from './settings.js';
 
+/**
+ * Promise.all that lets every call finish before it throws the first
+ * failure: an undo never runs while a write it should undo is still in
+ * flight.
+ */
+async function allOrFirstError<T extends readonly unknown[]>(work: T): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
+  const settled = await Promise.allSettled(work);
+  const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as { -readonly [K in keyof T]: Awaited<T[K]> };
+}
+
 /** One IPAM pool of a Docker network, as CreateNetwork receives it. */
 export interface IpamData {
   addressSpace: string;
@@ -127,21 +139,20 @@ export class NetworkService {
         // Resolve the security groups first: a bad name fails before anything is made.
         if (opts.securityGroups && !this.index.tagging) throw needsTags('-o neutron.security_groups');
         const sgIds = opts.securityGroups ? await this.sgs.resolve(opts.securityGroups, '-o') : [];
-        const net = hasRef(opts.net) ? await this.#adopt(req.networkId, opts, undo) : await this.#create(req.networkId, opts, undo);
-        if (sgIds.length > 0) {
-          if (net.port_security_enabled === false) {
-            throw new BadRequestError(`option -o neutron.security_groups: Neutron network ${net.id} has port security disabled`, 'KURYR_ERR_BAD_OPTION');
-          }
-          const sgTags = sgIds.map((id) => `${TAG_NET_SG}${id}`).filter((t) => !net.tags.includes(t));
-          await Promise.all(
-            sgTags.map(async (t) => {
-              await this.neutron.addTag('networks', net.id, t);
-              undo.push(`untag network ${net.id}`, () => this.neutron.removeTag('networks', net.id, t));
-            }),
-          );
-          net.tags = [...net.tags, ...sgTags];
+        const { net, tagging } = hasRef(opts.net) ? { net: await this.#adopt(req.networkId, opts, undo), tagging: undefined } : await this.#create(req.networkId, opts, undo);
+        if (sgIds.length > 0 && net.port_security_enabled === false) {
+          throw new BadRequestError(`option -o neutron.security_groups: Neutron network ${net.id} has port security disabled`, 'KURYR_ERR_BAD_OPTION');
         }
-        const subnets = await this.#ensureSubnets(net, data, opts, undo);
+        const sgTags = sgIds.map((id) => `${TAG_NET_SG}${id}`).filter((t) => !net.tags.includes(t));
+        const tagSgs = Promise.all(
+          sgTags.map(async (t) => {
+            await this.neutron.addTag('networks', net.id, t);
+            undo.push(`untag network ${net.id}`, () => this.neutron.removeTag('networks', net.id, t));
+          }),
+        );
+        // The network's tags and its subnets are independent writes: one round trip instead of two or three.
+        const [subnets] = await allOrFirstError([this.#ensureSubnets(net, data, opts, undo), tagSgs, tagging]);
+        net.tags = [...net.tags, ...sgTags];
         this.index.rememberNetwork(req.networkId, net, subnets);
       });
     }));
@@ -241,7 +252,12 @@ export class NetworkService {
     return subnets;
   }
 
-  async #create(networkId: string, opts: NeutronOptions, undo: UndoStack): Promise<NeutronNetwork> {
+  /**
+   * POSTs the network. Without tags in the POST (Neutron before the
+   * tag-creation extension), `tagging` is the PUT of its tags, left running
+   * for the caller to await with the subnets.
+   */
+  async #create(networkId: string, opts: NeutronOptions, undo: UndoStack): Promise<{ net: NeutronNetwork; tagging?: Promise<void> | undefined }> {
     // Without tags the Docker network id is the name (Kuryr's fallback).
     const name = this.index.tagging ? networkName(networkId) : networkId;
     // The Docker network and this host, in the POST itself: the identity to find it by after an
@@ -262,9 +278,8 @@ export class NetworkService {
       log: this.log,
     });
     undo.push(`delete network ${net.id}`, () => this.neutron.delete('networks', net.id));
-    if (!this.index.tagging || this.index.tagOnCreate) return net;
-    await this.neutron.replaceTags('networks', net.id, idTags(networkId));
-    return { ...net, tags: idTags(networkId) };
+    if (!this.index.tagging || this.index.tagOnCreate) return { net };
+    return { net: { ...net, tags: idTags(networkId) }, tagging: this.neutron.replaceTags('networks', net.id, idTags(networkId)) };
   }
 
   /** -o neutron.net.uuid|name: tag the user's network (several Docker networks may share it), never delete it. */
@@ -346,18 +361,21 @@ export class NetworkService {
         this.log.info({}, 'DeleteNetwork: no Neutron network for this Docker network (already deleted)');
         return;
       }
-      // Fresh tags: another host may have started using this network since we cached it.
-      let net: NeutronNetwork;
-      try {
-        net = await this.neutron.show('networks', cached.id);
-      } catch (err) {
-        if (err instanceof NeutronError && err.isNotFound) {
-          this.index.forgetNetwork(networkId, cached.id);
-          return;
-        }
-        throw err;
+      // Fresh tags: another host may have started using this network since we cached it. Read
+      // together with the subnets, while this host's free pool ports go (they go either way).
+      const [shown, subnets] = await allOrFirstError([
+        this.neutron.show('networks', cached.id).catch((err: unknown) => {
+          if (err instanceof NeutronError && err.isNotFound) return undefined;
+          throw err;
+        }),
+        this.index.subnetsOf(cached.id),
+        this.portPool?.drain(cached.id),
+      ]);
+      if (!shown) {
+        this.index.forgetNetwork(networkId, cached.id);
+        return;
       }
-      const [subnets] = await Promise.all([this.index.subnetsOf(net.id), this.portPool?.drain(net.id)]);
+      const net: NeutronNetwork = shown;
       const mine = [...idTags(networkId), existingNetworkTag(networkId)];
       const others = net.tags.filter((t) => t.startsWith(TAG_NET_LH) && !mine.includes(t));
       const adopted = net.tags.some((t) => t.startsWith(TAG_NET_EXISTING)) && net.tags.includes(existingNetworkTag(networkId));
@@ -385,28 +403,35 @@ export class NetworkService {
   /** On an adopted network, the subnets kuryr made go when the last Docker network leaves. */
   async #deleteKuryrSubnets(subnets: NeutronSubnet[]): Promise<void> {
     const ours = subnets.filter((s) => s.name.startsWith(SUBNET_NAME_PREFIX));
-    for (const s of ours) {
-      try {
-        await this.neutron.delete('subnets', s.id);
-      } catch (err) {
-        this.log.warn({ subnetId: s.id, err: describeError(err) }, 'DeleteNetwork: could not delete a kuryr subnet');
-      }
-    }
-    await this.#reapPools(ours);
-    for (const s of subnets.filter((x) => !x.name.startsWith(SUBNET_NAME_PREFIX))) {
-      // Reused subnets lose the PoolID tag kuryr put on them.
-      for (const t of s.tags.filter((tag) => /^[0-9a-f-]{36}$/.test(tag))) await this.neutron.removeTag('subnets', s.id, t);
-    }
+    const deleteOurs = async (): Promise<void> => {
+      await Promise.all(
+        ours.map(async (s) => {
+          try {
+            await this.neutron.delete('subnets', s.id);
+          } catch (err) {
+            this.log.warn({ subnetId: s.id, err: describeError(err) }, 'DeleteNetwork: could not delete a kuryr subnet');
+          }
+        }),
+      );
+      await this.#reapPools(ours);
+    };
+    // Reused subnets lose the PoolID tag kuryr put on them, while kuryr's own subnets and their pools go.
+    const untags = subnets
+      .filter((x) => !x.name.startsWith(SUBNET_NAME_PREFIX))
+      .flatMap((s) => s.tags.filter((tag) => /^[0-9a-f-]{36}$/.test(tag)).map((t) => this.neutron.removeTag('subnets', s.id, t)));
+    await allOrFirstError([deleteOurs(), ...untags]);
   }
 
   async #reapPools(subnets: NeutronSubnet[]): Promise<void> {
     const poolIds = [...new Set(subnets.map((s) => s.subnetpool_id).filter((p): p is string => !!p))];
-    for (const poolId of poolIds) {
-      const pool = await this.index.pool(poolId);
-      if (!pool || !pool.name.startsWith(`${this.settings.subnetpoolNamePrefix}-`)) continue;
-      if (pool.tags.length > 0) continue; // made for an existing subnet, or the user's: ReleasePool's business
-      await this.reaper.deletePoolIfUnused(poolId);
-    }
+    await allOrFirstError(
+      poolIds.map(async (poolId) => {
+        const pool = await this.index.pool(poolId);
+        if (!pool || !pool.name.startsWith(`${this.settings.subnetpoolNamePrefix}-`)) return;
+        if (pool.tags.length > 0) return; // made for an existing subnet, or the user's: ReleasePool's business
+        await this.reaper.deletePoolIfUnused(poolId);
+      }),
+    );
   }
 
   /**

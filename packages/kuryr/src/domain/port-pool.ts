@@ -9,9 +9,12 @@
  * not even by two processes or across a restart — and CreateEndpoint then
  * gives it its endpoint (device_id, tags).
  *
- * Pools fill in the background (never on a Docker request's clock), are
- * emptied before the daemon's network goes, and are found again in Neutron
- * after a restart: Neutron stays the only state.
+ * Pools fill in the background (never on a Docker request's clock), sized
+ * by demand (a burst of hand-outs makes the next refill as large as the
+ * burst), take back the ports ReleaseAddress gives them (reset to a free pool
+ * port's state after Docker has its answer), are emptied before the daemon's
+ * network goes, and are found again in Neutron after a restart: Neutron stays
+ * the only state.
  */
 import type { NeutronApi, NeutronPort, NeutronSubnet } from '@kuryr-ts/openstack/neutron/types';
 import { NeutronError, describeError } from '@kuryr-ts/openstack/errors';
@@ -38,6 +41,18 @@ export interface PortPoolOptions {
   background: Background;
   /** Is this port plugged on this host (a container uses it)? For recovery after a crash. Default: never. */
   plugged?: ((portId: string) => Promise<boolean>) | undefined;
+  /** Milliseconds now (demand is counted over the last DEMAND_WINDOW_MS). Default: Date.now. */
+  now?: (() => number) | undefined;
+}
+
+/** Hand-outs of the last this many milliseconds size the next refill. */
+export const DEMAND_WINDOW_MS = 30_000;
+
+/** A released port on its way back to the free ports (its reset PUT not answered yet). */
+interface Returning {
+  readonly subnetId: string;
+  readonly networkId: string;
+  readonly done: Promise<void>;
 }
 
 export class PortPool {
@@ -45,6 +60,15 @@ export class PortPool {
   readonly #filling = new Map<string, Promise<void>>();
   /** Neutron networks being drained: no refill until a request uses them again. */
   readonly #closed = new Set<string>();
+  /** Hand-out times per subnet, within the demand window. */
+  readonly #demand = new Map<string, number[]>();
+  /** Released ports being reset, by port id: not free (not handed out) until their reset succeeds. */
+  readonly #returning = new Map<string, Returning>();
+  /**
+   * Per Neutron network, what Neutron gives a pool port: its security groups (what a returned port is reset
+   * to) and the first three octets of its MAC (a port with a MAC of its user's, `--mac-address`, is not taken back).
+   */
+  readonly #shapes = new Map<string, { groups: string[]; macPrefix: string }>();
   #recovered = false;
 
   readonly neutron: NeutronApi;
@@ -52,6 +76,7 @@ export class PortPool {
   readonly log: Logger;
   readonly background: Background;
   readonly plugged: (portId: string) => Promise<boolean>;
+  readonly now: () => number;
 
   constructor(opts: PortPoolOptions) {
     this.neutron = opts.neutron;
@@ -59,6 +84,7 @@ export class PortPool {
     this.log = opts.log;
     this.background = opts.background;
     this.plugged = opts.plugged ?? (async () => false);
+    this.now = opts.now ?? Date.now;
   }
 
   /**
@@ -68,15 +94,32 @@ export class PortPool {
    */
   async take(subnet: NeutronSubnet, handOut: string): Promise<NeutronPort | undefined> {
     this.#closed.delete(subnet.network_id);
+    this.#noteDemand(subnet.id);
     for (;;) {
       const free = this.#free.get(subnet.id) ?? [];
       const port = free.shift();
       if (free.length === 0) this.#free.delete(subnet.id);
-      if (free.length < this.settings.min) this.#refill(subnet, free.length);
+      if (free.length < this.settings.min) this.#refill(subnet);
       if (!port) return undefined;
       const claimed = await this.#claim(port, handOut);
       if (claimed) return claimed;
     }
+  }
+
+  /**
+   * A given free port (one holding the address a request asks for by
+   * `--ip`), marked handed out like take()'s; undefined when the pool does
+   * not hold it or another hand-out claimed it first.
+   */
+  async takePort(port: NeutronPort, handOut: string): Promise<NeutronPort | undefined> {
+    for (const [subnetId, free] of this.#free) {
+      const i = free.findIndex((p) => p.id === port.id);
+      if (i < 0) continue;
+      const [held] = free.splice(i, 1);
+      if (free.length === 0) this.#free.delete(subnetId);
+      return this.#claim(held!, handOut);
+    }
+    return undefined;
   }
 
   /**
@@ -107,14 +150,96 @@ export class PortPool {
     }
   }
 
-  /** Whether this port is one of the pool's free ports (the reconciler leaves those alone). */
+  /** Whether this port is one of the pool's free ports, or a released one being reset to be one (the reconciler leaves those alone). */
   holds(portId: string): boolean {
+    if (this.#returning.has(portId)) return true;
     for (const free of this.#free.values()) if (free.some((p) => p.id === portId)) return true;
     return false;
   }
 
+  /**
+   * ReleaseAddress: takes a released port of this subnet back instead of
+   * having it deleted, if it can be a free pool port again (kuryr's, bound to
+   * this host, one address, a MAC of Neutron's, on a network whose pool ports
+   * the pool has seen) and the pool is not full (`max`). The reset — its endpoint
+   * tags off, then one PUT of device_id, name and groups — runs in the
+   * background: Docker does not wait for it, and the port is handed out only
+   * once it succeeded. A failed reset deletes the port. False: the caller
+   * deletes the port.
+   */
+  giveBack(port: NeutronPort, subnet: NeutronSubnet): boolean {
+    if (this.#returning.has(port.id) || this.holds(port.id)) return true;
+    if (this.#closed.has(subnet.network_id)) return false;
+    if (port.device_owner !== DEVICE_OWNER || port['binding:host_id'] !== this.settings.hostId) return false;
+    if (port.fixed_ips.length !== 1 || port.fixed_ips[0]?.subnet_id !== subnet.id) return false;
+    const shape = this.#shapes.get(subnet.network_id);
+    if (!shape) return false; // no pool port seen on this network yet: what to reset it to is unknown
+    if (!port.mac_address.toLowerCase().startsWith(shape.macPrefix)) return false;
+    const { groups } = shape;
+    if (this.settings.max > 0 && this.#count(subnet.id) >= this.settings.max) return false;
+    const update: Record<string, unknown> = { device_id: POOL_DEVICE_ID };
+    if (port.name !== UNBOUND_PORT_NAME) update.name = UNBOUND_PORT_NAME;
+    const current = port.security_groups ?? [];
+    if (current.length !== groups.length || current.some((g) => !groups.includes(g))) update.security_groups = groups;
+    let settle!: () => void;
+    this.#returning.set(port.id, { subnetId: subnet.id, networkId: subnet.network_id, done: new Promise<void>((resolve) => (settle = resolve)) });
+    this.background(async () => {
+      try {
+        // Tags first: a port whose device_id PUT then fails still names its (gone) endpoint, and the reconciler removes it.
+        if (port.tags.length > 0) await this.neutron.replaceTags('ports', port.id, []);
+        const reset = await this.neutron.update('ports', port.id, update);
+        if (this.#closed.has(subnet.network_id) || !this.#returning.has(port.id)) {
+          await this.#deleteQuietly(port.id);
+          return;
+        }
+        this.#free.set(subnet.id, [...(this.#free.get(subnet.id) ?? []), { ...reset, tags: [] }]);
+        this.log.debug({ portId: port.id, subnetId: subnet.id }, 'port pool: a released port is free again');
+      } catch (err) {
+        if (!(err instanceof NeutronError && err.isNotFound)) {
+          this.log.warn({ portId: port.id, err: describeError(err) }, 'port pool: could not reset a released port; deleting it');
+          await this.#deleteQuietly(port.id);
+        }
+      } finally {
+        this.#returning.delete(port.id);
+        settle();
+      }
+    });
+    return true;
+  }
+
+  async #deleteQuietly(portId: string): Promise<void> {
+    try {
+      await this.neutron.delete('ports', portId);
+    } catch (err) {
+      if (!(err instanceof NeutronError && err.isNotFound)) {
+        this.log.warn({ portId, err: describeError(err) }, 'port pool: could not delete a port; the reconciler removes it');
+      }
+    }
+  }
+
+  /** Free ports of a subnet, and released ones on their way back. */
+  #count(subnetId: string): number {
+    let n = this.#free.get(subnetId)?.length ?? 0;
+    for (const r of this.#returning.values()) if (r.subnetId === subnetId) n++;
+    return n;
+  }
+
+  #noteDemand(subnetId: string): void {
+    const now = this.now();
+    const times = (this.#demand.get(subnetId) ?? []).filter((t) => now - t < DEMAND_WINDOW_MS);
+    times.push(now);
+    this.#demand.set(subnetId, times);
+  }
+
+  /** Hand-outs of this subnet within the demand window. */
+  #recentDemand(subnetId: string): number {
+    const now = this.now();
+    return (this.#demand.get(subnetId) ?? []).filter((t) => now - t < DEMAND_WINDOW_MS).length;
+  }
+
   /** A port Docker released before it became an endpoint (or one deleted behind our back). */
   forget(portId: string): void {
+    this.#returning.delete(portId);
     for (const [subnetId, free] of this.#free) {
       const i = free.findIndex((p) => p.id === portId);
       if (i >= 0) free.splice(i, 1);
@@ -122,15 +247,25 @@ export class PortPool {
     }
   }
 
-  #refill(subnet: NeutronSubnet, have: number): void {
-    if (this.#filling.has(subnet.id)) return;
-    let count = Math.max(this.settings.batch, this.settings.min - have);
+  /**
+   * Starts a refill unless one is running: as many ports as the larger of the
+   * batch, what is missing to `min`, and the hand-outs of the demand window
+   * not covered by the free ports (so a burst is met from the pool next
+   * time); at most `max`. Hand-outs never wait for it: when the pool is empty
+   * they get ports made on demand. When it ends and the pool is below `min`
+   * again (hand-outs during the refill), another one starts.
+   */
+  #refill(subnet: NeutronSubnet): void {
+    if (this.#filling.has(subnet.id) || this.#closed.has(subnet.network_id)) return;
+    const have = this.#count(subnet.id);
+    let count = Math.max(this.settings.batch, this.settings.min - have, this.#recentDemand(subnet.id) - have);
     if (this.settings.max > 0) count = Math.min(count, this.settings.max - have);
     if (count <= 0) return;
     // Started by the background runner, not here: its calls are not the triggering request's.
     let settle!: () => void;
     this.#filling.set(subnet.id, new Promise<void>((resolve) => (settle = resolve)));
     this.background(async () => {
+      let again = false;
       try {
         // Identity: this host's free pool ports of the subnet that the pool does not know yet.
         const ports = await createOnce({
@@ -159,21 +294,33 @@ export class PortPool {
           await Promise.all(ports.map((p) => this.neutron.delete('ports', p.id)));
           return;
         }
+        this.#learnShape(ports);
         this.#free.set(subnet.id, [...(this.#free.get(subnet.id) ?? []), ...ports]);
         this.log.debug({ subnetId: subnet.id, made: ports.length }, 'port pool refilled');
+        again = (this.#free.get(subnet.id)?.length ?? 0) < this.settings.min;
       } catch (err) {
         this.log.warn({ subnetId: subnet.id, err: describeError(err) }, 'port pool refill failed; containers get ports made on demand');
       } finally {
         this.#filling.delete(subnet.id);
         settle();
       }
+      if (again) this.#refill(subnet);
     });
+  }
+
+  /** What Neutron gave pool ports of a network: what returned ports are reset to, and checked against. */
+  #learnShape(ports: NeutronPort[]): void {
+    for (const p of ports) {
+      if (!this.#shapes.has(p.network_id)) this.#shapes.set(p.network_id, { groups: [...(p.security_groups ?? [])], macPrefix: p.mac_address.toLowerCase().slice(0, 9) });
+    }
   }
 
   /** Deletes this host's free ports on a Neutron network (before the network is deleted). */
   async drain(neutronNetworkId: string): Promise<void> {
     this.#closed.add(neutronNetworkId);
-    await Promise.all([...this.#filling.values()]);
+    this.#shapes.delete(neutronNetworkId);
+    // Refills and resets in flight end by deleting their ports (the network is closed).
+    await Promise.all([...this.#filling.values(), ...[...this.#returning.values()].filter((r) => r.networkId === neutronNetworkId).map((r) => r.done)]);
     const doomed: NeutronPort[] = [];
     for (const [subnetId, free] of this.#free) {
       if (free[0]?.network_id !== neutronNetworkId) continue;
@@ -199,6 +346,7 @@ export class PortPool {
       if (await this.plugged(p.id)) continue;
       found.push([subnetId, p]);
     }
+    this.#learnShape(found.map(([, p]) => p));
     let n = 0;
     for (const [subnetId, p] of found) {
       if (this.holds(p.id)) continue; // known already (a refill finished meanwhile)

@@ -274,6 +274,10 @@ export class Reconciler {
         else this.#left(r, 'port', p.id, what, 'device_owner compute:kuryr, but kuryr neither made it (no compute:kuryr tag, not one of its names) nor adopted it: another service prepared it (e.g. Zun)');
         continue;
       }
+      if (this.portPool?.holds(p.id)) {
+        r.used('port'); // a free pool port, or a released one being reset to be one
+        continue;
+      }
       let why: string;
       let lost = false;
       if (p.device_id === POOL_DEVICE_ID && endpointId === undefined) {

@@ -12,9 +12,9 @@ import { configFiles, localFs, progName, type ConfigFs, type ConfigSource } from
 import type { ProcView } from '../ports/proc-view.js';
 import { procfs } from '../adapters/linux/procfs.js';
 import { chooseConfig } from './config-discovery.js';
-import { formatChecks, runDoctor } from './doctor.js';
+// The daemon runs for months: what only `kuryr doctor` and `kuryr reconcile` need is loaded when they run.
+import type { runDoctor } from './doctor.js';
 import { runDaemon, type DaemonOptions } from './kuryr-daemon.js';
-import { runReconcileCommand } from './reconcile-cli.js';
 import { packageVersion } from './version.js';
 
 /** What the command lines act on; tests replace parts of it. */
@@ -31,7 +31,7 @@ export interface CliDeps {
 
 const realDeps = (): CliDeps => ({
   runDaemon,
-  runDoctor,
+  runDoctor: async (choice) => (await import('./doctor.js')).runDoctor(choice),
   proc: procfs,
   fs: localFs,
   cwd: process.cwd(),
@@ -114,7 +114,7 @@ export async function main(argv: string[], deps: CliDeps = realDeps()): Promise<
   doctor.action(async () => {
     const choice = chooseConfig(given, deps.proc, { home: deps.home, cwd: deps.cwd, fs: deps.fs });
     const checks = await deps.runDoctor(choice);
-    deps.stdout(`${formatChecks(checks)}\n`);
+    deps.stdout(`${(await import('./doctor.js')).formatChecks(checks)}\n`);
     status = checks.every((c) => c.ok) ? 0 : 1;
   });
   const reconcile = program
@@ -126,6 +126,7 @@ export async function main(argv: string[], deps: CliDeps = realDeps()): Promise<
   reconcile.action(async (o: { dryRun?: boolean; json?: boolean }) => {
     const choice = chooseConfig(reconcileConfig, deps.proc, { home: deps.home, cwd: deps.cwd, fs: deps.fs });
     if (choice.error !== undefined) throw choice.error;
+    const { runReconcileCommand } = await import('./reconcile-cli.js');
     status = await runReconcileCommand({ configFiles: [...choice.files], read: choice.read, dryRun: o.dryRun === true, json: o.json === true, write: deps.stdout });
   });
   return run(program, argv, deps, () => status);

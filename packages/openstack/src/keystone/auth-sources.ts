@@ -13,7 +13,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { parse as parseYaml } from 'yaml';
+import { createRequire } from 'node:module';
+import type * as YamlModule from 'yaml';
 import { ConfigError } from '../errors.js';
 import { NoAuth, type NeutronAuth } from './auth.js';
 import {
@@ -165,6 +166,11 @@ function merge(base: Obj, over: Obj): Obj {
   const out: Obj = { ...base };
   for (const [k, v] of Object.entries(over)) out[k] = isObj(v) && isObj(out[k]) ? merge(out[k] as Obj, v) : v;
   return out;
+}
+
+/** The YAML parser, loaded on the first clouds.yaml read (a daemon configured by kuryr.conf never needs it). */
+function parseYaml(text: string): unknown {
+  return (createRequire(import.meta.url)('yaml') as typeof YamlModule).parse(text);
 }
 
 function loadYaml(path: string): Obj {
