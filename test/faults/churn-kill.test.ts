@@ -52,7 +52,7 @@ faultScenario('churn', `kill -9 of the daemon during ${knobs.churnOps} container
   let churning = true;
   const killer = async (): Promise<void> => {
     while (churning) {
-      await sleep(rng.between(2000, knobs.killGapS * 1000));
+      await sleep(rng.between(knobs.killGapS * 500, knobs.killGapS * 1000));
       if (!churning) break;
       await daemon.kill9();
       await sleep(rng.between(200, 3000));

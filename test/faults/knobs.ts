@@ -22,11 +22,11 @@ export const knobs = {
   /** KURYR_FAULTS_SEED: every random choice (kill moments, operations, fuzzed requests) follows from it. */
   seed: text('KURYR_FAULTS_SEED', 'kuryr-faults'),
   /** KURYR_FAULTS_CHURN_OPS: container starts + removals during the kill -9 churn (at least 100). */
-  churnOps: int('KURYR_FAULTS_CHURN_OPS', 120, 1),
+  churnOps: int('KURYR_FAULTS_CHURN_OPS', 100, 1),
   /** KURYR_FAULTS_CHURN_WORKERS: docker commands in flight at once during the churn. */
-  churnWorkers: int('KURYR_FAULTS_CHURN_WORKERS', 3, 1),
-  /** KURYR_FAULTS_KILL_GAP_S: a kill -9 every 2..N seconds (seeded) during the churn. */
-  killGapS: int('KURYR_FAULTS_KILL_GAP_S', 9, 3),
+  churnWorkers: int('KURYR_FAULTS_CHURN_WORKERS', 4, 1),
+  /** KURYR_FAULTS_KILL_GAP_S: a kill -9 every N/2..N seconds (seeded) during the churn. */
+  killGapS: int('KURYR_FAULTS_KILL_GAP_S', 12, 4),
   /** KURYR_FAULTS_BURST: containers started at once, then removed at once, with a kill -9 in each half. */
   burst: int('KURYR_FAULTS_BURST', 50, 2),
   /** KURYR_FAULTS_OUTAGE_S: how long Neutron, then Keystone, stop answering. */
