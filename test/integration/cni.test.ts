@@ -122,6 +122,9 @@ describe('CNI mode (kuryr-cni)', { timeout: 300_000 }, () => {
     );
     writeFileSync(
       join(dir, 'containers.conf'),
+      // rootful podman raises nofile/nproc to its own maximum, which a host (or container) without
+      // CAP_SYS_RESOURCE refuses: limits every host allows
+      '[containers]\ndefault_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]\n' +
       `[network]\nnetwork_backend = "cni"\nnetwork_config_dir = "${join(dir, 'net.d')}"\ncni_plugin_dirs = ["${join(dir, 'bin')}", "/usr/lib/cni", "/opt/cni/bin"]\n`,
     );
     // Storage of its own: nothing of the host's podman state is touched.
