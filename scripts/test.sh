@@ -7,23 +7,24 @@
 #      a lab that runs another Docker Engine than KURYR_LAB_DOCKER (default 28.5)
 #      is switched to it first, and switched back at the end;
 #   3. runs the unit tests (fakes) and the integration tests (real Docker +
-#      Neutron + OVS) in one node:test run on that engine; then Node.js 24
-#      (scripts/node24.sh: Node 24 and a better-sqlite3 built for it, installed
-#      once from the npm registry into /var/cache/kuryr-ts/node24) runs the unit
-#      tests and a daemon smoke test, within KURYR_TEST_NODE24_TIMEOUT seconds
-#      (default 900; KURYR_TEST_NODE24=0 skips it, --integration too);
-#   4. with KURYR_FAULTS=1 only (off by default: not yet run on the lab), the fault
-#      injection suite (test/faults: kill -9 of the driver during churn and in a
-#      burst, Neutron and Keystone not answering, a revoked token, dockerd and
-#      ovs-vswitchd restarted by pid, fuzzed plugin requests; docs/faults.md) on that
-#      engine, within KURYR_TEST_FAULTS_TIMEOUT seconds (default 900); its report
-#      goes to dist/faults-report/ (KURYR_FAULTS_* knobs scale it);
+#      Neutron + OVS) in one node:test run on that engine;
+#   4. the fault injection suite (test/faults: kill -9 of the driver during churn
+#      and in a burst, Neutron and Keystone not answering, a revoked token, dockerd
+#      and ovs-vswitchd restarted by pid, fuzzed plugin requests; docs/faults.md) on
+#      that engine, within KURYR_TEST_FAULTS_TIMEOUT seconds (default 1200); its
+#      report goes to dist/faults-report/ (KURYR_FAULTS_* knobs scale it;
+#      KURYR_FAULTS=0 skips it);
 #   5. the Docker Engine matrix: for each other engine (KURYR_TEST_DOCKER_MATRIX,
 #      default: the engines of lab/lib.sh but KURYR_LAB_DOCKER, i.e. "20.10 26.1";
 #      0 = none) it switches the lab's dockerd (KURYR_LAB_DOCKER=<ver> lab/up.sh)
 #      and runs the driver's core integration tests (skeleton, parity, port-pool,
 #      exposure) again, each engine within KURYR_TEST_ENGINE_TIMEOUT seconds
 #      (default 420).
+#   Meanwhile (it needs no lab) Node.js 24 (scripts/node24.sh: Node 24 and a
+#   better-sqlite3 built for it, installed once from the npm registry into
+#   /var/cache/kuryr-ts/node24) runs the unit tests and a daemon smoke test, within
+#   KURYR_TEST_NODE24_TIMEOUT seconds (default 900; KURYR_TEST_NODE24=0 skips it,
+#   --integration too); its log is printed after the matrix.
 #   A header per engine, a summary line per engine, one exit code (0 only when
 #   every run passed) and a closing "total: N passed, N failed" line (an engine
 #   whose run timed out or could not start counts as one failure there).
@@ -88,13 +89,18 @@ run_tests() { # label log timeout(0 = none) node-test-args... : one node:test ru
     SUMMARY+=("$label: ok ($p passed, $s skipped; $(( $(date +%s) - t0 ))s)")
   fi
 }
-run_node24() { # log timeout : scripts/node24.sh all; its closing "node24: N passed, N failed, N skipped" line into SUMMARY
-  local log=$1 limit=$2 t0 r line p f s v label
-  t0=$(date +%s)
+node24_start() { # log timeout : scripts/node24.sh all in the background (it needs no lab: it runs while the lab switches engines)
+  N24_T0=$(date +%s)
+  timeout -k 15 "$2" bash scripts/node24.sh all >"$1" 2>&1 &
+  N24_PID=$!
+}
+node24_finish() { # log timeout : waits for node24_start's run; its log, and its closing "node24: N passed, N failed, N skipped" line into SUMMARY
+  local log=$1 limit=$2 t0=$N24_T0 r line p f s v label
   set +e
-  timeout -k 15 "$limit" bash scripts/node24.sh all 2>&1 | tee "$log"
-  r=${PIPESTATUS[0]}
+  wait "$N24_PID"
+  r=$?
   set -e
+  cat "$log"
   v=$(grep -om1 'v24\.[0-9.]*' "$log" || true)
   label="Node.js 24${v:+ ($v)}, unit tests + daemon smoke test"
   line=$(grep -E '^node24: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$log" | tail -n 1 || true)
@@ -122,6 +128,7 @@ finish() {
     echo "npm test: switching the lab back to Docker $BEFORE (lab/up.sh)"
     KURYR_LAB_DOCKER=$BEFORE bash lab/up.sh || { echo "npm test: could not switch the lab back to Docker $BEFORE" >&2; e=1; }
   fi
+  [ -z "${N24_PID:-}" ] || kill "$N24_PID" 2>/dev/null || true
   rm -rf "$LOGS"
   exit $e
 }
@@ -151,18 +158,16 @@ fi
 # shellcheck disable=SC2086  # $UNIT is a glob (or empty)
 run_tests "Docker $PRIMARY ($(engine_full)), all tests" "$LOGS/all.log" 0 $UNIT dist/test/integration/ packages/zun/dist/test/integration/
 
-if [ -n "$UNIT" ] && [ "${KURYR_TEST_NODE24:-1}" != 0 ]; then
-  header "Node.js 24: unit tests and a daemon smoke test (scripts/node24.sh)"
-  run_node24 "$LOGS/node24.log" "${KURYR_TEST_NODE24_TIMEOUT:-900}"
-fi
-if [ "${KURYR_FAULTS:-0}" = 1 ]; then
+if [ "${KURYR_FAULTS:-1}" = 1 ]; then
   header "Docker Engine $PRIMARY: fault injection (test/faults, seed ${KURYR_FAULTS_SEED:-kuryr-faults})"
   export KURYR_FAULTS_RESULTS=$LOGS/faults
-  run_tests "Docker $PRIMARY, fault injection" "$LOGS/faults.log" "${KURYR_TEST_FAULTS_TIMEOUT:-900}" dist/test/faults/
+  run_tests "Docker $PRIMARY, fault injection" "$LOGS/faults.log" "${KURYR_TEST_FAULTS_TIMEOUT:-1200}" dist/test/faults/
   # the figures, with their targets: the run above already failed for any missed one
   node dist/test/faults/write-report.js --out dist/faults-report || true
 fi
 
+NODE24=0
+if [ -n "$UNIT" ] && [ "${KURYR_TEST_NODE24:-1}" != 0 ]; then NODE24=1; node24_start "$LOGS/node24.log" "${KURYR_TEST_NODE24_TIMEOUT:-900}"; fi
 for v in $MATRIX; do
   [ "$v" != "$PRIMARY" ] || continue
   header "Docker Engine $v: core integration tests (${CORE[*]##*/})"
@@ -177,6 +182,11 @@ for v in $MATRIX; do
   export KURYR_LAB_DOCKER=$v   # lab/hosts.sh and the like follow the running engine
   run_tests "Docker $v ($(engine_full)), core tests" "$LOGS/core-$v.log" "$ENGINE_TIMEOUT" "${CORE[@]}"
 done
+
+if [ $NODE24 = 1 ]; then
+  header "Node.js 24: unit tests and a daemon smoke test (scripts/node24.sh, run during the engine matrix)"
+  node24_finish "$LOGS/node24.log" "${KURYR_TEST_NODE24_TIMEOUT:-900}"
+fi
 
 header "Summary"
 printf '%s\n' "${SUMMARY[@]}"
