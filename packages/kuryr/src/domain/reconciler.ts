@@ -314,7 +314,7 @@ export class Reconciler {
           if (isNotFound(err)) return undefined; // gone meanwhile: nothing left to do
           throw err;
         }
-        if (now.updated_at !== p.updated_at || now.device_id !== p.device_id || now['binding:host_id'] !== p['binding:host_id'] || now.tags.join() !== p.tags.join()) {
+        if (now.updated_at !== p.updated_at || now.device_id !== p.device_id || now['binding:host_id'] !== p['binding:host_id'] || !sameTags(now.tags, p.tags)) {
           return 'it changed meanwhile';
         }
         if (this.ledger.holds(p.id, p.device_id, endpointId)) return 'a request for it started meanwhile';
@@ -668,4 +668,9 @@ export class Reconciler {
       skipped: report.skipped,
     };
   }
+}
+
+/** Neutron keeps no order for an object's tags: two reads of one object may list them differently. */
+function sameTags(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n');
 }

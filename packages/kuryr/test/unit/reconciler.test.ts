@@ -109,6 +109,16 @@ describe('reconciler', () => {
     assert.deepEqual([d.neutron.ports.length, d.links.links.size, d.ovs.ports.size], [0, 0, 0]);
   });
 
+  it('a port whose tags Neutron answers in another order on the re-read is still removed (tags have no order)', async () => {
+    const { d, network, run } = setup(new FakeNeutron({ tagsInAnyOrder: true }));
+    const net = await network('10.153.1.0/24', '10.153.1.1');
+    await d.attach(net); // Docker never recorded the endpoint
+    d.restart();
+    const report = await run();
+    assert.deepEqual(outcomes(report), ['host removed', 'port removed']);
+    assert.deepEqual([d.neutron.ports.length, d.links.links.size, d.ovs.ports.size], [0, 0, 0]);
+  });
+
   it('a veth and OVS port with the owner mark and no Neutron port go; a live endpoint whose port vanished is left to DeleteEndpoint', async () => {
     const { d, docker, network, container, run } = setup();
     const net = await network('10.154.0.0/24', '10.154.0.1');

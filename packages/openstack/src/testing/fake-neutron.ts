@@ -29,6 +29,11 @@ export interface FakeNeutronOptions {
    * false: it has none until a caller sets them.
    */
   bindingDefaults?: boolean;
+  /**
+   * true: GET of one object answers its tags in the reverse order of a list (Neutron keeps no
+   * order for tags: two reads of one object may differ). Default false: the stored order.
+   */
+  tagsInAnyOrder?: boolean;
 }
 
 export class FakeNeutron implements NeutronApi {
@@ -47,9 +52,11 @@ export class FakeNeutron implements NeutronApi {
   #clock = 0;
   #clockHeld = false;
   readonly #bindingDefaults: boolean;
+  readonly #tagsInAnyOrder: boolean;
 
   constructor(opts: FakeNeutronOptions = {}) {
     this.#bindingDefaults = opts.bindingDefaults ?? true;
+    this.#tagsInAnyOrder = opts.tagsInAnyOrder ?? false;
   }
 
   /** The next call whose "METHOD resource" text matches fails with Neutron's `status`, or with the error given. */
@@ -95,7 +102,9 @@ export class FakeNeutron implements NeutronApi {
     this.#record(`GET ${resource}/id`);
     const row = this.#table(resource).get(id);
     if (!row) throw this.#notFound(resource, id);
-    return structuredClone(row) as unknown as ResourceTypes[R];
+    const copy = structuredClone(row);
+    if (this.#tagsInAnyOrder) copy.tags.reverse();
+    return copy as unknown as ResourceTypes[R];
   }
 
   async create<R extends ResourceName>(resource: R, body: CreateBody<R>): Promise<ResourceTypes[R]> {
