@@ -186,8 +186,12 @@ key_repository = ${KS_DATA}/fernet-keys
 [credential]
 key_repository = ${KS_DATA}/credential-keys
 
+# Token validations (every zun-api write, every Neutron request's token) from memory rather
+# than rebuilt from the database each time, as memcached gives a production Keystone; one
+# uwsgi process (below), so one cache, which Keystone invalidates itself on revocations.
 [cache]
-enabled = false
+enabled = true
+backend = dogpile.cache.memory
 EOF
 
 # Debian's /etc/keystone/keystone-uwsgi.ini wants apparmor and 8x32 workers;

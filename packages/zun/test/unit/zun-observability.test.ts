@@ -88,6 +88,7 @@ describe('zun-api observability (buildZunApp over loopback Keystone, Neutron and
     const keystone = cloud.to('/identity/v3/auth/tokens');
     assert.ok(keystone.some((r) => r.method === 'POST' && r.headers['x-openstack-request-id'] === id), "the service's own token, asked for in this request");
     assert.ok(keystone.some((r) => r.method === 'GET' && r.headers['x-openstack-request-id'] === id), "the caller's token validated");
+    assert.ok(keystone.filter((r) => r.method === 'GET').every((r) => r.path.endsWith('?nocatalog')), 'validated without the catalog');
     assert.ok(
       lines.some((l) => new RegExp(`^\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d{3} \\d+ INFO zun-api \\[${id}\\] 127\\.0\\.0\\.1 "GET /v1/containers" status: 200 time: \\d+\\.\\d{4}$`).test(l)),
       lines.join('\n'),
