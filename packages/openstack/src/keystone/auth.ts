@@ -21,6 +21,11 @@ export interface NeutronAuth {
    * Agent with those TLS settings). Undefined: the global fetch.
    */
   readonly fetch?: FetchLike | undefined;
+  /**
+   * Resolves when the identity service answers (no token asked for); rejects, naming it, when it
+   * does not. Asked only after Neutron did not answer: Neutron waits for Keystone to validate tokens.
+   */
+  reachable?(timeoutMs?: number): Promise<void>;
 }
 
 export class NoAuth implements NeutronAuth {

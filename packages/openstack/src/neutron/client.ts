@@ -184,6 +184,17 @@ export class NeutronClient implements NeutronApi {
     }
   }
 
+  /** Why Neutron may not answer: Keystone away (Neutron cannot validate a token without it), or nothing known. */
+  async #keystoneHint(): Promise<string> {
+    if (!this.auth.reachable) return '';
+    try {
+      await this.auth.reachable(2000);
+      return '';
+    } catch (err) {
+      return `; ${(err as Error).message}: Neutron cannot validate tokens without it`;
+    }
+  }
+
   async #once(method: Method, path: string, body?: unknown, extraHeaders?: Record<string, string>): Promise<unknown> {
     const base = (await this.auth.endpoint()).replace(/\/+$/, '').replace(/\/v2\.0$/, '');
     const url = `${base}/v2.0${path}`;
@@ -208,7 +219,7 @@ export class NeutronClient implements NeutronApi {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
       const detail = cause?.code ?? cause?.message ?? (err as Error).message;
       report('error');
-      throw new NeutronError(method, `/v2.0${path}`, undefined, undefined, `${detail} (${base})`, { cause: cause ?? err });
+      throw new NeutronError(method, `/v2.0${path}`, undefined, undefined, `${detail} (${base})${await this.#keystoneHint()}`, { cause: cause ?? err });
     }
     const text = await res.text();
     report(String(res.status));

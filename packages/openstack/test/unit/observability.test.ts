@@ -176,6 +176,21 @@ describe('request ids and metrics on the wire (loopback Keystone + Neutron)', ()
     assert.deepEqual(calls.map((c) => [c.resource, c.operation, c.status]), [['ports', 'show', 'error']]);
   });
 
+  it('Neutron not answering while Keystone is away: the error names Keystone too (Neutron waits for it)', async () => {
+    const away = Object.assign(new NoAuth('http://127.0.0.1:1'), {
+      reachable: async (): Promise<void> => {
+        throw new Error('Keystone (GET http://127.0.0.1:2/v3) is unreachable: ECONNREFUSED');
+      },
+    });
+    const client = new NeutronClient(away, { timeoutMs: 2000, attempts: 1, stats: new OpStats() });
+    await assert.rejects(() => client.show('ports', 'p1'), /unreachable: [^;]* \(http:\/\/127\.0\.0\.1:1\); Keystone \(GET http:\/\/127\.0\.0\.1:2\/v3\) is unreachable: ECONNREFUSED: Neutron cannot validate tokens without it/);
+    const up = Object.assign(new NoAuth('http://127.0.0.1:1'), { reachable: async (): Promise<void> => undefined });
+    await assert.rejects(
+      () => new NeutronClient(up, { timeoutMs: 2000, attempts: 1, stats: new OpStats() }).show('ports', 'p1'),
+      (err: Error) => !err.message.includes('Keystone'),
+    );
+  });
+
   it('Keystone gets the id on token requests; reachable() asks for no token', async () => {
     const stats = new OpStats();
     const auth = new KeystoneAuth({
