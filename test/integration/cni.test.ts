@@ -2,7 +2,8 @@
  * CNI mode on the real lab: `kuryr-cni` against the lab's running daemon.
  * (a) A namespace made here with `ip netns add` gets a port on a kuryr Docker
  *     network's Neutron network by ADD, passes CHECK, pings a Docker
- *     container of that network, and DEL leaves no port.
+ *     container of that network, talks TCP (HTTP) with it both ways, and DEL
+ *     leaves no port.
  * (b) Podman with its CNI backend and a conflist naming kuryr-cni runs a
  *     container (an image made by `podman import` of the lab's busybox rootfs)
  *     that pings the Docker container; its port is ACTIVE and bound to this
@@ -17,9 +18,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { CNI_DEVICE_OWNER, TAG_CNI_CONTAINER } from '@kuryr-ts/kuryr/domain/cni-naming';
-import { IMAGE, PLUGIN_SOCKET, REPO, RUN_PREFIX, cleanupDocker, containerIp, docker, hostId, networkId, neutron, sh, waitFor } from './support.js';
+import { CNI_BIN as BIN, kuryrCni } from './cni-plugin.js';
+import { IMAGE, PLUGIN_SOCKET, RUN_PREFIX, cleanupDocker, containerIp, docker, hostId, networkId, neutron, sh, waitFor } from './support.js';
 
-const BIN = join(REPO, 'packages/kuryr/bin/kuryr-cni.js');
 const NET = `${RUN_PREFIX}-cni`;
 const DOCKER_CT = `${RUN_PREFIX}-cni-peer`;
 const NETNS = `${RUN_PREFIX}cni`;
@@ -32,26 +33,9 @@ after(async () => {
   await cleanupDocker(containers, networks);
 });
 
-interface CniRun {
-  code: number | null;
-  json: Record<string, unknown> | undefined;
-  stdout: string;
-}
-
-function kuryrCni(env: Record<string, string>, config: unknown): Promise<CniRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN], { env: { PATH: process.env.PATH ?? '', CNI_PATH: '/opt/cni/bin', ...env }, stdio: ['pipe', 'pipe', 'inherit'] });
-    let stdout = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, json: stdout.trim() ? (JSON.parse(stdout) as Record<string, unknown>) : undefined }));
-    child.stdin.end(JSON.stringify(config));
-  });
-}
-
 let shared: { neutronNet: string; peerIp: string } | undefined;
 
-/** The kuryr Docker network with one container on it, and its Neutron network. */
+/** The kuryr Docker network with one container on it (serving "hello from <name>" on :8080), and its Neutron network. */
 async function dockerSide(): Promise<{ neutronNet: string; peerIp: string }> {
   if (shared) return shared;
   networks.push(NET);
@@ -59,7 +43,7 @@ async function dockerSide(): Promise<{ neutronNet: string; peerIp: string }> {
   const [n] = await neutron.list('networks', { name: `kuryr-net-${(await networkId(NET)).slice(0, 8)}` });
   assert.ok(n, 'the Neutron network of the Docker network');
   containers.push(DOCKER_CT);
-  await docker('run', '-d', '--name', DOCKER_CT, '--net', NET, IMAGE, 'sleep', '600');
+  await docker('run', '-d', '--name', DOCKER_CT, '--net', NET, IMAGE, 'sh', '-c', `echo hello from ${DOCKER_CT} > /var/www/index.html && exec httpd -f -p 8080 -h /var/www`);
   shared = { neutronNet: n.id, peerIp: (await containerIp(DOCKER_CT, NET)).trim() };
   return shared;
 }
@@ -69,7 +53,7 @@ async function cniPortsOf(containerId: string) {
 }
 
 describe('CNI mode (kuryr-cni)', { timeout: 300_000 }, () => {
-  it('ADD, CHECK, ping a Docker container, DEL on a namespace made with ip netns add', async () => {
+  it('ADD, CHECK, ping and TCP both ways with a Docker container, DEL on a namespace made with ip netns add', async () => {
     const { neutronNet, peerIp } = await dockerSide();
     await sh('ip', ['netns', 'add', NETNS]);
     cleanups.push(() => sh('ip', ['netns', 'del', NETNS]));
@@ -94,6 +78,25 @@ describe('CNI mode (kuryr-cni)', { timeout: 300_000 }, () => {
     assert.equal(check.code, 0, check.stdout);
     const ping = await sh('ip', ['netns', 'exec', NETNS, 'busybox', 'ping', '-c', '3', '-W', '2', peerIp]);
     assert.match(ping, / 0% packet loss/);
+
+    // TCP both ways: the namespace fetches from the Docker container's httpd, the container from one in the namespace
+    const podIp = ips[0]!.address.split('/')[0]!;
+    assert.equal(await sh('ip', ['netns', 'exec', NETNS, 'busybox', 'wget', '-qO-', '-T', '5', `http://${peerIp}:8080/`]), `hello from ${DOCKER_CT}`);
+    const www = mkdtempSync(join(tmpdir(), 'kuryr-cni-www-'));
+    cleanups.push(async () => rmSync(www, { recursive: true, force: true }));
+    writeFileSync(join(www, 'index.html'), `hello from ${NETNS}\n`);
+    const httpd = spawn('ip', ['netns', 'exec', NETNS, 'busybox', 'httpd', '-f', '-p', '8080', '-h', www], { stdio: 'ignore', detached: true });
+    const stopHttpd = async (): Promise<void> => {
+      if (httpd.exitCode === null && httpd.signalCode === null) process.kill(-httpd.pid!, 'SIGTERM');
+    };
+    cleanups.push(stopHttpd);
+    const fetched = await waitFor(
+      "the container's fetch from the namespace's httpd",
+      () => docker('exec', DOCKER_CT, 'wget', '-qO-', '-T', '5', `http://${podIp}:8080/`).catch(() => undefined),
+      20_000,
+    );
+    assert.equal(fetched, `hello from ${NETNS}`);
+    await stopHttpd();
 
     const del = await kuryrCni({ ...env, CNI_COMMAND: 'DEL' }, config);
     assert.deepEqual([del.code, del.stdout], [0, '']);

@@ -10,6 +10,11 @@ export interface TestDaemon {
   stop(): Promise<void>;
 }
 
+/** A daemon startDaemon started: its process too (a `prefix` command must exec it, as env and setpriv do). */
+export interface StartedDaemon extends TestDaemon {
+  pid: number;
+}
+
 export interface StartOptions {
   /** A command the daemon runs under, e.g. setpriv with a capability bounding set. */
   prefix?: string[];
@@ -19,7 +24,7 @@ export interface StartOptions {
   command?: string[];
 }
 
-export async function startDaemon(name: string, extraConf: string, opts: StartOptions = {}): Promise<TestDaemon> {
+export async function startDaemon(name: string, extraConf: string, opts: StartOptions = {}): Promise<StartedDaemon> {
   const socket = opts.socket ?? `/run/docker/plugins/${name}.sock`;
   const daemon = await startKuryrDaemon({
     name,
@@ -30,5 +35,5 @@ export async function startDaemon(name: string, extraConf: string, opts: StartOp
     command: opts.command,
     readyTimeoutMs: 20_000,
   });
-  return { name, stop: () => daemon.stop() };
+  return { name, pid: daemon.pid, stop: () => daemon.stop() };
 }

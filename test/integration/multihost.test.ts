@@ -13,31 +13,10 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
-import { parseFindOutput } from '@kuryr-ts/kuryr/adapters/linux/ovs-ops';
 import type { NeutronPort } from '@kuryr-ts/openstack/neutron/types';
-import { IMAGE, REPO, RUN_PREFIX, neutron, sh, waitFor } from './support.js';
+import { HOSTS, cannotRun, dk, hostsSh, hx, kuryrOvsPorts, netns, upHosts, vethsOn, type Host } from './lab-hosts.js';
+import { IMAGE, RUN_PREFIX, neutron, sh, waitFor } from './support.js';
 
-type Host = 'host1' | 'host2';
-const HOSTS: readonly Host[] = ['host1', 'host2'];
-const sock = (h: Host): string => `/run/kuryr-lab/${h}/docker.sock`;
-const netns = (h: Host): string => `/run/netns/kuryr-${h}`;
-/** docker CLI against one host's Docker Engine. */
-const dk = (h: Host, ...args: string[]): Promise<string> => sh('docker', ['-H', `unix://${sock(h)}`, ...args]);
-/** A command "on" a host: its network + mount + UTS namespaces. */
-const hx = (h: Host, cmd: string, ...args: string[]): Promise<string> =>
-  sh('nsenter', [`--mount=/run/kuryr-lab/ns/${h}.mnt`, `--uts=/run/kuryr-lab/ns/${h}.uts`, `--net=${netns(h)}`, '--', cmd, ...args]);
-const hostsSh = (...args: string[]): Promise<string> => sh('bash', [`${REPO}lab/hosts.sh`, ...args], 180_000);
-
-/** Why this machine cannot run the two-host lab, or undefined when it can (a quick check). */
-function cannotRun(): string | undefined {
-  if (process.env.KURYR_TEST_SKIP_MULTIHOST === '1') return 'KURYR_TEST_SKIP_MULTIHOST=1';
-  if (process.getuid?.() !== 0) return 'needs root';
-  for (const f of ['/usr/bin/nsenter', '/usr/bin/unshare', '/usr/sbin/dockerd', '/usr/sbin/ovs-vswitchd', '/usr/bin/ovn-controller', '/usr/bin/python3', '/proc/self/ns/net']) {
-    if (!existsSync(f)) return `${f} missing`;
-  }
-  if (!existsSync('/var/run/ovn/ovnsb_db.sock') || !existsSync('/etc/kuryr-lab/kuryr.conf')) return 'the lab is not up (no OVN SB DB or kuryr.conf)';
-  return undefined;
-}
 const skip = cannotRun();
 
 let startedHosts = false;
@@ -46,11 +25,8 @@ const neutronNets: string[] = [];
 
 before(async () => {
   if (skip) return;
-  startedHosts = !existsSync('/run/kuryr-lab/hosts.started');
   // idempotent: starts what is missing, restarts a host's kuryr daemon on a newer build
-  const t0 = Date.now();
-  await hostsSh('up', '2');
-  console.log(`# lab/hosts.sh up 2: ${((Date.now() - t0) / 1000).toFixed(1)} s (${startedHosts ? 'started by this test' : 'already running'})`);
+  startedHosts = await upHosts();
 });
 
 after(async () => {
@@ -129,16 +105,6 @@ async function captureUnderlay(fn: () => Promise<void>): Promise<string | undefi
     await exited;
   }
   return out;
-}
-
-async function kuryrOvsPorts(h: Host): Promise<string[]> {
-  const out = await hx(h, 'ovs-vsctl', '--format=json', '--columns=name,external_ids', 'find', 'Interface', 'external_ids:owner=kuryr');
-  return parseFindOutput(out).map((i) => i.name);
-}
-
-async function vethsOn(h: Host): Promise<string[]> {
-  const links = JSON.parse(await sh('ip', ['-n', `kuryr-${h}`, '-j', 'link', 'show', 'type', 'veth'])) as Array<{ ifname: string }>;
-  return links.map((l) => l.ifname).filter((n) => n !== 'ul0');
 }
 
 describe('two Docker hosts on one Neutron (lab/hosts.sh)', { skip: skip ?? false, timeout: 240_000 }, () => {
