@@ -1,6 +1,8 @@
 /**
  * Steady container traffic during a fault: one after the other, `docker run`
- * a new container, then `docker rm -f` it, every operation timed and kept
+ * a new container, then `docker rm -f` it without waiting for the removal (a
+ * removal held up by the fault must not keep new runs from meeting it too),
+ * every operation timed and kept
  * with its outcome and Docker's message, so that a scenario can say what
  * failed while the fault lasted, how the failures read, and when service
  * came back.
@@ -23,6 +25,7 @@ export class ContainerLoad {
   #running = false;
   #loop: Promise<void> | undefined;
   #seq = 0;
+  readonly #removals = new Set<Promise<void>>();
 
   constructor(
     readonly prefix: string,
@@ -38,6 +41,7 @@ export class ContainerLoad {
   async stop(): Promise<void> {
     this.#running = false;
     await this.#loop;
+    await Promise.all(this.#removals);
   }
 
   async #run(): Promise<void> {
@@ -47,8 +51,11 @@ export class ContainerLoad {
       const r = await runContainer(name, this.network);
       this.ops.push({ op: 'run', name, start: t0, end: performance.now(), ok: r.ok, out: r.out, wedged: r.wedged });
       const t1 = performance.now();
-      const rm = await removeContainer(name);
-      this.ops.push({ op: 'rm', name, start: t1, end: performance.now(), ok: rm.ok, out: rm.out, wedged: rm.wedged });
+      const removal = removeContainer(name).then((rm) => {
+        this.ops.push({ op: 'rm', name, start: t1, end: performance.now(), ok: rm.ok, out: rm.out, wedged: rm.wedged });
+      });
+      this.#removals.add(removal);
+      void removal.finally(() => this.#removals.delete(removal));
       await new Promise((res) => setTimeout(res, this.gapMs));
     }
   }
