@@ -81,7 +81,18 @@ describe('CNI mode (kuryr-cni)', { timeout: 300_000 }, () => {
 
     // TCP both ways: the namespace fetches from the Docker container's httpd, the container from one in the namespace
     const podIp = ips[0]!.address.split('/')[0]!;
-    assert.equal(await sh('ip', ['netns', 'exec', NETNS, 'busybox', 'wget', '-qO-', '-T', '5', `http://${peerIp}:8080/`]), `hello from ${DOCKER_CT}`);
+    let lastErr = '';
+    const got = await waitFor(
+      "the namespace's fetch from the container's httpd",
+      () =>
+        // Node.js as the client in the namespace (the host's busybox wget is not one to rely on)
+        sh('ip', ['netns', 'exec', NETNS, process.execPath, '-e', `fetch('http://${peerIp}:8080/', { signal: AbortSignal.timeout(5000) }).then((r) => r.text()).then((t) => process.stdout.write(t))`]).catch((e: unknown) => {
+          lastErr = (e as Error).message;
+          return undefined;
+        }),
+      20_000,
+    ).catch(() => assert.fail(`no answer from the container's httpd: ${lastErr}`));
+    assert.equal(got, `hello from ${DOCKER_CT}`);
     const www = mkdtempSync(join(tmpdir(), 'kuryr-cni-www-'));
     cleanups.push(async () => rmSync(www, { recursive: true, force: true }));
     writeFileSync(join(www, 'index.html'), `hello from ${NETNS}\n`);
