@@ -66,6 +66,10 @@ vif_plugging_is_fatal = False
 
 [DEFAULT]
 capability_scope = local
+# A pass at start, then hourly: the tests run kuryr daemons of their own on this host that leave
+# leftovers on purpose and reconcile them themselves; a pass of this daemon in between would take
+# them first (the default, 300 s, is for a host with one daemon)
+reconcile_interval = 3600
 
 [binding]
 # binding:host_id = the OVN chassis hostname (ovs-vsctl get Open_vSwitch . external_ids:hostname)

@@ -151,12 +151,21 @@ describe('CNI mode (kuryr-cni)', { timeout: 300_000 }, () => {
 
     const ct = `${RUN_PREFIX}-podman-ct`;
     cleanups.push(() => podman('rm', '-f', ct));
-    await podman('run', '-d', '--name', ct, '--network', netName, image, 'sleep', '600');
+    await podman('run', '-d', '--name', ct, '--network', netName, image, 'sh', '-c', `mkdir -p /www && echo hello from ${ct} > /www/index.html && exec httpd -f -p 8080 -h /www`);
     const podId = (await podman('inspect', '-f', '{{.Id}}', ct)).trim();
     const port = await waitFor('the CNI port of the podman container', async () => (await cniPortsOf(podId))[0], 30_000);
     assert.deepEqual([port.device_owner, port.status, port['binding:host_id'], port.network_id], [CNI_DEVICE_OWNER, 'ACTIVE', hostId(), neutronNet]);
     const ping = await podman('exec', ct, 'ping', '-c', '3', '-W', '2', peerIp);
     assert.match(ping, / 0% packet loss/);
+    // TCP both ways between the Podman and the Docker container
+    assert.equal((await podman('exec', ct, 'wget', '-qO-', '-T', '5', `http://${peerIp}:8080/`)).trim(), `hello from ${DOCKER_CT}`);
+    const podIp = String(port.fixed_ips[0]?.ip_address);
+    const fetched = await waitFor(
+      "the Docker container's fetch from the Podman container",
+      () => docker('exec', DOCKER_CT, 'wget', '-qO-', '-T', '5', `http://${podIp}:8080/`).catch(() => undefined),
+      20_000,
+    );
+    assert.equal(fetched.trim(), `hello from ${ct}`);
 
     await podman('rm', '-f', ct);
     await waitFor('the port to go with the container', async () => (await cniPortsOf(podId)).length === 0, 30_000);

@@ -141,7 +141,7 @@ describe('reconciliation', { timeout: 600_000 }, () => {
     assert.equal(dry.report.dryRun, true);
     assert.equal(dry.report.host, hostId());
     const wouldRemove = ids(dry.report, 'would-remove', 'would-reset');
-    for (const e of expected) assert.ok(wouldRemove.includes(e), `the dry run reports ${e}: ${JSON.stringify(dry.report.findings, null, 1)}`);
+    for (const e of expected) assert.ok(wouldRemove.includes(e), `the dry run reports ${e}: ${JSON.stringify(dry.report.findings, null, 1)} (skipped: ${dry.report.skipped.join('; ') || 'nothing'})`);
     for (const u of untouched) assert.ok(!dry.report.findings.some((f) => `${f.kind} ${f.id}` === u), `${u} is in use, not reported`);
     assert.match(dry.report.findings.find((f) => f.id === strayPort.id)!.reason, /no endpoint took/);
     assert.match(dry.report.findings.find((f) => f.id === strayEndpoint)!.reason, /Docker endpoint .* and its Neutron port are gone/);

@@ -158,21 +158,24 @@ export class Reconciler {
     const r = new ReportBuilder(this.settings.hostId, dryRun, this.now);
     const gone: Gone = { ports: new Set(), networks: new Set(), subnets: new Set() };
 
-    // This host first (Neutron's ports bound here, the host's plumbing), then Docker.
+    // This host first (the host's plumbing, then Neutron's ports bound here), then Docker. The
+    // plumbing is read before the ports: a port always exists before its veth (RequestAddress makes
+    // it, CreateEndpoint plugs it), so a veth read first has its port in the later list, whereas a
+    // veth plugged between a port list and the plumbing read would look like one whose port is gone.
     let ports: NeutronPort[] | undefined;
     let records: HostPlugRecord[] | undefined;
     if (this.settings.bindHost) {
-      try {
-        ports = await this.neutron.list('ports', { 'binding:host_id': this.settings.hostId });
-      } catch (err) {
-        r.skip(`ports and host plumbing: Neutron's ports of this host could not be listed (${describeError(err)})`);
-      }
       try {
         const plugged = await this.binders.plugged();
         records = plugged.records;
         for (const w of plugged.warnings) r.skip(`host plumbing: ${w}`);
       } catch (err) {
         r.skip(`host plumbing: could not be read (${describeError(err)})`);
+      }
+      try {
+        ports = await this.neutron.list('ports', { 'binding:host_id': this.settings.hostId });
+      } catch (err) {
+        r.skip(`ports and host plumbing: Neutron's ports of this host could not be listed (${describeError(err)})`);
       }
     } else {
       r.note('ports and host plumbing: the nested port drivers bind no port to this host, so no port can be told to be this host\'s');

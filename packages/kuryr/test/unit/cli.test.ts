@@ -17,6 +17,11 @@ const PKG = new URL('../../../', import.meta.url).pathname; // dist/test/unit â†
 const VERSION = (JSON.parse(readFileSync(join(PKG, 'package.json'), 'utf8')) as { version: string }).version;
 const SERVER_BIN = join(PKG, 'bin/kuryr-server.js');
 const KURYR_BIN = join(PKG, 'bin/kuryr.js');
+/**
+ * A daemon of a unit test runs on a real host but speaks to a stand-in Neutron: it must never
+ * reconcile (the host's veths and OVS ports are not its Neutron's, and the host's Docker is real).
+ */
+const NO_HOST_RECONCILE = 'reconcile_interval = 0\ndocker_host = unix:///nonexistent/docker.sock\n';
 const run = promisify(execFile);
 
 const noProc: ProcView = {
@@ -106,7 +111,7 @@ describe('kuryr-server and kuryr command lines', () => {
     const conf = join(d, 'kuryr.conf');
     writeFileSync(
       conf,
-      `[DEFAULT]\nplugin_socket = ${join(d, 'kuryr.sock')}\nuse_json = true\nstate_path = /var/lib/kuryr\n[oslo_concurrency]\nlock_path = /var/lock/kuryr\n` +
+      `[DEFAULT]\nplugin_socket = ${join(d, 'kuryr.sock')}\nuse_json = true\n${NO_HOST_RECONCILE}state_path = /var/lib/kuryr\n[oslo_concurrency]\nlock_path = /var/lock/kuryr\n` +
         `[neutron]\nauth_type = none\nendpoint_override = http://127.0.0.1:${(neutron.address() as AddressInfo).port}\n[binding]\nhost_id = unit-test\n`,
     );
     const log = join(d, 'kuryr.log');

@@ -256,7 +256,8 @@ describe('kuryr-server: text log lines, metrics, readiness, SIGHUP', () => {
     const conf = join(dir, 'kuryr.conf');
     writeFileSync(
       conf,
-      `[DEFAULT]\nplugin_socket = ${socket}\nlog_dir = ${join(dir, 'log')}\nmetrics_uri = http://127.0.0.1:${port}\n` +
+      // never a reconcile pass: the host's veths and Docker are real, this Neutron is a stand-in
+      `[DEFAULT]\nplugin_socket = ${socket}\nlog_dir = ${join(dir, 'log')}\nmetrics_uri = http://127.0.0.1:${port}\nreconcile_interval = 0\ndocker_host = unix:///nonexistent/docker.sock\n` +
         `[neutron]\nauth_type = none\nendpoint_override = ${cloud.neutronUrl}\n[binding]\nhost_id = unit-test\n`,
     );
     const child = spawn(process.execPath, [SERVER_BIN, '--config-file', conf], { stdio: ['ignore', 'pipe', 'pipe'] });
