@@ -7,7 +7,10 @@
 #      a lab that runs another Docker Engine than KURYR_LAB_DOCKER (default 28.5)
 #      is switched to it first, and switched back at the end;
 #   3. runs the unit tests (fakes) and the integration tests (real Docker +
-#      Neutron + OVS) in one node:test run on that engine;
+#      Neutron + OVS) on that engine: two node:test runs at once (the files
+#      split below so that nothing in one stream disturbs the other), then the
+#      files that must run alone; KURYR_TEST_STREAMS=1: one run, one file after
+#      another;
 #   4. the fault injection suite (test/faults: kill -9 of the driver during churn
 #      and in a burst, Neutron and Keystone not answering, a revoked token, dockerd
 #      and ovs-vswitchd restarted by pid, fuzzed plugin requests; docs/faults.md) on
@@ -21,8 +24,8 @@
 #      default: the engines of lab/lib.sh but KURYR_LAB_DOCKER, i.e. "20.10 26.1";
 #      0 = none) it switches the lab's dockerd (KURYR_LAB_DOCKER=<ver> lab/up.sh)
 #      and runs the driver's core integration tests (skeleton, parity, port-pool,
-#      exposure) again, each engine within KURYR_TEST_ENGINE_TIMEOUT seconds
-#      (default 420).
+#      exposure) again (two at once), each engine within KURYR_TEST_ENGINE_TIMEOUT
+#      seconds (default 420).
 #   Meanwhile (it needs no lab) Node.js 24 (scripts/node24.sh: Node 24 and a
 #   better-sqlite3 built for it, installed once from the npm registry into
 #   /var/cache/kuryr-ts/node24) runs the unit tests and a daemon smoke test, within
@@ -55,7 +58,35 @@ export KURYR_LAB_DOCKER=$PRIMARY
 MATRIX=${KURYR_TEST_DOCKER_MATRIX:-$(bash lab/engine.sh list)}
 [ "$MATRIX" != 0 ] || MATRIX=
 ENGINE_TIMEOUT=${KURYR_TEST_ENGINE_TIMEOUT:-420}
-CORE=(dist/test/integration/{skeleton,parity,port-pool,exposure}.test.js)
+CORE=(dist/test/integration/{parity,exposure,skeleton,port-pool}.test.js)   # with streams: the first two, the last two at once
+# The integration files of the primary engine's run go into two streams that run at once (KURYR_TEST_STREAMS=1:
+# one run, one file after another), then the files of ALONE, one at a time with nothing beside them.
+STREAMS=${KURYR_TEST_STREAMS:-2}
+case $STREAMS in 1|2) ;; *) echo "npm test: KURYR_TEST_STREAMS=$STREAMS: want 1 or 2" >&2; exit 2 ;; esac
+# Alone: a host-wide `kuryr reconcile` with a short grace period (it would take another test's half-made port for
+# a leftover), or the lab's dockerd and daemon stopped and started (boot order).
+ALONE_NAMES=(reconcile cni-kill boot-order)
+# The first stream, in this order; every other file goes to the second (the unit tests first, the package builds
+# of image and packaging in its middle and at its end, away from the first stream's installed). Files that use the
+# two-host lab (lab/hosts.sh: multihost, zun-multihost, cni-more) share a stream: the first to end would stop the
+# hosts under the others. Within a stream nothing may stop a shared service, count the lab daemon's calls, or use
+# a CIDR, TCP port or name that a file of the other stream uses.
+FIRST_NAMES=(installed zun-multihost multihost cni-more port-pool parity neutron-late docker28 exposure tagless observability doctor spec-swap tag-creation keystone)
+SECOND_LAST=(packaging)
+integration_files() { ls dist/test/integration/*.test.js packages/zun/dist/test/integration/*.test.js 2>/dev/null; }
+split_files() { # stdin: integration files -> FIRST, SECOND, ALONE (space-separated, in run order)
+  local f n all=() first=() second=() last=() alone=()
+  mapfile -t all
+  for n in "${FIRST_NAMES[@]}"; do for f in "${all[@]}"; do [ "$(basename "$f" .test.js)" = "$n" ] && first+=("$f"); done; done
+  for n in "${ALONE_NAMES[@]}"; do for f in "${all[@]}"; do [ "$(basename "$f" .test.js)" = "$n" ] && alone+=("$f"); done; done
+  for f in "${all[@]}"; do
+    n=$(basename "$f" .test.js)
+    case " ${FIRST_NAMES[*]} ${ALONE_NAMES[*]} " in *" $n "*) continue ;; esac
+    case " ${SECOND_LAST[*]} " in *" $n "*) last+=("$f"); continue ;; esac
+    second+=("$f")
+  done
+  FIRST=${first[*]}; SECOND="${second[*]} ${last[*]}"; ALONE=${alone[*]}
+}
 # the client of the running engine (lab/up.sh keeps this link) before any other `docker`
 export PATH=/run/kuryr-lab/bin:$PATH
 LOGS=$(mktemp -d /tmp/kuryr-test.XXXXXX)
@@ -69,18 +100,8 @@ count() { # log key -> the sum of node:test's "# key N" (TAP) / "ℹ key N" (spe
 }
 engine_now() { bash lab/engine.sh running 2>/dev/null || true; }  # e.g. 28.5
 engine_full() { bash lab/engine.sh version 2>/dev/null || true; }  # e.g. 28.5.2+dfsg4
-run_tests() { # label log timeout(0 = none) node-test-args... : one node:test run; its result in SUMMARY
-  local label=$1 log=$2 limit=$3 t0 r p f s
-  shift 3
-  t0=$(date +%s)
-  set +e
-  if [ "$limit" = 0 ]; then
-    node --test --test-concurrency=1 --test-timeout=600000 "$@" 2>&1 | tee "$log"
-  else
-    timeout -k 15 "$limit" node --test --test-concurrency=1 --test-timeout=600000 "$@" 2>&1 | tee "$log"
-  fi
-  r=${PIPESTATUS[0]}
-  set -e
+account() { # label log exit-code t0 limit : the SUMMARY line and the totals of one node:test run
+  local label=$1 log=$2 r=$3 t0=$4 limit=$5 p f s
   p=$(count "$log" pass); f=$(( $(count "$log" fail) + $(count "$log" cancelled) )); s=$(count "$log" skipped)
   TOTAL_PASS=$((TOTAL_PASS + p)); TOTAL_FAIL=$((TOTAL_FAIL + f)); TOTAL_SKIP=$((TOTAL_SKIP + s))
   if [ "$r" = 124 ] || [ "$r" = 137 ]; then
@@ -91,6 +112,56 @@ run_tests() { # label log timeout(0 = none) node-test-args... : one node:test ru
   else
     SUMMARY+=("$label: ok ($p passed, $s skipped; $(( $(date +%s) - t0 ))s)")
   fi
+}
+node_test() { # timeout(0 = none) node-test-args... : node:test, one file after another
+  local limit=$1
+  shift
+  if [ "$limit" = 0 ]; then
+    node --test --test-concurrency=1 --test-timeout=600000 "$@"
+  else
+    timeout -k 15 "$limit" node --test --test-concurrency=1 --test-timeout=600000 "$@"
+  fi
+}
+run_tests() { # label log timeout(0 = none) node-test-args... : one node:test run, its output shown as it goes; its result in SUMMARY
+  local label=$1 log=$2 limit=$3 t0 r
+  shift 3
+  t0=$(date +%s)
+  set +e
+  node_test "$limit" "$@" 2>&1 | tee "$log"
+  r=${PIPESTATUS[0]}
+  set -e
+  account "$label" "$log" "$r" "$t0" "$limit"
+}
+run_streams() { # timeout(0 = none) label1 log1 files1 label2 log2 files2 ... : node:test runs at once (files: one word,
+  # space-separated); each one's output is shown when it ends (a line of progress a minute meanwhile); results in SUMMARY
+  local limit=$1 i pids=() labels=() logs=() t0 r alive
+  shift
+  t0=$(date +%s)
+  while [ $# -ge 3 ]; do
+    labels+=("$1"); logs+=("$2")
+    # shellcheck disable=SC2086  # the file list is split on purpose
+    { set +e; node_test "$limit" $3 >"$2" 2>&1; echo $? >"$2.rc"; } &
+    pids+=($!)
+    shift 3
+  done
+  while :; do
+    alive=0
+    for i in "${!pids[@]}"; do kill -0 "${pids[$i]}" 2>/dev/null && alive=$((alive + 1)); done
+    [ $alive -gt 0 ] || break
+    sleep 5
+    if [ $(( ($(date +%s) - t0) % 60 )) -lt 5 ]; then
+      for i in "${!pids[@]}"; do
+        printf 'npm test: %s: %d ok, %d not ok so far (%ds)\n' "${labels[$i]}" "$(grep -c '^ok ' "${logs[$i]}" || true)" "$(grep -c '^not ok ' "${logs[$i]}" || true)" $(( $(date +%s) - t0 ))
+      done
+    fi
+  done
+  for i in "${!pids[@]}"; do
+    wait "${pids[$i]}" || true
+    r=$(cat "${logs[$i]}.rc" 2>/dev/null || echo 1)
+    header "${labels[$i]}"
+    cat "${logs[$i]}"
+    account "${labels[$i]}" "${logs[$i]}" "$r" "$t0" "$limit"
+  done
 }
 node24_start() { # log timeout : scripts/node24.sh all in the background (it needs no lab: it runs while the lab switches engines)
   N24_T0=$(date +%s)
@@ -158,8 +229,18 @@ header "Docker Engine $PRIMARY ($(engine_full)): ${UNIT:+unit and }integration t
 if [ "$(engine_now)" != "$PRIMARY" ]; then
   echo "npm test: the lab's Docker answers as $(engine_now), not $PRIMARY (a dockerd the lab did not start?)"
 fi
-# shellcheck disable=SC2086  # $UNIT is a glob (or empty)
-run_tests "Docker $PRIMARY ($(engine_full)), all tests" "$LOGS/all.log" 0 $UNIT dist/test/integration/ packages/zun/dist/test/integration/
+split_files < <(integration_files)
+if [ "$STREAMS" = 1 ]; then
+  # shellcheck disable=SC2086  # $UNIT is a glob (or empty), the lists are split on purpose
+  run_tests "Docker $PRIMARY ($(engine_full)), all tests" "$LOGS/all.log" 0 $UNIT $FIRST $SECOND $ALONE
+else
+  echo "npm test: two streams at once (scripts/test.sh says which file goes where), then $ALONE one at a time"
+  run_streams 0 "Docker $PRIMARY ($(engine_full)), stream 1" "$LOGS/all-1.log" "$FIRST" \
+    "Docker $PRIMARY ($(engine_full)), stream 2${UNIT:+ (with the unit tests)}" "$LOGS/all-2.log" "$(echo $UNIT) $SECOND"
+  header "Docker Engine $PRIMARY: the integration tests that run alone"
+  # shellcheck disable=SC2086
+  run_tests "Docker $PRIMARY ($(engine_full)), tests run alone" "$LOGS/alone.log" 0 $ALONE
+fi
 
 if [ "${KURYR_FAULTS:-1}" = 1 ]; then
   header "Docker Engine $PRIMARY: fault injection (test/faults, seed ${KURYR_FAULTS_SEED:-kuryr-faults})"
@@ -189,7 +270,12 @@ for v in $MATRIX; do
   fi
   echo "npm test: switched to Docker $v in $(( $(date +%s) - t0 ))s"
   export KURYR_LAB_DOCKER=$v   # lab/hosts.sh and the like follow the running engine
-  run_tests "Docker $v ($(engine_full)), core tests" "$LOGS/core-$v.log" "$ENGINE_TIMEOUT" "${CORE[@]}"
+  if [ "$STREAMS" = 1 ]; then
+    run_tests "Docker $v ($(engine_full)), core tests" "$LOGS/core-$v.log" "$ENGINE_TIMEOUT" "${CORE[@]}"
+  else
+    run_streams "$ENGINE_TIMEOUT" "Docker $v ($(engine_full)), core tests 1" "$LOGS/core-$v-1.log" "${CORE[*]:0:2}" \
+      "Docker $v ($(engine_full)), core tests 2" "$LOGS/core-$v-2.log" "${CORE[*]:2}"
+  fi
 done
 
 if [ $NODE24 = 1 ]; then

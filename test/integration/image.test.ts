@@ -70,7 +70,7 @@ describe('daemon image', { timeout: 600_000 }, () => {
 
     const net = `${RUN_PREFIX}-kimg`;
     networks.push(net);
-    await docker('network', 'create', '-d', DRIVER, '--ipam-driver', DRIVER, '--subnet', '10.195.0.0/24', '--gateway', '10.195.0.1', net);
+    await docker('network', 'create', '-d', DRIVER, '--ipam-driver', DRIVER, '--subnet', '10.196.0.0/24', '--gateway', '10.196.0.1', net);
     const [a, b] = [`${RUN_PREFIX}-kimga`, `${RUN_PREFIX}-kimgb`];
     containers.push(a, b);
     await docker('run', '-d', '--name', a, '--net', net, IMAGE, 'sleep', '600');

@@ -42,7 +42,7 @@ describe('port pools', { timeout: 300_000 }, () => {
     assert.deepEqual(caps.portPools, {});
     const net = `${RUN_PREFIX}-pp`;
     networks.push(net);
-    await docker('network', 'create', '-d', NAME, '--ipam-driver', NAME, '--subnet', '10.206.0.0/24', '--gateway', '10.206.0.1', net);
+    await docker('network', 'create', '-d', NAME, '--ipam-driver', NAME, '--subnet', '10.210.0.0/24', '--gateway', '10.210.0.1', net);
     const [n] = await neutron.list('networks', { name: `kuryr-net-${(await networkId(net)).slice(0, 8)}` });
     assert.ok(n);
 
@@ -98,7 +98,7 @@ describe('port pools', { timeout: 300_000 }, () => {
     await docker('network', 'rm', net);
     assert.deepEqual(await neutron.list('ports', { network_id: n.id }), []);
     assert.deepEqual(await neutron.list('networks', { id: n.id }), []);
-    assert.deepEqual(await neutron.list('subnetpools', { name: 'kuryrPool-10.206.0.0/24' }), []);
+    assert.deepEqual(await neutron.list('subnetpools', { name: 'kuryrPool-10.210.0.0/24' }), []);
   });
 
   it('dual stack with pools on: one port per container with both addresses, IPv4 and IPv6 pings', async () => {

@@ -17,15 +17,19 @@ import {
   neutron,
   pluginCall,
   portsOfNetwork,
-  sh,
   taggedWith,
   vethNamesOnHost,
   waitFor,
 } from './support.js';
+import { startDaemon, type TestDaemon } from './daemons.js';
 
 const containers: string[] = [];
 const networks: string[] = [];
-after(() => cleanupDocker(containers, networks));
+let restarted: TestDaemon | undefined;
+after(async () => {
+  await cleanupDocker(containers, networks);
+  await restarted?.stop();
+});
 
 async function assertNothingLeft(dockerNetId: string, cidr: string, portIds: string[]): Promise<void> {
   assert.deepEqual(await taggedWith('networks', dockerNetId), [], 'no Neutron network left');
@@ -95,22 +99,30 @@ describe('walking skeleton: docker → kuryr-ts → Neutron → packets', { time
   });
 
   it('survives a daemon restart: Neutron is the only state', async () => {
+    // A daemon of its own (driver <prefix>rs), so that its restarts leave the lab's daemon, and the tests running beside this one, alone.
+    const driver = `${RUN_PREFIX}rs`;
+    const start = async (): Promise<TestDaemon> => (restarted = await startDaemon(driver, 'reconcile_interval = 0'));
+    const restart = async (): Promise<void> => {
+      await restarted?.stop();
+      await start();
+    };
+    await start();
     const net = `${RUN_PREFIX}-net2`;
     const [a, b] = [`${RUN_PREFIX}-ra`, `${RUN_PREFIX}-rb`];
     networks.push(net);
     containers.push(a, b);
-    await docker('network', 'create', '-d', 'kuryr', '--ipam-driver', 'kuryr', '--subnet', '10.11.0.0/24', '--gateway', '10.11.0.1', net);
+    await docker('network', 'create', '-d', driver, '--ipam-driver', driver, '--subnet', '10.11.0.0/24', '--gateway', '10.11.0.1', net);
     const netId = await networkId(net);
     await docker('run', '-d', '--name', a, '--net', net, IMAGE, 'sleep', '600');
-    await sh('bash', ['lab/kuryr.sh', 'restart']);
+    await restart();
     await docker('run', '-d', '--name', b, '--net', net, IMAGE, 'sleep', '600');
     const ipA = await containerIp(a, net);
     assert.match(await docker('exec', b, 'ping', '-c', '2', '-W', '2', ipA), /2 packets received/);
     const [neutronNet] = await taggedWith('networks', netId);
     const portIds = (await portsOfNetwork(neutronNet!.id)).map((p) => p.id);
-    await sh('bash', ['lab/kuryr.sh', 'restart']);
+    await restart();
     await docker('rm', '-f', a, b);
-    await sh('bash', ['lab/kuryr.sh', 'restart']);
+    await restart();
     await docker('network', 'rm', net);
     await assertNothingLeft(netId, '10.11.0.0/24', portIds);
   });

@@ -22,7 +22,7 @@ after(async () => {
 
 describe('Neutron with tag-creation (tags in the POST)', { timeout: 300_000 }, () => {
   it('docker network create in ≤ 4 Neutron calls, same names and tags, packets flow, nothing left', async () => {
-    daemon = await daemonBehindShim(`${RUN_PREFIX}tc`, tagCreationNeutron, 19900 + (process.pid % 90));
+    daemon = await daemonBehindShim(`${RUN_PREFIX}tc`, tagCreationNeutron, 19600 + (process.pid % 90));
     const socket = `/run/docker/plugins/${daemon.name}.sock`;
     const calls = (work: () => Promise<unknown>): Promise<number> => neutronCallsDuring(work, socket);
     const net = `${RUN_PREFIX}-tc`;

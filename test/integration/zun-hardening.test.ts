@@ -182,9 +182,9 @@ before(async () => {
     await neutron.create('subnets', { name: `${RUN_PREFIX}-${name}-subnet`, network_id: n.id, project_id: project, ip_version: 4, cidr });
     return n;
   };
-  netA = await mk('a', made.demoProject, '10.161.0.0/24');
-  netA2 = await mk('a2', made.demoProject, '10.162.0.0/24');
-  shared = await mk('shared', made.projectB, '10.163.0.0/24', true);
+  netA = await mk('a', made.demoProject, '10.167.0.0/24');
+  netA2 = await mk('a2', made.demoProject, '10.168.0.0/24');
+  shared = await mk('shared', made.projectB, '10.169.0.0/24', true);
 
   const db = join(tmp, 'zun.sqlite');
   config = zunConf(db);
@@ -303,7 +303,7 @@ describe('zun-api hardening on the real lab (Keystone)', { skip: !KEYSTONE && 't
   });
 
   it('a fixed IP on a network another project shares is refused (403); the network itself is usable', async () => {
-    const refused = await api('demo', 'POST', '/v1/containers', { image: IMAGE, nets: [{ network: shared.id, 'v4-fixed-ip': '10.163.0.1' }] });
+    const refused = await api('demo', 'POST', '/v1/containers', { image: IMAGE, nets: [{ network: shared.id, 'v4-fixed-ip': '10.169.0.1' }] });
     assert.equal(refused.status, 403, refused.text);
     assert.equal(refused.body.errors[0].code, 'ZUN_ERR_FIXED_IP_NOT_ALLOWED');
     assert.deepEqual((await neutron.list('ports', { network_id: shared.id })).filter((p) => p.device_owner === 'compute:kuryr'), []);
