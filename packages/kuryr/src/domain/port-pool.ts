@@ -163,11 +163,12 @@ export class PortPool {
    * this host, one address, a MAC of Neutron's, on a network whose pool ports
    * the pool has seen) and the pool is not full (`max`). The reset — its endpoint
    * tags off, then one PUT of device_id, name and groups — runs in the
-   * background: Docker does not wait for it, and the port is handed out only
-   * once it succeeded. A failed reset deletes the port. False: the caller
-   * deletes the port.
+   * background, after `settled` (the endpoint's own record on the port, when
+   * it is still in flight): Docker does not wait for it, and the port is
+   * handed out only once it succeeded. A failed reset deletes the port.
+   * False: the caller deletes the port.
    */
-  giveBack(port: NeutronPort, subnet: NeutronSubnet): boolean {
+  giveBack(port: NeutronPort, subnet: NeutronSubnet, settled?: Promise<void>): boolean {
     if (this.#returning.has(port.id) || this.holds(port.id)) return true;
     if (this.#closed.has(subnet.network_id)) return false;
     if (port.device_owner !== DEVICE_OWNER || port['binding:host_id'] !== this.settings.hostId) return false;
@@ -185,8 +186,10 @@ export class PortPool {
     this.#returning.set(port.id, { subnetId: subnet.id, networkId: subnet.network_id, done: new Promise<void>((resolve) => (settle = resolve)) });
     this.background(async () => {
       try {
+        // The endpoint's record landed meanwhile: the port's tags are read again (what to take off).
+        const tags = settled ? (await settled, (await this.neutron.show('ports', port.id)).tags) : port.tags;
         // Tags first: a port whose device_id PUT then fails still names its (gone) endpoint, and the reconciler removes it.
-        if (port.tags.length > 0) await this.neutron.replaceTags('ports', port.id, []);
+        if (tags.length > 0) await this.neutron.replaceTags('ports', port.id, []);
         const reset = await this.neutron.update('ports', port.id, update);
         if (this.#closed.has(subnet.network_id) || !this.#returning.has(port.id)) {
           await this.#deleteQuietly(port.id);
