@@ -271,7 +271,7 @@ export class PortPool {
       let again = false;
       try {
         // Identity: this host's free pool ports of the subnet that the pool does not know yet.
-        const ports = await createOnce({
+        const made = await createOnce({
           what: `${count} pool ports of subnet ${subnet.id}`,
           create: () =>
             this.neutron.createBulk(
@@ -292,6 +292,11 @@ export class PortPool {
           },
           log: this.log,
         });
+        // Read once more: Neutron (ML2) binds each port after it wrote the create's answer, so the
+        // revisions answered are already stale, and every hand-out's guarded mark would fail once
+        // (412) and cost two more calls while Docker waits.
+        const current = new Map((await this.#listFree({ network_id: subnet.network_id }).catch(() => [])).map((p) => [p.id, p]));
+        const ports = made.map((p) => current.get(p.id) ?? p);
         if (this.#closed.has(subnet.network_id)) {
           // The network is going away: these are not wanted any more.
           await Promise.all(ports.map((p) => this.neutron.delete('ports', p.id)));
