@@ -490,10 +490,11 @@ export class IpamService {
     const others = port.fixed_ips.filter((f) => !(f.subnet_id === subnet.id && normalizeIp(f.ip_address) === ip));
     if (others.length === 0) {
       // Port pools: back to the pool (reset after this answer) rather than deleted, if the pool takes it.
-      // Not while CreateEndpoint's record of the endpoint on the port is still in flight: it would land after the reset.
+      // A container removed right after its start: CreateEndpoint's record of the endpoint on the port
+      // (after its reply) may still be in flight; the reset waits for it, or the record would land after it.
       const endpoint = endpointOfPort(port);
-      const recording = endpoint !== undefined && this.ledger.holds(endpoint);
-      if (this.portPool && this.settings.bindHost && !recording && (await this.index.subnetsOf(subnet.network_id)).length === 1 && this.portPool.giveBack(port, subnet)) return;
+      const recorded = endpoint !== undefined && this.ledger.busy(endpoint) ? this.ledger.whenFree(endpoint) : undefined;
+      if (this.portPool && this.settings.bindHost && (await this.index.subnetsOf(subnet.network_id)).length === 1 && this.portPool.giveBack(port, subnet, recorded)) return;
       this.portPool?.forget(port.id);
       await this.neutron.delete('ports', port.id);
       return;

@@ -24,6 +24,8 @@ export interface LedgerOptions {
 export class Ledger {
   /** Keys (request identities, port, endpoint and network ids) of work in flight, with counts. */
   readonly #busy = new Map<string, number>();
+  /** Who waits for a busy key to be free again. */
+  readonly #waiting = new Map<string, Array<() => void>>();
   readonly #handedOut: BoundedMap<string, number>;
   readonly #pools: BoundedMap<string, number>;
   /** Live endpoints made here: port id → endpoint id, and back. */
@@ -61,14 +63,30 @@ export class Ledger {
       done = true;
       for (const k of keys) {
         const n = (this.#busy.get(k) ?? 1) - 1;
-        if (n <= 0) this.#busy.delete(k);
-        else this.#busy.set(k, n);
+        if (n > 0) {
+          this.#busy.set(k, n);
+          continue;
+        }
+        this.#busy.delete(k);
+        const waiting = this.#waiting.get(k);
+        this.#waiting.delete(k);
+        for (const go of waiting ?? []) go();
       }
     };
   }
 
   busy(key: string): boolean {
     return this.#busy.has(key);
+  }
+
+  /** Resolves once no work holds `key` (at once if none does). */
+  whenFree(key: string): Promise<void> {
+    if (!this.#busy.has(key)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const waiting = this.#waiting.get(key) ?? [];
+      waiting.push(resolve);
+      this.#waiting.set(key, waiting);
+    });
   }
 
   /** RequestAddress answered with this port: held until ReleaseAddress frees it or holdMs passes. */

@@ -163,11 +163,12 @@ export class PortPool {
    * this host, one address, a MAC of Neutron's, on a network whose pool ports
    * the pool has seen) and the pool is not full (`max`). The reset — its endpoint
    * tags off, then one PUT of device_id, name and groups — runs in the
-   * background: Docker does not wait for it, and the port is handed out only
-   * once it succeeded. A failed reset deletes the port. False: the caller
-   * deletes the port.
+   * background, after `settled` (the endpoint's own record on the port, when
+   * it is still in flight): Docker does not wait for it, and the port is
+   * handed out only once it succeeded. A failed reset deletes the port.
+   * False: the caller deletes the port.
    */
-  giveBack(port: NeutronPort, subnet: NeutronSubnet): boolean {
+  giveBack(port: NeutronPort, subnet: NeutronSubnet, settled?: Promise<void>): boolean {
     if (this.#returning.has(port.id) || this.holds(port.id)) return true;
     if (this.#closed.has(subnet.network_id)) return false;
     if (port.device_owner !== DEVICE_OWNER || port['binding:host_id'] !== this.settings.hostId) return false;
@@ -185,8 +186,10 @@ export class PortPool {
     this.#returning.set(port.id, { subnetId: subnet.id, networkId: subnet.network_id, done: new Promise<void>((resolve) => (settle = resolve)) });
     this.background(async () => {
       try {
+        // The endpoint's record landed meanwhile: the port's tags are read again (what to take off).
+        const tags = settled ? (await settled, (await this.neutron.show('ports', port.id)).tags) : port.tags;
         // Tags first: a port whose device_id PUT then fails still names its (gone) endpoint, and the reconciler removes it.
-        if (port.tags.length > 0) await this.neutron.replaceTags('ports', port.id, []);
+        if (tags.length > 0) await this.neutron.replaceTags('ports', port.id, []);
         const reset = await this.neutron.update('ports', port.id, update);
         if (this.#closed.has(subnet.network_id) || !this.#returning.has(port.id)) {
           await this.#deleteQuietly(port.id);
@@ -268,7 +271,7 @@ export class PortPool {
       let again = false;
       try {
         // Identity: this host's free pool ports of the subnet that the pool does not know yet.
-        const ports = await createOnce({
+        const made = await createOnce({
           what: `${count} pool ports of subnet ${subnet.id}`,
           create: () =>
             this.neutron.createBulk(
@@ -289,6 +292,11 @@ export class PortPool {
           },
           log: this.log,
         });
+        // Read once more: Neutron (ML2) binds each port after it wrote the create's answer, so the
+        // revisions answered are already stale, and every hand-out's guarded mark would fail once
+        // (412) and cost two more calls while Docker waits.
+        const current = new Map((await this.#listFree({ network_id: subnet.network_id }).catch(() => [])).map((p) => [p.id, p]));
+        const ports = made.map((p) => current.get(p.id) ?? p);
         if (this.#closed.has(subnet.network_id)) {
           // The network is going away: these are not wanted any more.
           await Promise.all(ports.map((p) => this.neutron.delete('ports', p.id)));

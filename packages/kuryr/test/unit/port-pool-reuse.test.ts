@@ -166,7 +166,7 @@ describe('port pools: release into the pool, demand-sized refills', () => {
     assert.equal(d.portPool!.holds(port.id), false);
   });
 
-  it("a container removed while CreateEndpoint's record is still in flight: its port is deleted, not reset under the record", async () => {
+  it("a container removed while CreateEndpoint's record is still in flight: its port goes back to the pool once the record landed, not reset under it", async () => {
     const neutron = new GatedNeutron();
     const d = buildDriver(neutron, { portPool: { min: 1, batch: 2, max: 0 } });
     const net = await d.createNetwork('10.101.0.0/24', '10.101.0.1');
@@ -178,11 +178,19 @@ describe('port pools: release into the pool, demand-sized refills', () => {
     await d.ok('NetworkDriver.CreateEndpoint', { NetworkID: net.networkId, EndpointID: endpointId, Interface: { Address: addr.Address, AddressIPv6: '', MacAddress: '' }, Options: {} });
     const port = portOf(neutron.ports, String(addr.Address))!;
     await d.ok('NetworkDriver.DeleteEndpoint', { NetworkID: net.networkId, EndpointID: endpointId });
+    const before = neutron.calls.length;
     await d.ok('IpamDriver.ReleaseAddress', { PoolID: net.poolId, Address: String(addr.Address).split('/')[0] });
-    assert.equal(d.portPool!.holds(port.id), false);
-    assert.equal(neutron.ports.some((p) => p.id === port.id), false, 'deleted as without pools');
+    assert.deepEqual(neutron.calls.slice(before), [], 'Docker waits for no Neutron call');
+    assert.equal(d.portPool!.holds(port.id), true, 'on its way back to the pool');
+    await new Promise((resolve) => setImmediate(resolve));
+    assert.equal(neutron.ports.find((p) => p.id === port.id)!.device_id, endpointId, 'the reset waits for the record');
     neutron.open();
     await d.idle();
+    assert.ok(!neutron.calls.slice(before).includes('DELETE ports'));
+    const back = neutron.ports.find((p) => p.id === port.id)!;
+    assert.equal(back.device_id, POOL_DEVICE_ID);
+    assert.deepEqual(back.tags, [], 'the record\'s endpoint tags are off again');
+    assert.equal(d.portPool!.holds(port.id), true);
   });
 
   it('a port with a MAC of its user (--mac-address) is deleted, not taken back', async () => {
