@@ -14,8 +14,8 @@
 #   4. the fault injection suite (test/faults: kill -9 of the driver during churn
 #      and in a burst, Neutron and Keystone not answering, a revoked token, dockerd
 #      and ovs-vswitchd restarted by pid, fuzzed plugin requests; docs/faults.md) on
-#      that engine, at npm test's scale (100 operations in the kill -9 churn, five at
-#      once, a kill every 10-20 s; 20 containers in the burst, 15 s outages, 3,000
+#      that engine, at npm test's scale (100 operations in the kill -9 churn, eight at
+#      once, a kill every 10-20 s; 16 containers in the burst, 10 s outages, 2,000
 #      fuzzed requests; the committed
 #      report is `npm run test:faults`' full scale), within KURYR_TEST_FAULTS_TIMEOUT
 #      seconds (default 1200); its report goes to dist/faults-report/
@@ -26,8 +26,8 @@
 #      and runs the driver's core integration tests (skeleton, parity, port-pool,
 #      exposure) again (two at once), each engine within KURYR_TEST_ENGINE_TIMEOUT
 #      seconds (default 420).
-#   Meanwhile (it needs no lab) Node.js 24 (scripts/node24.sh: Node 24 and a
-#   better-sqlite3 built for it, installed once from the npm registry into
+#   From 4 on, beside them (it needs no lab), Node.js 24 (scripts/node24.sh: Node 24
+#   and a better-sqlite3 built for it, installed once from the npm registry into
 #   /var/cache/kuryr-ts/node24) runs the unit tests and a daemon smoke test, within
 #   KURYR_TEST_NODE24_TIMEOUT seconds (default 900; KURYR_TEST_NODE24=0 skips it,
 #   --integration too); its log is printed after the matrix.
@@ -66,34 +66,22 @@ case $STREAMS in 1|2) ;; *) echo "npm test: KURYR_TEST_STREAMS=$STREAMS: want 1 
 # Alone: a host-wide `kuryr reconcile` with a short grace period (it would take another test's half-made port for
 # a leftover), or the lab's dockerd and daemon stopped and started (boot order).
 ALONE_NAMES=(reconcile cni-kill boot-order)
-# The first stream, in this order; every other file goes to the second (the unit tests first, the package builds
-# of image and packaging in its middle and at its end, away from the first stream's installed). Files that use the
-# two-host lab (lab/hosts.sh: multihost, zun-multihost, cni-more) share a stream: the first to end would stop the
-# hosts under the others. Within a stream nothing may stop a shared service, count the lab daemon's calls, or use
-# a CIDR, TCP port or name that a file of the other stream uses.
-FIRST_NAMES=(installed zun-multihost multihost cni-more port-pool parity neutron-late docker28 exposure tagless observability doctor spec-swap tag-creation keystone)
-SECOND_LAST=(packaging)
+# The first stream; every other file goes to the second (node:test runs a run's files in path order). Files that
+# use the two-host lab (lab/hosts.sh: multihost, zun-multihost, cni-more) share a stream: the first to end would
+# stop the hosts under the others. In a stream, no file may stop a shared service, count the lab daemon's calls,
+# or use a CIDR, TCP port or name that a file of the other stream uses.
+FIRST_NAMES=(installed zun-multihost multihost cni-more port-pool parity neutron-late docker28 exposure tagless observability doctor spec-swap tag-creation keystone skeleton)
 integration_files() { ls dist/test/integration/*.test.js packages/zun/dist/test/integration/*.test.js 2>/dev/null; }
-split_files() { # stdin: integration files -> FIRST, SECOND, ALONE (space-separated, in run order)
-  local f n all=() first=() second=() last=() alone=()
-  mapfile -t all
-  for n in "${FIRST_NAMES[@]}"; do for f in "${all[@]}"; do [ "$(basename "$f" .test.js)" = "$n" ] && first+=("$f"); done; done
-  for n in "${ALONE_NAMES[@]}"; do for f in "${all[@]}"; do [ "$(basename "$f" .test.js)" = "$n" ] && alone+=("$f"); done; done
-  for f in "${all[@]}"; do
+split_files() { # stdin: integration files -> FIRST, SECOND, ALONE (space-separated)
+  local f n first=() second=() alone=()
+  while IFS= read -r f; do
     n=$(basename "$f" .test.js)
-    case " ${FIRST_NAMES[*]} ${ALONE_NAMES[*]} " in *" $n "*) continue ;; esac
-    case " ${SECOND_LAST[*]} " in *" $n "*) last+=("$f"); continue ;; esac
+    case " ${FIRST_NAMES[*]} " in *" $n "*) first+=("$f"); continue ;; esac
+    case " ${ALONE_NAMES[*]} " in *" $n "*) alone+=("$f"); continue ;; esac
     second+=("$f")
   done
-  FIRST=${first[*]}; SECOND="${second[*]} ${last[*]}"; ALONE=${alone[*]}
+  FIRST=${first[*]}; SECOND=${second[*]}; ALONE=${alone[*]}
 }
-# the client of the running engine (lab/up.sh keeps this link) before any other `docker`
-export PATH=/run/kuryr-lab/bin:$PATH
-LOGS=$(mktemp -d /tmp/kuryr-test.XXXXXX)
-SUMMARY=()
-TOTAL_PASS=0 TOTAL_FAIL=0 TOTAL_SKIP=0
-rc=0
-
 header() { printf '\n%s\n== %s\n%s\n' "$(printf '=%.0s' {1..78})" "$1" "$(printf '=%.0s' {1..78})"; }
 count() { # log key -> the sum of node:test's "# key N" (TAP) / "ℹ key N" (spec) lines
   awk -v k="$2" '($1 == "#" || $1 == "ℹ") && $2 == k && $3 ~ /^[0-9]+$/ {n += $3} END {print n + 0}' "$1"
@@ -242,22 +230,24 @@ else
   run_tests "Docker $PRIMARY ($(engine_full)), tests run alone" "$LOGS/alone.log" 0 $ALONE
 fi
 
+# Node.js 24 needs no lab: it runs beside the fault suite (mostly waits: outages, grace periods) or the matrix
+NODE24=0
+if [ -n "$UNIT" ] && [ "${KURYR_TEST_NODE24:-1}" != 0 ]; then NODE24=1; node24_start "$LOGS/node24.log" "${KURYR_TEST_NODE24_TIMEOUT:-900}"; fi
+
 if [ "${KURYR_FAULTS:-1}" = 1 ]; then
   header "Docker Engine $PRIMARY: fault injection (test/faults, seed ${KURYR_FAULTS_SEED:-kuryr-faults})"
   export KURYR_FAULTS_RESULTS=$LOGS/faults
   # npm test's scale (every scenario, every figure, fewer containers and requests and a shorter
   # outage, to keep the whole run near 30 minutes); `npm run test:faults` runs the full scale of
   # docs/faults.md and writes the committed report. A knob set by the caller wins.
-  export KURYR_FAULTS_BURST=${KURYR_FAULTS_BURST:-20} KURYR_FAULTS_OUTAGE_S=${KURYR_FAULTS_OUTAGE_S:-15} \
-    KURYR_FAULTS_FUZZ=${KURYR_FAULTS_FUZZ:-3000} KURYR_FAULTS_FUZZ_FLOWS=${KURYR_FAULTS_FUZZ_FLOWS:-8} \
-    KURYR_FAULTS_KILL_GAP_S=${KURYR_FAULTS_KILL_GAP_S:-20} KURYR_FAULTS_CHURN_WORKERS=${KURYR_FAULTS_CHURN_WORKERS:-5}
+  export KURYR_FAULTS_BURST=${KURYR_FAULTS_BURST:-16} KURYR_FAULTS_OUTAGE_S=${KURYR_FAULTS_OUTAGE_S:-10} \
+    KURYR_FAULTS_FUZZ=${KURYR_FAULTS_FUZZ:-2000} KURYR_FAULTS_FUZZ_FLOWS=${KURYR_FAULTS_FUZZ_FLOWS:-8} \
+    KURYR_FAULTS_KILL_GAP_S=${KURYR_FAULTS_KILL_GAP_S:-20} KURYR_FAULTS_CHURN_WORKERS=${KURYR_FAULTS_CHURN_WORKERS:-8}
   run_tests "Docker $PRIMARY, fault injection" "$LOGS/faults.log" "${KURYR_TEST_FAULTS_TIMEOUT:-1200}" dist/test/faults/
   # the figures, with their targets: the run above already failed for any missed one
   node dist/test/faults/write-report.js --out dist/faults-report || true
 fi
 
-NODE24=0
-if [ -n "$UNIT" ] && [ "${KURYR_TEST_NODE24:-1}" != 0 ]; then NODE24=1; node24_start "$LOGS/node24.log" "${KURYR_TEST_NODE24_TIMEOUT:-900}"; fi
 for v in $MATRIX; do
   [ "$v" != "$PRIMARY" ] || continue
   header "Docker Engine $v: core integration tests (${CORE[*]##*/})"
@@ -279,7 +269,7 @@ for v in $MATRIX; do
 done
 
 if [ $NODE24 = 1 ]; then
-  header "Node.js 24: unit tests and a daemon smoke test (scripts/node24.sh, run during the engine matrix)"
+  header "Node.js 24: unit tests and a daemon smoke test (scripts/node24.sh, run beside the fault suite and the matrix)"
   node24_finish "$LOGS/node24.log" "${KURYR_TEST_NODE24_TIMEOUT:-900}"
 fi
 

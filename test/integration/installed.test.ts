@@ -9,7 +9,7 @@
  * and the daemon stopped by its pid; and `--version` of every installed command.
  */
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startDaemon, type TestDaemon } from './daemons.js';
@@ -41,16 +41,17 @@ describe('installed from the npm tarballs', { timeout: 1_800_000 }, () => {
     );
     // One command for the three. better-sqlite3 (of @kuryr-ts/zun) takes its native addon from a
     // local prebuild, as an offline host does (docs/install.md): the one this checkout's npm ci built
-    // for this Node.js, packed the way prebuild-install looks for it (else it compiles, ~90 s).
+    // for this Node.js, packed the way prebuild-install looks for it, and named in a
+    // .prebuild-installrc above the prefix, where prebuild-install finds it from the package's
+    // directory (else it compiles, ~90 s).
     const sqlite = JSON.parse(readFileSync(`${REPO}node_modules/better-sqlite3/package.json`, 'utf8')) as { version: string };
     const prebuilds = join(work, 'prebuilds');
     const addon = `${REPO}node_modules/better-sqlite3/build/Release/better_sqlite3.node`;
-    const local: string[] = [];
     if (existsSync(addon)) {
       await sh('bash', ['-c', 'mkdir -p "$1/stage/build/Release" && cp "$2" "$1/stage/build/Release/" && tar -C "$1/stage" -czf "$1/$3" build', '-', prebuilds, addon, `better-sqlite3-v${sqlite.version}-node-v${process.versions.modules}-${process.platform}-${process.arch}.tar.gz`]);
-      local.push(`prebuild-install_local-prebuilds=${prebuilds}`);
+      writeFileSync(join(work, '.prebuild-installrc'), `local-prebuilds=${prebuilds}\n`);
     }
-    await sh('env', ['JOBS=2', ...local, 'npm', 'install', '-g', '--prefix', prefix, '--allow-scripts=better-sqlite3', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs], 1_200_000);
+    await sh('env', ['JOBS=2', 'npm', 'install', '-g', '--prefix', prefix, '--allow-scripts=better-sqlite3', '--no-audit', '--no-fund', '--loglevel=error', ...tarballs], 1_200_000);
   }, { timeout: 1_500_000 });
 
   it('every installed command answers --version with the packages’ version', async () => {
