@@ -82,6 +82,13 @@ split_files() { # stdin: integration files -> FIRST, SECOND, ALONE (space-separa
   done
   FIRST=${first[*]}; SECOND=${second[*]}; ALONE=${alone[*]}
 }
+# the client of the running engine (lab/up.sh keeps this link) before any other `docker`
+export PATH=/run/kuryr-lab/bin:$PATH
+LOGS=$(mktemp -d /tmp/kuryr-test.XXXXXX)
+SUMMARY=()
+TOTAL_PASS=0 TOTAL_FAIL=0 TOTAL_SKIP=0
+rc=0
+
 header() { printf '\n%s\n== %s\n%s\n' "$(printf '=%.0s' {1..78})" "$1" "$(printf '=%.0s' {1..78})"; }
 count() { # log key -> the sum of node:test's "# key N" (TAP) / "ℹ key N" (spec) lines
   awk -v k="$2" '($1 == "#" || $1 == "ℹ") && $2 == k && $3 ~ /^[0-9]+$/ {n += $3} END {print n + 0}' "$1"
