@@ -65,7 +65,7 @@ async function cleanup(lab: Lab): Promise<Results['cleanup']> {
       const nid = await neutronNetworkOf(neutron, id);
       if (nid) dockerNets.push(nid);
     }
-    const pools = (await neutron.list('subnetpools', { fields: ['id', 'name'] })).filter((p) => /^kuryrPool-(10\.23[0-9]\.|fd00:be:)/.test(p.name));
+    const pools = (await neutron.list('subnetpools', { fields: ['id', 'name'] })).filter((p) => /^kuryrPool-(10\.23[0-9]\.|fd00:be:)/.test(p.name) || p.name === `${RUN}-floor`);
     leaks.networks = plugNets.length + floor.length + dockerNets.length;
     leaks.subnetpools = pools.length;
     leaks.ports = floorPorts.length;
