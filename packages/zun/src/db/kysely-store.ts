@@ -24,7 +24,12 @@ export async function openDatabase(url: string): Promise<Kysely<Database>> {
   if (pgUrl) {
     const pg = await import('pg');
     const connectionString = `postgresql://${url.slice(pgUrl[0].length)}`;
-    return new Kysely<Database>({ dialect: new PostgresDialect({ pool: new pg.default.Pool({ connectionString, max: 5 }) }) });
+    const pool = new pg.default.Pool({ connectionString, max: 5 });
+    // An idle connection the server ended (a PostgreSQL restart, an administrator's termination, a
+    // network cut): the pool drops it and the next query opens another. Unheard, the pool's error
+    // event would end the process.
+    pool.on('error', () => undefined);
+    return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   }
   const m = /^sqlite:(?:\/\/)?(.*)$/.exec(url);
   if (!m) throw new Error(`[database] connection ${redactUrl(url)}: use sqlite:///path/to/zun.db or postgresql://user@host:port/db`);

@@ -36,6 +36,19 @@ describe('zun database (PostgreSQL, the lab cluster)', () => {
     }
   });
 
+  it('survives the server ending its idle connections (a restart, an administrator)', async () => {
+    const store = await openStore(url);
+    try {
+      assert.deepEqual(await store.networks.list({ projectId: 'p-none' }), []);
+      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [DB]);
+      await new Promise((r) => setTimeout(r, 200));
+      // the process is still here, and the next query gets a new connection
+      assert.deepEqual(await store.networks.list({ projectId: 'p-none' }), []);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('runs the network + container workflow through the API', async () => {
     const h = await harness(url);
     try {
