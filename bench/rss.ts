@@ -28,7 +28,8 @@ import { FakeNeutron } from '@kuryr-ts/openstack/testing/fake-neutron';
 import { pluginRequest } from '../test/lab-support/plugin-socket.js';
 import { randomHex, randomMac, sleep } from './util.js';
 
-const KURYR_BIN = new URL('../../packages/kuryr/bin/kuryr.js', import.meta.url).pathname; // dist/bench → the repository
+/** The daemon's entry point: this checkout's (dist/bench → the repository), or KURYR_BIN (another checkout's, to compare). */
+const KURYR_BIN = process.env.KURYR_BIN ?? new URL('../../packages/kuryr/bin/kuryr.js', import.meta.url).pathname;
 const PLURAL: Record<string, string> = {
   agents: 'agents',
   networks: 'networks',
@@ -190,6 +191,8 @@ interface Run {
   /** [what, VmRSS MB] in order. */
   rows: Array<[string, number]>;
   cpuMsPerCall: number;
+  /** Wall time per call as seen over the socket (the stand-in Neutron shares this process). */
+  wallMsPerCall: number;
   calls: number;
   idle: Record<string, number>;
   after: Record<string, number> | undefined;
@@ -225,19 +228,23 @@ async function measure(flags: string[], cycles: number, step: number): Promise<R
     const idle = await mem.read(child);
     let calls = 0;
     const cpu0 = cpuMs(pid);
+    const wall0 = performance.now();
     let after: Record<string, number> | undefined;
     for (let i = 0; i < cycles; i++) {
       calls += await cycle(socket, i);
       if ((i + 1) % step === 0 || i + 1 === cycles) rows.push([`after ${i + 1} cycles (${calls} calls)`, rssMB(pid)]);
     }
     const cpu = cpuMs(pid) - cpu0;
+    const wall = performance.now() - wall0;
     if (cycles > 0) {
       await sleep(5000);
-      rows.push(['5 s later', rssMB(pid)]);
+      rows.push(['idle 5 s later', rssMB(pid)]);
       after = await mem.read(child);
+      await sleep(25_000); // V8's memory reducer shrinks an idle heap after a while
+      rows.push(['idle 30 s later', rssMB(pid)]);
     }
     const stats = JSON.parse((await pluginRequest(socket, '/kuryr/stats', '', { method: 'GET', timeoutMs: 5000 })).body) as Record<string, unknown>;
-    return { rows, cpuMsPerCall: calls ? cpu / calls : 0, calls, idle, after, stats };
+    return { rows, cpuMsPerCall: calls ? cpu / calls : 0, wallMsPerCall: calls ? wall / calls : 0, calls, idle, after, stats };
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => setTimeout(r, 1000));
@@ -264,7 +271,10 @@ async function main(): Promise<void> {
     console.log(`| ${what} | ${median(xs)} | ${xs.join(', ')} |`);
   });
   const last = all.at(-1)!;
-  if (cycles > 0) console.log(`\ndaemon CPU per call: ${median(all.map((r) => r.cpuMsPerCall)).toFixed(2)} ms (${all.map((r) => r.cpuMsPerCall.toFixed(2)).join(', ')}; ${last.calls} calls a run)`);
+  if (cycles > 0) {
+    const per = (f: (r: Run) => number): string => `${median(all.map(f)).toFixed(2)} ms (${all.map((r) => f(r).toFixed(2)).join(', ')})`;
+    console.log(`\nper call (${last.calls} calls a run): daemon CPU ${per((r) => r.cpuMsPerCall)}, wall ${per((r) => r.wallMsPerCall)}`);
+  }
   console.log(`memoryUsage MB idle: ${JSON.stringify(last.idle)}`);
   if (last.after) console.log(`memoryUsage MB after: ${JSON.stringify(last.after)}`);
   console.log(`daemon caches after: ${JSON.stringify({ caches: last.stats.caches, ledger: last.stats.ledger, portPools: last.stats.portPools })}`);
