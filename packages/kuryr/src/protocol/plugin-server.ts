@@ -18,7 +18,8 @@ import { AppError, type ErrorKind } from '@kuryr-ts/openstack/errors';
 import type { OpStats } from '@kuryr-ts/openstack/lib/op-stats';
 import { inRequestScope, observabilityRoutes, requestIdOptions, requestScope, type ObservabilityEndpoints } from '@kuryr-ts/openstack/observability/http';
 import type { RouteTable } from './libnetwork/route-table.js';
-import { requestSchema, type ErrorResponse, type ResponseOf } from './libnetwork/wire.js';
+import type { ErrorResponse, ResponseOf } from './libnetwork/wire.js';
+import { requestSchema } from './libnetwork/wire-schemas.js';
 
 export const PLUGIN_CONTENT_TYPE = 'application/vnd.docker.plugins.v1+json';
 

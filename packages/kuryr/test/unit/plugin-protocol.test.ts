@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { Value } from 'typebox/value';
 import { methods, type Method } from '../../src/protocol/libnetwork/wire.js';
+import { REQUEST_SCHEMAS } from '../../src/protocol/libnetwork/wire-schemas.js';
 import { buildDriver, dockerId } from '../harness.js';
 
 describe('libnetwork wire protocol (Docker 20.10)', () => {
@@ -137,5 +138,14 @@ describe('libnetwork wire protocol (Docker 20.10)', () => {
     const res = await d.call('IpamDriver.RequestPool', { AddressSpace: 'x', Pool: '10.9.0.5/24', SubPool: '', Options: {}, V6: false });
     assert.equal(res.status, 400);
     assert.match(String(res.json.Error), /host bits set \(did you mean 10\.9\.0\.0\/24\?\)/);
+  });
+
+  it("validates against wire.ts's request schemas: wire-schemas.ts is generated from them (node scripts/wire-schemas.mjs)", () => {
+    const declared = Object.fromEntries(
+      Object.entries(methods)
+        .filter(([, spec]) => 'request' in spec)
+        .map(([method, spec]) => [method, JSON.parse(JSON.stringify((spec as { request: object }).request)) as object]),
+    );
+    assert.deepEqual(REQUEST_SCHEMAS, declared, 'wire.ts changed: run `npx tsc -b && node scripts/wire-schemas.mjs`');
   });
 });

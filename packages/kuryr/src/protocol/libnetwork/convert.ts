@@ -7,7 +7,8 @@ import { BadRequestError } from '@kuryr-ts/openstack/errors';
 import { parseCidr } from '@kuryr-ts/openstack/lib/cidr';
 import type { JoinResult } from '../../domain/endpoint-service.js';
 import type { IpamData } from '../../domain/network-service.js';
-import { GENERIC_OPTIONS, type IPAMData, type JoinResponse, type ResponseOf } from './wire.js';
+import type { IPAMData, JoinResponse, ResponseOf } from './wire.js';
+import { GENERIC_OPTIONS } from './wire-options.js';
 
 /** CreateNetwork's IPv4Data/IPv6Data: the CIDRs are checked here, with the field they came in. */
 export function toIpamData(field: string, items: IPAMData[] | null | undefined): IpamData[] {

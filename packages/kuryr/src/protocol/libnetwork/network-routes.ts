@@ -8,7 +8,7 @@ import type { NetworkService } from '../../domain/network-service.js';
 import type { DriverSettings } from '../../domain/settings.js';
 import { genericOptions, gwAllocCheckResponse, joinResponse, toIpamData } from './convert.js';
 import { routeTable, type RouteTable } from './route-table.js';
-import { ENABLE_IPV6 } from './wire.js';
+import { ENABLE_IPV6 } from './wire-options.js';
 
 export function networkRoutes(
   networks: NetworkService,

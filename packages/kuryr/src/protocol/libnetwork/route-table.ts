@@ -1,4 +1,5 @@
-import { requestSchema, type Method, type RequestOf, type ResponseOf } from './wire.js';
+import type { Method, RequestOf, ResponseOf } from './wire.js';
+import { requestSchema } from './wire-schemas.js';
 
 /** One libnetwork method: `noArgs` methods accept an empty body (Docker sends none). */
 export interface RouteSpec {

@@ -205,11 +205,6 @@ type Spec<M extends Method> = (typeof methods)[M];
 export type RequestOf<M extends Method> = Spec<M> extends { request: infer S extends TSchema } ? Static<S> : Record<string, never>;
 export type ResponseOf<M extends Method> = Static<Spec<M>['response']>;
 
-/** The request schema of a method, if it takes arguments. */
-export function requestSchema(method: string): TSchema | undefined {
-  const spec: { request?: TSchema } | undefined = (methods as Record<string, { request?: TSchema }>)[method];
-  return spec?.request;
-}
-
-export const GENERIC_OPTIONS = 'com.docker.network.generic';
-export const ENABLE_IPV6 = 'com.docker.network.enable_ipv6';
+// The daemon validates with the same schemas as plain JSON (wire-schemas.ts, generated from `methods`): it does not load TypeBox.
+export { requestSchema } from './wire-schemas.js';
+export { ENABLE_IPV6, GENERIC_OPTIONS } from './wire-options.js';
