@@ -6,11 +6,11 @@
 #      case, stops exactly what it started at the end (lab/down.sh, by pid);
 #      a lab that runs another Docker Engine than KURYR_LAB_DOCKER (default 28.5)
 #      is switched to it first, and switched back at the end;
-#   3. runs the unit tests (fakes) and the integration tests (real Docker +
-#      Neutron + OVS) on that engine: two node:test runs at once (the files
-#      split below so that nothing in one stream disturbs the other), then the
-#      files that must run alone; KURYR_TEST_STREAMS=1: one run, one file after
-#      another;
+#   3. runs the integration tests (real Docker + Neutron + OVS) on that engine:
+#      two node:test runs at once (the files split below so that nothing in one
+#      stream disturbs the other), then the files that must run alone, with the
+#      unit tests (fakes, no lab) beside them; KURYR_TEST_STREAMS=1: one run of
+#      everything, one file after another;
 #   4. the fault injection suite (test/faults: kill -9 of the driver during churn
 #      and in a burst, Neutron and Keystone not answering, a revoked token, dockerd
 #      and ovs-vswitchd restarted by pid, fuzzed plugin requests; docs/faults.md) on
@@ -70,7 +70,7 @@ ALONE_NAMES=(reconcile cni-kill boot-order)
 # use the two-host lab (lab/hosts.sh: multihost, zun-multihost, cni-more) share a stream: the first to end would
 # stop the hosts under the others. In a stream, no file may stop a shared service, count the lab daemon's calls,
 # or use a CIDR, TCP port or name that a file of the other stream uses.
-FIRST_NAMES=(installed zun-multihost multihost cni-more port-pool parity neutron-late docker28 exposure tagless observability doctor spec-swap tag-creation keystone skeleton)
+FIRST_NAMES=(installed zun-multihost multihost cni-more port-pool parity neutron-late docker28 exposure tagless observability doctor spec-swap tag-creation keystone)
 integration_files() { ls dist/test/integration/*.test.js packages/zun/dist/test/integration/*.test.js 2>/dev/null; }
 split_files() { # stdin: integration files -> FIRST, SECOND, ALONE (space-separated)
   local f n first=() second=() alone=()
@@ -95,17 +95,17 @@ count() { # log key -> the sum of node:test's "# key N" (TAP) / "ℹ key N" (spe
 }
 engine_now() { bash lab/engine.sh running 2>/dev/null || true; }  # e.g. 28.5
 engine_full() { bash lab/engine.sh version 2>/dev/null || true; }  # e.g. 28.5.2+dfsg4
-account() { # label log exit-code t0 limit : the SUMMARY line and the totals of one node:test run
-  local label=$1 log=$2 r=$3 t0=$4 limit=$5 p f s
+account() { # label log exit-code t0 limit [end] : the SUMMARY line and the totals of one node:test run
+  local label=$1 log=$2 r=$3 t0=$4 limit=$5 end=${6:-$(date +%s)} p f s
   p=$(count "$log" pass); f=$(( $(count "$log" fail) + $(count "$log" cancelled) )); s=$(count "$log" skipped)
   TOTAL_PASS=$((TOTAL_PASS + p)); TOTAL_FAIL=$((TOTAL_FAIL + f)); TOTAL_SKIP=$((TOTAL_SKIP + s))
   if [ "$r" = 124 ] || [ "$r" = 137 ]; then
     SUMMARY+=("$label: TIMED OUT after ${limit}s ($p passed, $f failed before)"); rc=1
     TOTAL_FAIL=$((TOTAL_FAIL + 1))
   elif [ "$r" != 0 ]; then
-    SUMMARY+=("$label: FAILED (exit $r; $p passed, $f failed, $s skipped; $(( $(date +%s) - t0 ))s)"); rc=1
+    SUMMARY+=("$label: FAILED (exit $r; $p passed, $f failed, $s skipped; $((end - t0))s)"); rc=1
   else
-    SUMMARY+=("$label: ok ($p passed, $s skipped; $(( $(date +%s) - t0 ))s)")
+    SUMMARY+=("$label: ok ($p passed, $s skipped; $((end - t0))s)")
   fi
 }
 node_test() { # timeout(0 = none) node-test-args... : node:test, one file after another
@@ -135,7 +135,7 @@ run_streams() { # timeout(0 = none) label1 log1 files1 label2 log2 files2 ... : 
   while [ $# -ge 3 ]; do
     labels+=("$1"); logs+=("$2")
     # shellcheck disable=SC2086  # the file list is split on purpose
-    { set +e; node_test "$limit" $3 >"$2" 2>&1; echo $? >"$2.rc"; } &
+    { set +e; node_test "$limit" $3 >"$2" 2>&1; echo $? >"$2.rc"; date +%s >"$2.end"; } &
     pids+=($!)
     shift 3
   done
@@ -155,9 +155,23 @@ run_streams() { # timeout(0 = none) label1 log1 files1 label2 log2 files2 ... : 
     r=$(cat "${logs[$i]}.rc" 2>/dev/null || echo 1)
     header "${labels[$i]}"
     cat "${logs[$i]}"
-    account "${labels[$i]}" "${logs[$i]}" "$r" "$t0" "$limit"
+    account "${labels[$i]}" "${logs[$i]}" "$r" "$t0" "$limit" "$(cat "${logs[$i]}.end" 2>/dev/null || date +%s)"
   done
 }
+bg_start() { # name log command... : a run beside the others, output only into log
+  { set +e; "${@:3}" >"$2" 2>&1; echo $? >"$2.rc"; date +%s >"$2.end"; } &
+  BG_PIDS+=($!); BG_NAMES+=("$1"); BG_LOGS+=("$2"); BG_T0+=("$(date +%s)")
+}
+bg_wait() { # name : waits for that background run; its exit code in BG_RC (the run's output stays in its log)
+  local i
+  BG_RC=1
+  for i in "${!BG_NAMES[@]}"; do
+    [ "${BG_NAMES[$i]}" = "$1" ] || continue
+    wait "${BG_PIDS[$i]}" || true
+    BG_RC=$(cat "${BG_LOGS[$i]}.rc" 2>/dev/null || echo 1)
+  done
+}
+BG_PIDS=() BG_NAMES=() BG_LOGS=() BG_T0=()
 node24_start() { # log timeout : scripts/node24.sh all in the background (it needs no lab: it runs while the lab switches engines)
   N24_T0=$(date +%s)
   timeout -k 15 "$2" bash scripts/node24.sh all >"$1" 2>&1 &
@@ -198,6 +212,7 @@ finish() {
     KURYR_LAB_DOCKER=$BEFORE bash lab/up.sh || { echo "npm test: could not switch the lab back to Docker $BEFORE" >&2; e=1; }
   fi
   [ -z "${N24_PID:-}" ] || kill "$N24_PID" 2>/dev/null || true
+  for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   rm -rf "$LOGS"
   exit $e
 }
@@ -229,12 +244,21 @@ if [ "$STREAMS" = 1 ]; then
   # shellcheck disable=SC2086  # $UNIT is a glob (or empty), the lists are split on purpose
   run_tests "Docker $PRIMARY ($(engine_full)), all tests" "$LOGS/all.log" 0 $UNIT $FIRST $SECOND $ALONE
 else
-  echo "npm test: two streams at once (scripts/test.sh says which file goes where), then $ALONE one at a time"
+  echo "npm test: two streams at once (scripts/test.sh says which file goes where), then $ALONE one at a time${UNIT:+ with the unit tests beside them}"
   run_streams 0 "Docker $PRIMARY ($(engine_full)), stream 1" "$LOGS/all-1.log" "$FIRST" \
-    "Docker $PRIMARY ($(engine_full)), stream 2${UNIT:+ (with the unit tests)}" "$LOGS/all-2.log" "$(echo $UNIT) $SECOND"
+    "Docker $PRIMARY ($(engine_full)), stream 2" "$LOGS/all-2.log" "$SECOND"
+  # the unit tests need no lab: beside the tests that run alone (they leave the host's veths, Docker and Neutron alone)
+  # shellcheck disable=SC2086
+  [ -z "$UNIT" ] || bg_start unit "$LOGS/unit.log" node_test 0 $UNIT
   header "Docker Engine $PRIMARY: the integration tests that run alone"
   # shellcheck disable=SC2086
   run_tests "Docker $PRIMARY ($(engine_full)), tests run alone" "$LOGS/alone.log" 0 $ALONE
+  if [ -n "$UNIT" ]; then
+    bg_wait unit
+    header "Unit tests (Node.js $(node -v), run beside the tests that ran alone)"
+    cat "$LOGS/unit.log"
+    account "Node.js $(node -v), unit tests" "$LOGS/unit.log" "$BG_RC" "${BG_T0[0]}" 0 "$(cat "$LOGS/unit.log.end" 2>/dev/null || date +%s)"
+  fi
 fi
 
 # Node.js 24 needs no lab: it runs beside the fault suite (mostly waits: outages, grace periods) or the matrix

@@ -206,6 +206,10 @@ export class NeutronClient implements NeutronApi {
     const observer = this.opts.observer;
     const started = performance.now();
     const report = (status: string): void => observer?.({ ...neutronOperation(method, path), status, seconds: (performance.now() - started) / 1000 });
+    // Halfway to the timeout Keystone is asked too: Neutron hangs while it cannot validate the token,
+    // and Keystone may be back by the time the call gives up.
+    let keystoneHalfway: Promise<string> | undefined;
+    const halfway = this.auth.reachable ? setTimeout(() => (keystoneHalfway = this.#keystoneHint()), Math.max(1000, this.opts.timeoutMs / 2)) : undefined;
     let res: Response;
     try {
       // the auth's fetch carries the TLS settings (CA file, insecure) when there are any
@@ -216,11 +220,14 @@ export class NeutronClient implements NeutronApi {
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       });
     } catch (err) {
+      clearTimeout(halfway);
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
       const detail = cause?.code ?? cause?.message ?? (err as Error).message;
       report('error');
-      throw new NeutronError(method, `/v2.0${path}`, undefined, undefined, `${detail} (${base})${await this.#keystoneHint()}`, { cause: cause ?? err });
+      const hint = (await keystoneHalfway) || (await this.#keystoneHint());
+      throw new NeutronError(method, `/v2.0${path}`, undefined, undefined, `${detail} (${base})${hint}`, { cause: cause ?? err });
     }
+    clearTimeout(halfway);
     const text = await res.text();
     report(String(res.status));
     if (res.ok) {

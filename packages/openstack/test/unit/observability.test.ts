@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { NeutronError } from '../../src/errors.js';
 import { KeystoneAuth } from '../../src/keystone/keystone-auth.js';
@@ -189,6 +190,27 @@ describe('request ids and metrics on the wire (loopback Keystone + Neutron)', ()
       () => new NeutronClient(up, { timeoutMs: 2000, attempts: 1, stats: new OpStats() }).show('ports', 'p1'),
       (err: Error) => !err.message.includes('Keystone'),
     );
+  });
+
+  it('Keystone away while Neutron hangs, back by the time the call gives up: the error still names Keystone', async () => {
+    const hung: Socket[] = [];
+    const server = createServer((socket) => void hung.push(socket)); // accepts, never answers
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const t0 = performance.now();
+    let probes = 0;
+    const auth = Object.assign(new NoAuth(`http://127.0.0.1:${(server.address() as AddressInfo).port}`), {
+      reachable: async (): Promise<void> => {
+        probes++;
+        if (performance.now() - t0 < 1500) throw new Error('Keystone (GET http://127.0.0.1:2/v3) is unreachable: ETIMEDOUT');
+      },
+    });
+    try {
+      await assert.rejects(() => new NeutronClient(auth, { timeoutMs: 2000, attempts: 1, stats: new OpStats() }).show('ports', 'p1'), /; Keystone \(GET http:\/\/127\.0\.0\.1:2\/v3\) is unreachable: ETIMEDOUT: Neutron cannot validate tokens without it/);
+      assert.equal(probes, 1, 'asked once, halfway; not again when the call gave up');
+    } finally {
+      for (const s of hung) s.destroy();
+      await new Promise((r) => server.close(r));
+    }
   });
 
   it('Keystone gets the id on token requests; reachable() asks for no token', async () => {
