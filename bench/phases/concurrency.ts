@@ -177,8 +177,9 @@ export async function concurrencyPhase(ctx: BenchContext): Promise<NonNullable<R
 
 /**
  * The same bursts on the port-pool daemon: n serial starts, their removal at
- * once (the ports go back to the pool), n starts at once, their removal at
- * once. Its Neutron calls come from its own counter (it does not use the proxy).
+ * once (the ports go back to the pool; the burst waits, up to 2 min, until
+ * the pool holds n ports again), n starts at once, their removal at once. Its
+ * Neutron calls come from its own counter (it does not use the proxy).
  */
 async function withPools(ctx: BenchContext, n: number): Promise<NonNullable<NonNullable<Results['concurrency']>['pools']>> {
   const { run: RUN, image: IMAGE } = ctx.names;
@@ -197,6 +198,8 @@ async function withPools(ctx: BenchContext, n: number): Promise<NonNullable<NonN
     const parNames = Array.from({ length: n }, (_, i) => `${RUN}-qp${i}`);
     const serial = await burst(ctx, serialNames, false, runArgs, false);
     const rmAfterSerial = await burst(ctx, serialNames, true, rmArgs, false);
+    // The removals gave their ports back; each is handed out again once its reset (after Docker's answer) is done.
+    await waitForPool(d, n, 120_000);
     const freeBefore = (await poolReading(d)).free;
     const parallel = await burst(ctx, parNames, true, runArgs, false);
     const inspect = await docker('inspect', '-f', `{{.Name}} {{(index .NetworkSettings.Networks "${net}").IPAddress}}`, ...parNames);
