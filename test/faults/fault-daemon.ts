@@ -10,10 +10,9 @@
  * when nothing is in flight), a short grace period (so that the leftovers of
  * a crash a few seconds old are removed), a bounded Neutron timeout.
  */
-import { execFile } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { startKuryrDaemon, type KuryrDaemon } from '../lab-support/kuryr-daemon.js';
-import { LAB_KURYR_CONF, REPO } from '../lab-support/lab-host.js';
+import { runReconcile } from '../lab-support/kuryr-reconcile.js';
 import { kuryrStats, type KuryrStats } from '../lab-support/plugin-socket.js';
 import { knobs } from './knobs.js';
 
@@ -152,25 +151,12 @@ export class FaultDaemon {
   }
 
   /** `kuryr reconcile --json [--dry-run]` with this daemon's config (the daemon runs the pass). */
-  reconcile(dryRun = false): Promise<ReconcileRun> {
-    const args = [`${REPO}packages/kuryr/bin/kuryr.js`, 'reconcile', '--json', '--config-file', LAB_KURYR_CONF, '--config-file', this.confFile];
-    if (dryRun) args.push('--dry-run');
+  async reconcile(dryRun = false): Promise<ReconcileRun> {
     const t0 = performance.now();
-    return new Promise((resolve, reject) => {
-      execFile(process.execPath, args, { timeout: 600_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-        const status = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-        let report: ReconcileReport;
-        try {
-          report = JSON.parse(stdout) as ReconcileReport;
-        } catch {
-          reject(new Error(`kuryr reconcile: exit ${status}, no JSON report: ${`${stdout}${stderr}`.trim().slice(0, 600)}`));
-          return;
-        }
-        const removed: Record<string, number> = {};
-        for (const f of report.findings) if (f.outcome === 'removed' || f.outcome === 'reset') removed[f.kind] = (removed[f.kind] ?? 0) + 1;
-        resolve({ status, report, removed, ms: performance.now() - t0 });
-      });
-    });
+    const { status, report } = await runReconcile<ReconcileReport>(this.confFile, { dryRun, timeoutMs: 600_000 });
+    const removed: Record<string, number> = {};
+    for (const f of report.findings) if (f.outcome === 'removed' || f.outcome === 'reset') removed[f.kind] = (removed[f.kind] ?? 0) + 1;
+    return { status, report, removed, ms: performance.now() - t0 };
   }
 }
 

@@ -11,7 +11,6 @@
  * All traffic stays inside the Neutron networks and namespaces made here.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,10 +19,10 @@ import { after, describe, it } from 'node:test';
 import { cniPortName, TAG_CNI_CONTAINER } from '@kuryr-ts/kuryr/domain/cni-naming';
 import type { ReconcileReport } from '@kuryr-ts/kuryr/domain/reconcile-report';
 import type { NeutronPort } from '@kuryr-ts/openstack/neutron/types';
-import { LAB_KURYR_CONF } from '../lab-support/lab-host.js';
+import { runReconcile, type ReconcileOutput } from '../lab-support/kuryr-reconcile.js';
 import { kuryrCni } from './cni-plugin.js';
 import { startDaemon, type StartedDaemon } from './daemons.js';
-import { REPO, RUN_PREFIX, neutron, sh, waitFor } from './support.js';
+import { RUN_PREFIX, neutron, sh, waitFor } from './support.js';
 
 const cniPortsOf = (containerId: string): Promise<NeutronPort[]> => neutron.list('ports', { tags: `${TAG_CNI_CONTAINER}${containerId}` });
 
@@ -45,19 +44,7 @@ describe('CNI mode: a daemon killed in the middle of ADD', { timeout: 120_000 },
   });
 
   /** `kuryr reconcile --json` with the test daemon's config: its exit status and report. */
-  function reconcile(): Promise<{ status: number; report: ReconcileReport; stderr: string }> {
-    const args = [`${REPO}packages/kuryr/bin/kuryr.js`, 'reconcile', '--json', '--config-file', LAB_KURYR_CONF, '--config-file', CONF];
-    return new Promise((resolve, reject) => {
-      execFile(process.execPath, args, { timeout: 120_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-        const status = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-        try {
-          resolve({ status, report: JSON.parse(stdout) as ReconcileReport, stderr });
-        } catch {
-          reject(new Error(`kuryr reconcile: exit ${status}, no JSON report: ${stdout}${stderr}`));
-        }
-      });
-    });
-  }
+  const reconcile = (): Promise<ReconcileOutput<ReconcileReport>> => runReconcile<ReconcileReport>(CONF, { timeoutMs: 120_000 });
 
   it('the plugin fails with a CNI error; after the grace period kuryr reconcile leaves no port, veth, OVS port or interface; DEL succeeds', async () => {
     // a Neutron network of the test's own

@@ -13,13 +13,12 @@
  * their ports and the user's ports are untouched and still talk.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { after, describe, it } from 'node:test';
 import type { ReconcileReport } from '@kuryr-ts/kuryr/domain/reconcile-report';
-import { LAB_KURYR_CONF } from '../lab-support/lab-host.js';
+import { runReconcile, type ReconcileOutput } from '../lab-support/kuryr-reconcile.js';
 import { startDaemon, type TestDaemon } from './daemons.js';
-import { IMAGE, REPO, RUN_PREFIX, cleanupDocker, containerIp, docker, hostId, networkId, neutron, waitFor, pluginCall, pluginGet, sh } from './support.js';
+import { IMAGE, RUN_PREFIX, cleanupDocker, containerIp, docker, hostId, networkId, neutron, waitFor, pluginCall, pluginGet, sh } from './support.js';
 
 const NAME = `${RUN_PREFIX}rc`;
 const SOCKET = `/run/docker/plugins/${NAME}.sock`;
@@ -40,20 +39,7 @@ after(async () => {
 });
 
 /** `kuryr reconcile --json [--dry-run]` with the test daemon's config: its exit status and report. */
-function reconcile(dryRun: boolean): Promise<{ status: number; report: ReconcileReport; stderr: string }> {
-  const args = [`${REPO}packages/kuryr/bin/kuryr.js`, 'reconcile', '--json', '--config-file', LAB_KURYR_CONF, '--config-file', CONF];
-  if (dryRun) args.push('--dry-run');
-  return new Promise((resolve, reject) => {
-    execFile(process.execPath, args, { timeout: 300_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const status = err ? (typeof err.code === 'number' ? err.code : -1) : 0;
-      try {
-        resolve({ status, report: JSON.parse(stdout) as ReconcileReport, stderr });
-      } catch {
-        reject(new Error(`kuryr reconcile: exit ${status}, no JSON report: ${stdout}${stderr}`));
-      }
-    });
-  });
-}
+const reconcile = (dryRun: boolean): Promise<ReconcileOutput<ReconcileReport>> => runReconcile<ReconcileReport>(CONF, { dryRun });
 
 async function call(method: string, body: unknown): Promise<Record<string, unknown>> {
   const res = await pluginCall(method, JSON.stringify(body), SOCKET);
