@@ -269,7 +269,7 @@ if [ "${KURYR_FAULTS:-1}" = 1 ]; then
   header "Docker Engine $PRIMARY: fault injection (test/faults, seed ${KURYR_FAULTS_SEED:-kuryr-faults})"
   export KURYR_FAULTS_RESULTS=$LOGS/faults
   # npm test's scale (every scenario, every figure, fewer containers and requests and a shorter
-  # outage, to keep the whole run near 30 minutes); `npm run test:faults` runs the full scale of
+  # outage, to keep the whole run well under 30 minutes); `npm run test:faults` runs the full scale of
   # docs/faults.md and writes the committed report. A knob set by the caller wins.
   export KURYR_FAULTS_BURST=${KURYR_FAULTS_BURST:-16} KURYR_FAULTS_OUTAGE_S=${KURYR_FAULTS_OUTAGE_S:-10} \
     KURYR_FAULTS_FUZZ=${KURYR_FAULTS_FUZZ:-2000} KURYR_FAULTS_FUZZ_FLOWS=${KURYR_FAULTS_FUZZ_FLOWS:-8} \
