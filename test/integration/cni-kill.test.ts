@@ -16,15 +16,13 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { cniPortName, TAG_CNI_CONTAINER } from '@kuryr-ts/kuryr/domain/cni-naming';
+import { cniPortName } from '@kuryr-ts/kuryr/domain/cni-naming';
 import type { ReconcileReport } from '@kuryr-ts/kuryr/domain/reconcile-report';
-import type { NeutronPort } from '@kuryr-ts/openstack/neutron/types';
 import { runReconcile, type ReconcileOutput } from '../lab-support/kuryr-reconcile.js';
-import { kuryrCni } from './cni-plugin.js';
+import { cniPortsOf, kuryrCni } from './cni-plugin.js';
 import { startDaemon, type StartedDaemon } from './daemons.js';
 import { RUN_PREFIX, neutron, sh, waitFor } from './support.js';
 
-const cniPortsOf = (containerId: string): Promise<NeutronPort[]> => neutron.list('ports', { tags: `${TAG_CNI_CONTAINER}${containerId}` });
 
 /** Neutron's timestamps (UTC, with or without a zone) as ms. */
 const neutronTime = (t: string | undefined): number => (t ? Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(t) ? t : `${t}Z`) : Number.NaN);

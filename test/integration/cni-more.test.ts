@@ -11,13 +11,10 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { TAG_CNI_CONTAINER } from '@kuryr-ts/kuryr/domain/cni-naming';
-import type { NeutronPort } from '@kuryr-ts/openstack/neutron/types';
-import { kuryrCni } from './cni-plugin.js';
+import { cniPortsOf, kuryrCni } from './cni-plugin.js';
 import { HOST_PLUGIN_SOCKET, cannotRun, dk, hostsSh, kuryrOvsPorts, onHost, upHosts, vethsOn } from './lab-hosts.js';
 import { IMAGE, RUN_PREFIX, neutron, sh, waitFor } from './support.js';
 
-const cniPortsOf = (containerId: string): Promise<NeutronPort[]> => neutron.list('ports', { tags: `${TAG_CNI_CONTAINER}${containerId}` });
 
 const skipHosts = cannotRun();
 

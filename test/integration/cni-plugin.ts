@@ -4,7 +4,9 @@
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { REPO } from './support.js';
+import { TAG_CNI_CONTAINER } from '@kuryr-ts/kuryr/domain/cni-naming';
+import type { NeutronPort } from '@kuryr-ts/openstack/neutron/types';
+import { REPO, neutron } from './support.js';
 
 export const CNI_BIN = join(REPO, 'packages/kuryr/bin/kuryr-cni.js');
 
@@ -25,4 +27,9 @@ export function kuryrCni(env: Record<string, string>, config: unknown, prefix: r
     child.on('close', (code) => resolve({ code, stdout, json: stdout.trim() ? (JSON.parse(stdout) as Record<string, unknown>) : undefined }));
     child.stdin.end(JSON.stringify(config));
   });
+}
+
+/** The Neutron ports of a CNI attachment, found by its container id tag. */
+export function cniPortsOf(containerId: string): Promise<NeutronPort[]> {
+  return neutron.list('ports', { tags: `${TAG_CNI_CONTAINER}${containerId}` });
 }

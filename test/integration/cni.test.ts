@@ -17,8 +17,8 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
-import { CNI_DEVICE_OWNER, TAG_CNI_CONTAINER } from '@kuryr-ts/kuryr/domain/cni-naming';
-import { CNI_BIN as BIN, kuryrCni } from './cni-plugin.js';
+import { CNI_DEVICE_OWNER } from '@kuryr-ts/kuryr/domain/cni-naming';
+import { CNI_BIN as BIN, cniPortsOf, kuryrCni } from './cni-plugin.js';
 import { IMAGE, PLUGIN_SOCKET, RUN_PREFIX, cleanupDocker, containerIp, docker, hostId, networkId, neutron, sh, waitFor } from './support.js';
 
 const NET = `${RUN_PREFIX}-cni`;
@@ -48,9 +48,6 @@ async function dockerSide(): Promise<{ neutronNet: string; peerIp: string }> {
   return shared;
 }
 
-async function cniPortsOf(containerId: string) {
-  return neutron.list('ports', { tags: `${TAG_CNI_CONTAINER}${containerId}` });
-}
 
 describe('CNI mode (kuryr-cni)', { timeout: 300_000 }, () => {
   it('ADD, CHECK, ping and TCP both ways with a Docker container, DEL on a namespace made with ip netns add', async () => {
