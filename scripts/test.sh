@@ -162,27 +162,25 @@ bg_start() { # name log command... : a run beside the others, output only into l
   { set +e; "${@:3}" >"$2" 2>&1; echo $? >"$2.rc"; date +%s >"$2.end"; } &
   BG_PIDS+=($!); BG_NAMES+=("$1"); BG_LOGS+=("$2"); BG_T0+=("$(date +%s)")
 }
-bg_wait() { # name : waits for that background run; its exit code in BG_RC (the run's output stays in its log)
+bg_wait() { # name : waits for that background run; its exit code, start and end (s) in BG_RC, BG_STARTED, BG_ENDED
   local i
-  BG_RC=1
+  BG_RC=1 BG_STARTED=$(date +%s) BG_ENDED=$(date +%s)
   for i in "${!BG_NAMES[@]}"; do
     [ "${BG_NAMES[$i]}" = "$1" ] || continue
     wait "${BG_PIDS[$i]}" || true
     BG_RC=$(cat "${BG_LOGS[$i]}.rc" 2>/dev/null || echo 1)
+    BG_STARTED=${BG_T0[$i]}
+    BG_ENDED=$(cat "${BG_LOGS[$i]}.end" 2>/dev/null || date +%s)
   done
 }
 BG_PIDS=() BG_NAMES=() BG_LOGS=() BG_T0=()
-node24_start() { # log timeout : scripts/node24.sh all in the background (it needs no lab: it runs while the lab switches engines)
-  N24_T0=$(date +%s)
-  timeout -k 15 "$2" bash scripts/node24.sh all >"$1" 2>&1 &
-  N24_PID=$!
+node24_start() { # log timeout : scripts/node24.sh all in the background (it needs no lab: it runs beside the lab's runs)
+  bg_start node24 "$1" timeout -k 15 "$2" bash scripts/node24.sh all
 }
 node24_finish() { # log timeout : waits for node24_start's run; its log, and its closing "node24: N passed, N failed, N skipped" line into SUMMARY
-  local log=$1 limit=$2 t0=$N24_T0 r line p f s v label
-  set +e
-  wait "$N24_PID"
-  r=$?
-  set -e
+  local log=$1 limit=$2 t0 end r line p f s v label
+  bg_wait node24
+  r=$BG_RC t0=$BG_STARTED end=$BG_ENDED
   cat "$log"
   v=$(grep -om1 'v24\.[0-9.]*' "$log" || true)
   label="Node.js 24${v:+ ($v)}, unit tests + daemon smoke test"
@@ -194,9 +192,9 @@ node24_finish() { # log timeout : waits for node24_start's run; its log, and its
   read -r p f s < <(sed -E 's/^node24: ([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped$/\1 \2 \3/' <<<"$line")
   TOTAL_PASS=$((TOTAL_PASS + p)); TOTAL_FAIL=$((TOTAL_FAIL + f)); TOTAL_SKIP=$((TOTAL_SKIP + s))
   if [ "$r" != 0 ]; then
-    SUMMARY+=("$label: FAILED (exit $r; $p passed, $f failed, $s skipped; $(( $(date +%s) - t0 ))s)"); rc=1
+    SUMMARY+=("$label: FAILED (exit $r; $p passed, $f failed, $s skipped; $((end - t0))s)"); rc=1
   else
-    SUMMARY+=("$label: ok ($p passed, $s skipped; $(( $(date +%s) - t0 ))s)")
+    SUMMARY+=("$label: ok ($p passed, $s skipped; $((end - t0))s)")
   fi
 }
 
@@ -211,7 +209,6 @@ finish() {
     echo "npm test: switching the lab back to Docker $BEFORE (lab/up.sh)"
     KURYR_LAB_DOCKER=$BEFORE bash lab/up.sh || { echo "npm test: could not switch the lab back to Docker $BEFORE" >&2; e=1; }
   fi
-  [ -z "${N24_PID:-}" ] || kill "$N24_PID" 2>/dev/null || true
   for p in "${BG_PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   rm -rf "$LOGS"
   exit $e
@@ -257,7 +254,7 @@ else
     bg_wait unit
     header "Unit tests (Node.js $(node -v), run beside the tests that ran alone)"
     cat "$LOGS/unit.log"
-    account "Node.js $(node -v), unit tests" "$LOGS/unit.log" "$BG_RC" "${BG_T0[0]}" 0 "$(cat "$LOGS/unit.log.end" 2>/dev/null || date +%s)"
+    account "Node.js $(node -v), unit tests" "$LOGS/unit.log" "$BG_RC" "$BG_STARTED" 0 "$BG_ENDED"
   fi
 fi
 
