@@ -186,8 +186,12 @@ export class PortPool {
     this.#returning.set(port.id, { subnetId: subnet.id, networkId: subnet.network_id, done: new Promise<void>((resolve) => (settle = resolve)) });
     this.background(async () => {
       try {
-        // The endpoint's record landed meanwhile: the port's tags are read again (what to take off).
-        const tags = settled ? (await settled, (await this.neutron.show('ports', port.id)).tags) : port.tags;
+        let tags = port.tags;
+        if (settled) {
+          // The endpoint's record lands first: the port's tags are read again (what to take off).
+          await settled;
+          tags = (await this.neutron.show('ports', port.id)).tags;
+        }
         // Tags first: a port whose device_id PUT then fails still names its (gone) endpoint, and the reconciler removes it.
         if (tags.length > 0) await this.neutron.replaceTags('ports', port.id, []);
         const reset = await this.neutron.update('ports', port.id, update);
