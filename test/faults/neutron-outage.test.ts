@@ -23,6 +23,8 @@ import { faultScenario } from './scenario.js';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 /** Service is back when a docker run that started after the resume succeeds within this. */
 const RECOVERY_BOUND_S = 20;
+/** The shortest outage in which a Neutron call can time out ([neutron] timeout) before Neutron answers again. */
+const OUTAGE_MIN_S = knobs.neutronTimeoutS + 3;
 
 let paused: PausedService | undefined;
 
@@ -60,7 +62,14 @@ faultScenario(
     const unnamed = failed.filter((o) => !/Neutron/.test(o.out));
     figures.report('outage (SIGSTOP to SIGCONT of the neutron-server process group)', seconds(t1 - t0), 's');
     figures.report('docker run during the outage: in flight / failed', `${during.length} / ${during.filter((o) => !o.ok).length}`);
-    figures.check('docker run that failed during the outage', during.filter((o) => !o.ok).length, '>=', 1, undefined, 'the fault reached Docker');
+    figures.check(
+      'docker run that failed during the outage',
+      during.filter((o) => !o.ok).length,
+      '>=',
+      1,
+      undefined,
+      knobs.outageS < OUTAGE_MIN_S ? `an outage of ${knobs.outageS} s is shorter than the ${OUTAGE_MIN_S} s a Neutron call needs to time out: raise KURYR_FAULTS_OUTAGE_S` : 'the fault reached Docker',
+    );
     figures.check('failed docker run whose error does not name Neutron', unnamed.length, '==', 0, undefined, (unnamed[0] ?? failed[0])?.out.slice(0, 240));
     figures.check('docker commands that hung (no return within the bound)', load.ops.filter((o) => o.wedged).length, '==', 0);
     figures.report('longest docker run during the outage', seconds(Math.max(0, ...during.map((o) => o.end - o.start))), 's');
