@@ -7,7 +7,7 @@
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ProcReading } from './lab.js';
-import { missedTargetBounds, poolsRunFloor, targetRows } from './targets.js';
+import { handOutMarked, missedTargetBounds, poolHandOutWaits, poolsRunFloor, targetRows } from './targets.js';
 import type { Summary } from './stats.js';
 
 export interface CallRow {
@@ -162,6 +162,8 @@ export interface Results {
 const ms = (x: number | undefined): string => (x === undefined || !Number.isFinite(x) ? '–' : x >= 10_000 ? `${(x / 1000).toFixed(1)} s` : `${Math.round(x)} ms`);
 const yes = (ok: boolean): string => (ok ? '✅' : '❌');
 
+const MARKED_HAND_OUT = 'With port pools, RequestAddress waits for one: the guarded hand-out mark (`PUT ports/<id>` with `If-Match`), so that a pool port is never handed out twice.';
+
 /** Why a call-count target is missed: what bounds each operation (the Kuryr footprint kuryr-ts must keep for drop-in compatibility). */
 const BOUNDS: Record<string, string> = {
   'network create':
@@ -171,13 +173,20 @@ const BOUNDS: Record<string, string> = {
     '`GET networks/<id>` (fresh tags: another host may share the network — Kuryr bug C6 — so the cache cannot be trusted), `DELETE networks/<id>` (its subnets go with it), `DELETE subnetpools/<id>` (the pool kuryr made). Other lookups are answered from the daemon\'s cache of what it made.',
   'dual-stack network rm': 'As network rm, with one pool per address family.',
   'docker run -d (attach)':
-    'RequestAddress creates the port already bound (1 write); CreateEndpoint plugs the host side and answers, then sets `device_id` and the endpoint tags (2 writes, after the reply: counted here, not waited for). With port pools, RequestAddress waits for one: the guarded hand-out mark (`PUT ports/<id>` with `If-Match`), so that a pool port is never handed out twice. Kuryr needs 13.',
+    'RequestAddress creates the port already bound (1 write); CreateEndpoint plugs the host side and answers, then sets `device_id` and the endpoint tags (2 writes, after the reply: counted here, not waited for). ' + MARKED_HAND_OUT + ' Kuryr needs 13.',
   'network connect': 'Same calls as attach.',
   'docker rm -f (detach)': 'DeleteEndpoint unplugs only (no Neutron call); ReleaseAddress deletes the port (1 call).',
   'network disconnect': 'Same calls as detach.',
   'dual-stack docker run -d': 'One dual-stack port: created for the first address, the second address added to it (a port update), then device_id and tags.',
   'dual-stack docker rm -f': 'The first ReleaseAddress removes one address (port update), the second deletes the port.',
 };
+
+/** BOUNDS[op], for what this run measured (a pool hand-out Docker waited no Neutron call for). */
+function boundOf(op: string, r: Results): string {
+  const text = BOUNDS[op] ?? '';
+  if (op !== 'docker run -d (attach)' || handOutMarked(r) || poolHandOutWaits(r) === undefined) return text;
+  return text.replace(MARKED_HAND_OUT, 'With port pools, RequestAddress waits for none: the pool hands a free port out in memory, and CreateEndpoint writes its device_id and tags after the reply.');
+}
 
 function callsTable(rows: CallRow[]): string {
   const out = ['| Docker operation | Neutron calls (proxy, per repetition) | of which writes | daemon\'s own count | Kuryr-libnetwork | target | met |', '|---|---|---|---|---|---|---|'];
@@ -445,7 +454,7 @@ export function markdown(r: Results, stamp: string): string {
       '',
     );
     out.push('What bounds each count (where a target is missed, this is why):', '');
-    for (const c of r.calls) if (BOUNDS[c.op]) out.push(`- **${c.op}** (${c.max}${c.target !== undefined ? `, target ≤ ${c.target}` : ''}): ${BOUNDS[c.op]}`);
+    for (const c of r.calls) if (BOUNDS[c.op]) out.push(`- **${c.op}** (${c.max}${c.target !== undefined ? `, target ≤ ${c.target}` : ''}): ${boundOf(c.op, r)}`);
     out.push('', '<details><summary>The calls, in order (last repetition)</summary>', '');
     for (const c of r.calls) {
       out.push(`**${c.op}** — libnetwork calls: ${Object.entries(c.plugin).map(([k, v]) => `${k}${v > 1 ? ` ×${v}` : ''}`).join(', ') || 'none'}`, '');
@@ -506,7 +515,7 @@ export function markdown(r: Results, stamp: string): string {
       const ceP = l.pluginMs['kuryr pools run -d'];
       out.push(
         `Port pools (\`[vif_pool] enabled = true\`, a second daemon \`kbenchpool\` on its own network, interleaved with the runs above): without them the bound port create is on the critical path of every \`docker run\` — bridge + that call alone is ${run.floorRatio}× bridge here, kuryr-ts without pools ${run.kuryrOverBridge}×. ` +
-          `With pools the port is made and bound in the background (bulk creates) and handed out by RequestAddress ${s['floor: port update'] ? `after one guarded \`PUT ports/<id>\` (the hand-out mark, ${ms(s['floor: port update'].median)} median straight against Neutron)` : 'with no Neutron call'}; CreateEndpoint plugs the host side and answers, and writes device_id and the endpoint tags after the reply (${calls ? `${calls.min}–${calls.max}` : '?'} Neutron calls while Docker waits, counted by that daemon): \`docker run -d\` is ${ms(s['kuryr pools run -d']?.median)} median, ${pooled.kuryrOverBridge}× bridge (${ms(s['bridge run -d']?.median)}).` +
+          `With pools the port is made and bound in the background (bulk creates) and handed out by RequestAddress ${handOutMarked(r) && s['floor: port update'] ? `after one guarded \`PUT ports/<id>\` (the hand-out mark, ${ms(s['floor: port update'].median)} median straight against Neutron)` : 'with no Neutron call'}; CreateEndpoint plugs the host side and answers, and writes device_id and the endpoint tags after the reply (${calls ? `${calls.min}–${calls.max}` : '?'} Neutron calls while Docker waits, counted by that daemon): \`docker run -d\` is ${ms(s['kuryr pools run -d']?.median)} median, ${pooled.kuryrOverBridge}× bridge (${ms(s['bridge run -d']?.median)}).` +
           (ceP
             ? ` Inside the daemon: ${Object.entries(ceP).map(([m, v]) => `${m.replace(/^(NetworkDriver|IpamDriver)\./, '')} ${Math.round(v)} ms`).join(', ')} (median), ${ms(Object.values(ceP).reduce((x, y) => x + y, 0))} in all — the host plumbing, three short commands (\`ip -batch\`, \`ethtool\`, \`ovs-vsctl\`). ` +
               `What bounds the ratio: a remote driver that does nothing but make a veth pair (bench/null-driver.ts, no Neutron, no OVS, same image and CLI, interleaved) makes \`docker run -d\` ${ms(s['null remote driver run -d']?.median)} median, ${pooled.floorRatio}× bridge: that is Docker's own remote-driver path (plugin round trips, a plugin-made veth moved into the container) and the floor of any remote driver on this machine. kuryr-ts with pools is ${ms((s['kuryr pools run -d']?.median ?? NaN) - (s['null remote driver run -d']?.median ?? NaN))} above that floor (bridge: ${ms(s['bridge run -d']?.median)} median, p95 ${ms(s['bridge run -d']?.p95)}).${poolsRunFloor(r) ? ` With the hand-out mark Docker waits for, the floor (× bridge, and in ms) is ${poolsRunFloor(r)}: see the targets.` : ''}`

@@ -94,5 +94,17 @@ describe('bench targets', () => {
     assert.match(missed[3]!.bound!.why, /6 guarded `PUT ports\/<id>`.* and 4 bound `POST ports`.*3500 ms of Neutron work.*cannot take less than 1750 ms/);
     assert.match(missed[4]!.bound!.why, /76 MB before any of the daemon's code runs\. The daemon: 80 MB idle \(4 MB of its own\)/);
     assert.equal(poolsRunFloor(r), '2× (600 ms)');
+
+    // The same run, with the pool handing its ports out in memory (Docker waited for no Neutron call).
+    const inMemory = { ...r, callsPools: [{ op: 'docker run -d (attach)', foreground: [0], background: [2], failures: 0 }] } as Results;
+    const free = targetRows(inMemory);
+    // pools run -d: the null driver alone, 350 ms over bridge 300
+    assert.equal(free[0]![4], '1.17× (350 ms)');
+    // 6 free ports cost no call: 4 port creates = 2000 ms of Neutron work over 2 workers = 1000 ms = Docker's 1000 ms, over 5000 ms serial
+    assert.equal(free[3]![4], '≥ 0.2');
+    const why = missedTargetBounds(inMemory);
+    assert.match(why[0]!.bound!.why, /Docker waits for no Neutron call .*the null remote driver's `run -d`: 350 ms, 1.17× bridge/);
+    assert.match(why[3]!.bound!.why, /^Of the 10 starts: 6 pool ports handed out with no Neutron call and 4 bound `POST ports`/);
+    assert.equal(poolsRunFloor(inMemory), undefined);
   });
 });

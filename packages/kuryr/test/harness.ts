@@ -39,7 +39,9 @@ export interface DriverOptions {
   portDriver?: PortDriver;
   forceVifType?: string;
   /** `[vif_pool]`: port pools (Docker then sends no MAC; `d.idle()` waits for refills). */
-  portPool?: { min: number; batch: number; max: number };
+  portPool?: { min: number; batch: number; max: number; markHandOuts?: boolean };
+  /** The port pools' clock (ms). */
+  poolClock?: () => number;
   /** Extra binders (nested, vlan), built over the harness's fakes. */
   nested?: (links: FakeLinks, neutron: FakeNeutron) => Partial<BinderTable>;
   /** kuryr.conf settings that differ from `settings` (e.g. `ipRangeAsAllocationPool`). */
@@ -73,6 +75,7 @@ export function buildDriver(neutron = new FakeNeutron(), dopts: DriverOptions = 
       settings: { ...settings, ...dopts.settings },
       neutronFeatures: { tags: tagging, tagOnCreate: tagging && neutron.extensions.has('tag-creation') },
       portPool: dopts.portPool,
+      poolClock: dopts.poolClock,
       logger: log,
       stats,
       background: (work) => void background.push(work()),

@@ -155,6 +155,7 @@ const DEFS: Record<string, Record<string, OptionDef>> = {
     ports_pool_min: { kind: 'int', default: '5' },
     ports_pool_batch: { kind: 'int', default: '10' },
     ports_pool_max: { kind: 'int', default: '0' },
+    mark_hand_outs: { kind: 'bool', default: 'false' },
   },
 };
 
@@ -213,6 +214,7 @@ export interface KuryrConfig {
     readonly min: number;
     readonly batch: number;
     readonly max: number;
+    readonly markHandOuts: boolean;
   };
   /** `[DEFAULT] reconcile_interval` (s, 0: no automatic runs), `reconcile_grace_period` (s), `docker_host`. */
   readonly reconcile: {
@@ -414,6 +416,7 @@ export function buildConfig(doc: IniDocument, env: NodeJS.ProcessEnv = process.e
       min: nonNegative('ports_pool_min'),
       batch: Math.max(1, nonNegative('ports_pool_batch')),
       max: nonNegative('ports_pool_max'),
+      markHandOuts: must<boolean>('vif_pool', 'mark_hand_outs'),
     }),
     reconcile: Object.freeze({
       intervalS: atLeastZero('reconcile_interval'),

@@ -14,7 +14,7 @@ import { refuseForeignPort } from './port-ownership.js';
 import { isKuryrPort } from './ipam-service.js';
 import { createOnce } from './create-once.js';
 import { Ledger } from './ledger.js';
-import { DEVICE_OWNER, TAG_NET_SG, TAG_PORT_OURS, awaitsEndpoint, endpointPortName, idTags } from './naming.js';
+import { DEVICE_OWNER, POOL_DEVICE_ID, TAG_NET_SG, TAG_PORT_OURS, awaitsEndpoint, endpointPortName, idTags } from './naming.js';
 import { parseEndpointOptions } from './options.js';
 import type { SecurityGroupResolver } from './security-groups.js';
 import type { NeutronIndex } from './neutron-index.js';
@@ -71,6 +71,8 @@ export interface EndpointServiceOptions {
   background?: Background | undefined;
   /** What this process has in hand (requests in flight, live endpoints); shared with the other services. */
   ledger?: Ledger | undefined;
+  /** Port pools: CreateEndpoint took this free pool port (one handed out before a restart); the pool must not hand it out. */
+  poolClaimed?: ((portId: string) => void) | undefined;
 }
 
 export class EndpointService {
@@ -83,6 +85,7 @@ export class EndpointService {
   readonly clock: Sleeper;
   readonly background: Background | undefined;
   readonly ledger: Ledger;
+  readonly poolClaimed: (portId: string) => void;
 
   constructor(opts: EndpointServiceOptions) {
     this.neutron = opts.neutron;
@@ -94,6 +97,7 @@ export class EndpointService {
     this.clock = opts.clock ?? { sleep: (ms) => new Promise((r) => setTimeout(r, ms)) };
     this.background = opts.background;
     this.ledger = opts.ledger ?? new Ledger({ holdMs: 600_000 });
+    this.poolClaimed = opts.poolClaimed ?? (() => {});
   }
 
   async #networkOrThrow(networkId: string, op: string) {
@@ -153,6 +157,7 @@ export class EndpointService {
       }
       const bound = port;
       refuseForeignPort(bound, this.settings.hostId, req.endpointId, 'CreateEndpoint');
+      if (bound.device_id === POOL_DEVICE_ID) this.poolClaimed(bound.id);
       if (mac) this.index.forgetPortHint(net.id, mac);
       if (this.settings.bindHost && bound['binding:vif_type'] === 'binding_failed') {
         throw new AppError(

@@ -3,11 +3,20 @@
  * made and bound to this host ahead of time, per subnet, so `docker run`
  * does not wait for Neutron to create and bind one. A pool port is an
  * ordinary kuryr port (`kuryr-unbound-port`, device_owner `compute:kuryr`,
- * bound here) whose device_id is `kuryr-port-pool`. RequestAddress marks
- * the one it hands out with its own device_id (`kuryr-request:<id>`) before it
- * answers — guarded by the port's revision, so no port is handed out twice,
- * not even by two processes or across a restart — and CreateEndpoint then
- * gives it its endpoint (device_id, tags).
+ * bound here) whose device_id is `kuryr-port-pool`.
+ *
+ * A hand-out is the pool's own, in memory, as in Kuryr-Kubernetes: no
+ * Neutron call before RequestAddress answers; CreateEndpoint then gives the
+ * port its endpoint (device_id, tags) after its own reply. The daemon is the
+ * only one handing out this host's pool ports. A restart could otherwise
+ * hand out a port twice: a port handed out just before a crash still looks
+ * free in Neutron, and Docker retries its CreateEndpoint against the new
+ * process for up to 30 s. So the ports a restarted daemon finds again are
+ * held back for RECOVERED_HOLD_MS (unless a CreateEndpoint claims one
+ * meanwhile), and a port already plugged here is never free.
+ * With `mark_hand_outs`, RequestAddress instead writes its own device_id
+ * (`kuryr-request:<id>`) on the port before it answers, guarded by the port's
+ * revision: no port is handed out twice even by two processes at once.
  *
  * Pools fill in the background (never on a Docker request's clock), sized
  * by demand (a burst of hand-outs makes the next refill as large as the
@@ -30,6 +39,8 @@ export interface PortPoolSettings {
   readonly batch: number;
   /** At most this many free ports per subnet (0: no limit). */
   readonly max: number;
+  /** Mark each hand-out in Neutron (guarded by the port's revision) before answering. Default: false. */
+  readonly markHandOuts?: boolean | undefined;
 }
 
 export interface PortPoolOptions {
@@ -47,6 +58,13 @@ export interface PortPoolOptions {
 
 /** Hand-outs of the last this many milliseconds size the next refill. */
 export const DEMAND_WINDOW_MS = 30_000;
+
+/**
+ * Ports found again after a restart are not handed out for this long: one of
+ * them may have been handed out just before the crash, and Docker retries the
+ * CreateEndpoint that claims it for up to 30 s (its plugin client's retries).
+ */
+export const RECOVERED_HOLD_MS = 60_000;
 
 /** A released port on its way back to the free ports (its reset PUT not answered yet). */
 interface Returning {
@@ -69,6 +87,8 @@ export class PortPool {
    * to) and the first three octets of its MAC (a port with a MAC of its user's, `--mac-address`, is not taken back).
    */
   readonly #shapes = new Map<string, { groups: string[]; macPrefix: string }>();
+  /** Ports found again after a restart, by id: not handed out before this time (ms). */
+  readonly #heldUntil = new Map<string, number>();
   #recovered = false;
 
   readonly neutron: NeutronApi;
@@ -88,36 +108,61 @@ export class PortPool {
   }
 
   /**
-   * A free port of this subnet, marked in Neutron as handed out to `handOut`
-   * (its device_id) before it is returned; undefined when there is none (the
-   * caller makes one). Tops the pool up either way.
+   * A free port of this subnet, handed out to `handOut` (with `mark`,
+   * marked so in Neutron first; default: `markHandOuts`); undefined when
+   * there is none (the caller makes one). Tops the pool up either way.
    */
-  async take(subnet: NeutronSubnet, handOut: string): Promise<NeutronPort | undefined> {
+  async take(subnet: NeutronSubnet, handOut: string, mark = this.settings.markHandOuts === true): Promise<NeutronPort | undefined> {
     this.#closed.delete(subnet.network_id);
     this.#noteDemand(subnet.id);
     for (;;) {
       const free = this.#free.get(subnet.id) ?? [];
-      const port = free.shift();
+      const i = free.findIndex((p) => this.#eligible(p.id));
+      const [port] = i < 0 ? [] : free.splice(i, 1);
       if (free.length === 0) this.#free.delete(subnet.id);
-      if (free.length < this.settings.min) this.#refill(subnet);
+      if (free.filter((p) => this.#eligible(p.id)).length < this.settings.min) this.#refill(subnet);
       if (!port) return undefined;
-      const claimed = await this.#claim(port, handOut);
+      const claimed = await this.#handOut(port, handOut, mark);
       if (claimed) return claimed;
     }
   }
 
+  /** Not held back after a restart (the hold of a port found again ends after RECOVERED_HOLD_MS). */
+  #eligible(portId: string): boolean {
+    const until = this.#heldUntil.get(portId);
+    if (until === undefined) return true;
+    if (this.now() < until) return false;
+    this.#heldUntil.delete(portId);
+    return true;
+  }
+
+  async #handOut(port: NeutronPort, handOut: string, mark: boolean): Promise<NeutronPort | undefined> {
+    this.#heldUntil.delete(port.id);
+    return mark ? this.#claim(port, handOut) : port;
+  }
+
+  /**
+   * CreateEndpoint uses this port (found by its address): if the pool holds
+   * it as free (found again after a restart, handed out by the process
+   * before), it is not any more.
+   */
+  claimed(portId: string): void {
+    if (this.#returning.has(portId)) return; // a released port on its way back: not the pool's to give up
+    this.forget(portId);
+  }
+
   /**
    * A given free port (one holding the address a request asks for by
-   * `--ip`), marked handed out like take()'s; undefined when the pool does
-   * not hold it or another hand-out claimed it first.
+   * `--ip`), handed out like take()'s; undefined when the pool does not hold
+   * it, holds it back after a restart, or another hand-out claimed it first.
    */
   async takePort(port: NeutronPort, handOut: string): Promise<NeutronPort | undefined> {
     for (const [subnetId, free] of this.#free) {
       const i = free.findIndex((p) => p.id === port.id);
-      if (i < 0) continue;
+      if (i < 0 || !this.#eligible(port.id)) continue;
       const [held] = free.splice(i, 1);
       if (free.length === 0) this.#free.delete(subnetId);
-      return this.#claim(held!, handOut);
+      return this.#handOut(held!, handOut, this.settings.markHandOuts === true);
     }
     return undefined;
   }
@@ -224,9 +269,10 @@ export class PortPool {
     }
   }
 
-  /** Free ports of a subnet, and released ones on their way back. */
-  #count(subnetId: string): number {
-    let n = this.#free.get(subnetId)?.length ?? 0;
+  /** Free ports of a subnet (with `eligible`, only those not held back after a restart), and released ones on their way back. */
+  #count(subnetId: string, eligible = false): number {
+    const free = this.#free.get(subnetId) ?? [];
+    let n = eligible ? free.filter((p) => this.#eligible(p.id)).length : free.length;
     for (const r of this.#returning.values()) if (r.subnetId === subnetId) n++;
     return n;
   }
@@ -247,6 +293,7 @@ export class PortPool {
   /** A port Docker released before it became an endpoint (or one deleted behind our back). */
   forget(portId: string): void {
     this.#returning.delete(portId);
+    this.#heldUntil.delete(portId);
     for (const [subnetId, free] of this.#free) {
       const i = free.findIndex((p) => p.id === portId);
       if (i >= 0) free.splice(i, 1);
@@ -264,9 +311,10 @@ export class PortPool {
    */
   #refill(subnet: NeutronSubnet): void {
     if (this.#filling.has(subnet.id) || this.#closed.has(subnet.network_id)) return;
-    const have = this.#count(subnet.id);
+    // Ports held back after a restart do not count as free: hand-outs meanwhile get new ones.
+    const have = this.#count(subnet.id, true);
     let count = Math.max(this.settings.batch, this.settings.min - have, this.#recentDemand(subnet.id) - have);
-    if (this.settings.max > 0) count = Math.min(count, this.settings.max - have);
+    if (this.settings.max > 0) count = Math.min(count, this.settings.max - this.#count(subnet.id));
     if (count <= 0) return;
     // Started by the background runner, not here: its calls are not the triggering request's.
     let settle!: () => void;
@@ -309,7 +357,7 @@ export class PortPool {
         this.#learnShape(ports);
         this.#free.set(subnet.id, [...(this.#free.get(subnet.id) ?? []), ...ports]);
         this.log.debug({ subnetId: subnet.id, made: ports.length }, 'port pool refilled');
-        again = (this.#free.get(subnet.id)?.length ?? 0) < this.settings.min;
+        again = (this.#free.get(subnet.id) ?? []).filter((p) => this.#eligible(p.id)).length < this.settings.min;
       } catch (err) {
         this.log.warn({ subnetId: subnet.id, err: describeError(err) }, 'port pool refill failed; containers get ports made on demand');
       } finally {
@@ -354,15 +402,17 @@ export class PortPool {
     for (const p of ports) {
       const subnetId = p.fixed_ips[0]?.subnet_id;
       if (!subnetId) continue;
-      // Handed out by a version that marked no hand-outs, and plugged: in use.
+      // Plugged here: a container uses it (its CreateEndpoint ran; its record on the port did not land).
       if (await this.plugged(p.id)) continue;
       found.push([subnetId, p]);
     }
     this.#learnShape(found.map(([, p]) => p));
+    const until = this.now() + RECOVERED_HOLD_MS;
     let n = 0;
     for (const [subnetId, p] of found) {
       if (this.holds(p.id)) continue; // known already (a refill finished meanwhile)
       this.#free.set(subnetId, [...(this.#free.get(subnetId) ?? []), p]);
+      if (!this.settings.markHandOuts) this.#heldUntil.set(p.id, until);
       n++;
     }
     this.#recovered = true;

@@ -57,6 +57,8 @@ export interface PortPoolSizes {
   batch: number;
   /** At most this many free ports per subnet (0: no limit). */
   max: number;
+  /** Mark each hand-out in Neutron before RequestAddress answers (`mark_hand_outs`). */
+  markHandOuts?: boolean | undefined;
 }
 
 export interface DriverParts {
@@ -79,6 +81,8 @@ export interface DriverParts {
   neutronFeatures: NeutronFeatures | NeutronReadiness;
   /** `[vif_pool]` sizes when port pools are enabled (veth drivers only). */
   portPool?: PortPoolSizes | undefined;
+  /** The port pools' clock (ms: their demand window, the hold of ports found after a restart); default Date.now. */
+  poolClock?: (() => number) | undefined;
   /** The structured logger (pino), shared by the services and the plugin server. */
   logger: FastifyBaseLogger;
   /** Per-operation counters, served at GET /kuryr/stats. */
@@ -168,6 +172,7 @@ export function composeDriver(parts: DriverParts): Driver {
           log,
           background,
           plugged,
+          now: parts.poolClock,
         })
       : undefined;
   if (parts.portPool && !portPool) log.warn({ portDriver: binders.portDriver }, '[vif_pool] enabled: ignored, the port driver binds no ports to this host');
@@ -187,7 +192,7 @@ export function composeDriver(parts: DriverParts): Driver {
     portPool,
     ledger,
   });
-  const endpoints = new EndpointService({ neutron, index, binders, sgs, settings, log, background, ledger });
+  const endpoints = new EndpointService({ neutron, index, binders, sgs, settings, log, background, ledger, poolClaimed: portPool && ((id) => portPool.claimed(id)) });
   const exposure = new ExposureService({ neutron, index, settings, log });
 
   const all = { ...networkRoutes(networks, endpoints, exposure, settings), ...ipamRoutes(ipam) };

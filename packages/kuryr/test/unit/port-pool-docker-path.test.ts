@@ -15,8 +15,8 @@ import { buildDriver, dockerId } from '../harness.js';
 /**
  * ML2 binds a port after it wrote the create's answer: a bulk create answers
  * revision n, Neutron holds n + 1. And while `holding`, every call but the
- * hand-out mark waits until `open()`: a Docker request that waited for one
- * would not answer.
+ * hand-out mark (`mark_hand_outs`) waits until `open()`: a Docker request
+ * that waited for one would not answer.
  */
 class Ml2Neutron extends FakeNeutron {
   holding = false;
@@ -86,9 +86,11 @@ async function answers<T>(what: string, request: Promise<T>): Promise<T> {
 }
 
 describe('port pools on Docker\'s path (network create, run -d, rm -f at once)', () => {
-  it('run -d waits for one Neutron call (the hand-out mark, no 412); rm -f right after waits for none, and the port goes back to its pool', async () => {
+  for (const markHandOuts of [false, true]) {
+    const mark = markHandOuts ? ['PUT ports'] : [];
+    it(`run -d waits for ${markHandOuts ? 'one Neutron call (mark_hand_outs: the hand-out mark, no 412)' : 'no Neutron call'}; rm -f right after waits for none, and the port goes back to its pool`, async () => {
     const neutron = new Ml2Neutron();
-    const d = buildDriver(neutron, { portPool: { min: 5, batch: 10, max: 0 } });
+    const d = buildDriver(neutron, { portPool: { min: 5, batch: 10, max: 0, markHandOuts } });
     assert.deepEqual(await d.ok('IpamDriver.GetCapabilities'), { RequiresMACAddress: false, RequiresRequestReplay: false });
     // docker network create -d kbenchpool --ipam-driver kbenchpool --subnet 10.230.6.0/24 --gateway 10.230.6.1
     const net = await d.createNetwork('10.230.6.0/24', '10.230.6.1');
@@ -114,18 +116,19 @@ describe('port pools on Docker\'s path (network create, run -d, rm -f at once)',
     await answers('Join', d.ok('NetworkDriver.Join', { NetworkID: net.networkId, EndpointID: endpointId, SandboxKey: '/var/run/docker/netns/0123456789ab', Options: {} }));
     await answers('ProgramExternalConnectivity', d.ok('NetworkDriver.ProgramExternalConnectivity', { NetworkID: net.networkId, EndpointID: endpointId, Options: {} }));
     await answers('EndpointOperInfo', d.ok('NetworkDriver.EndpointOperInfo', { NetworkID: net.networkId, EndpointID: endpointId }));
-    assert.deepEqual(neutron.calls.slice(before), ['PUT ports'], 'only the guarded hand-out mark, on the first try');
+    assert.deepEqual(neutron.calls.slice(before), mark, markHandOuts ? 'only the guarded hand-out mark, on the first try' : 'no Neutron call');
     const port = neutron.ports.find((p) => `${p.fixed_ips[0]!.ip_address}/24` === addr.Address)!;
     assert.equal(d.portPool!.holds(port.id), false, 'handed out of the pool');
     assert.deepEqual(ce, { Interface: { MacAddress: port.mac_address } });
 
     // docker rm -f at once: the endpoint's record (device_id, tags) has not landed yet.
-    assert.match(port.device_id, /^kuryr-request:/);
+    if (markHandOuts) assert.match(port.device_id, /^kuryr-request:/);
+    else assert.equal(port.device_id, POOL_DEVICE_ID);
     await answers('RevokeExternalConnectivity', d.ok('NetworkDriver.RevokeExternalConnectivity', { NetworkID: net.networkId, EndpointID: endpointId }));
     await answers('Leave', d.ok('NetworkDriver.Leave', { NetworkID: net.networkId, EndpointID: endpointId }));
     await answers('DeleteEndpoint', d.ok('NetworkDriver.DeleteEndpoint', { NetworkID: net.networkId, EndpointID: endpointId }));
     await answers('ReleaseAddress', d.ok('IpamDriver.ReleaseAddress', { PoolID: net.poolId, Address: String(addr.Address).split('/')[0] }));
-    assert.deepEqual(neutron.calls.slice(before), ['PUT ports'], 'no Neutron call while Docker waited');
+    assert.deepEqual(neutron.calls.slice(before), mark, 'no Neutron call while Docker waited');
     assert.equal(d.portPool!.holds(port.id), true, 'on its way back to the pool');
 
     // After the replies: the record lands, then the reset; nothing is deleted.
@@ -139,10 +142,11 @@ describe('port pools on Docker\'s path (network create, run -d, rm -f at once)',
     assert.equal(d.portPool!.holds(port.id), true);
     assert.deepEqual(Object.values(d.portPool!.sizes()), [10], 'nine left, plus the returned one');
 
-    // The next docker run -d gets a pool port with one call again (the returned one's revision is current too).
+    // The next docker runs get pool ports the same way (with marks: the returned one's revision is current too).
     const again = neutron.calls.length;
     for (let i = 0; i < 10; i++) await d.ok('IpamDriver.RequestAddress', { PoolID: net.poolId, Address: '', Options: null });
     const waited = neutron.calls.slice(again).filter((c) => c !== 'POST ports (bulk)' && c !== 'GET ports');
-    assert.ok(waited.every((c) => c === 'PUT ports') && waited.length === 10, `one mark per hand-out: ${waited.join(', ')}`);
-  });
+    assert.ok(waited.every((c) => c === 'PUT ports') && waited.length === mark.length * 10, `${mark.length} call per hand-out: ${waited.join(', ')}`);
+    });
+  }
 });

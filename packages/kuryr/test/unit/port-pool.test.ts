@@ -2,9 +2,16 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { FakeNeutron } from '@kuryr-ts/openstack/testing/fake-neutron';
 import { POOL_DEVICE_ID } from '../../src/domain/naming.js';
+import { RECOVERED_HOLD_MS } from '../../src/domain/port-pool.js';
 import { buildDriver, dockerId } from '../harness.js';
 
 const pool = { min: 3, batch: 4, max: 0 };
+const marked = { ...pool, markHandOuts: true };
+/** A clock the test moves. */
+const clock = (): { now: () => number; advance: (ms: number) => void } => {
+  let t = 1_000_000;
+  return { now: () => t, advance: (ms) => void (t += ms) };
+};
 
 describe('port pools ([vif_pool])', () => {
   it('asks Docker for no MAC; the first container gets a port made on demand and fills the pool', async () => {
@@ -23,26 +30,39 @@ describe('port pools ([vif_pool])', () => {
     for (const p of free) assert.equal(p['binding:host_id'], 'testhost');
   });
 
-  it('hands out a bound pool port with one Neutron call in RequestAddress (its hand-out mark); it becomes an ordinary endpoint port', async () => {
+  it('hands out a bound pool port with no Neutron call in RequestAddress; it becomes an ordinary endpoint port', async () => {
     const d = buildDriver(undefined, { portPool: pool });
     const net = await d.createNetwork('10.71.0.0/24', '10.71.0.1');
     await d.detach(net, await d.attach(net));
     await d.idle();
     const before = d.neutron.calls.length;
     const addr = await d.ok('IpamDriver.RequestAddress', { PoolID: net.poolId, Address: '', Options: null });
-    assert.deepEqual(d.neutron.calls.slice(before), ['PUT ports'], 'the address comes from the pool, marked handed out');
+    assert.deepEqual(d.neutron.calls.slice(before), [], 'the address comes from the pool');
     const ip = String(addr.Address).split('/')[0];
     const port = d.neutron.ports.find((p) => p.fixed_ips[0]?.ip_address === ip)!;
-    assert.match(port.device_id, /^kuryr-request:/);
+    assert.equal(port.device_id, POOL_DEVICE_ID, 'the hand-out is the pool\'s own');
     await d.ok('NetworkDriver.CreateEndpoint', {
       NetworkID: net.networkId,
       EndpointID: 'e'.repeat(64),
       Interface: { Address: addr.Address, AddressIPv6: '', MacAddress: '' },
       Options: {},
     });
+    await d.idle();
     const used = d.neutron.ports.find((p) => p.id === port.id)!;
     assert.equal(used.device_id, 'e'.repeat(64));
     assert.ok(used.tags.includes('compute:kuryr'));
+  });
+
+  it('mark_hand_outs: RequestAddress marks the port handed out (one guarded PUT) before it answers', async () => {
+    const d = buildDriver(undefined, { portPool: marked });
+    const net = await d.createNetwork('10.71.1.0/24', '10.71.1.1');
+    await d.detach(net, await d.attach(net));
+    await d.idle();
+    const before = d.neutron.calls.length;
+    const addr = await d.ok('IpamDriver.RequestAddress', { PoolID: net.poolId, Address: '', Options: null });
+    assert.deepEqual(d.neutron.calls.slice(before), ['PUT ports'], 'the address comes from the pool, marked handed out');
+    const port = d.neutron.ports.find((p) => p.fixed_ips[0]?.ip_address === String(addr.Address).split('/')[0])!;
+    assert.match(port.device_id, /^kuryr-request:/);
   });
 
   it('network rm deletes the pool ports first; nothing is left', async () => {
@@ -56,17 +76,23 @@ describe('port pools ([vif_pool])', () => {
     assert.deepEqual([d.neutron.networks.length, d.neutron.ports.length], [0, 0]);
   });
 
-  it('a restarted daemon finds its pool ports in Neutron again', async () => {
-    const d = buildDriver(undefined, { portPool: pool });
+  it('a restarted daemon finds its pool ports in Neutron again, and hands them out once their hold ended', async () => {
+    const c = clock();
+    const d = buildDriver(undefined, { portPool: pool, poolClock: c.now });
     const net = await d.createNetwork('10.73.0.0/24', '10.73.0.1');
     await d.attach(net);
     await d.idle();
     d.restart();
     assert.equal(await d.portPool!.recover(), 4);
     const poolPorts = new Set(d.neutron.ports.filter((p) => p.device_id === POOL_DEVICE_ID).map((p) => p.id));
+    const held = await d.attach(net);
+    const made = d.neutron.ports.find((p) => p.fixed_ips[0]?.ip_address === held.address.split('/')[0])!;
+    assert.ok(!poolPorts.has(made.id), 'during the hold: a port made on demand');
+    await d.idle();
+    c.advance(RECOVERED_HOLD_MS);
     const ep = await d.attach(net);
     const port = d.neutron.ports.find((p) => p.fixed_ips[0]?.ip_address === ep.address.split('/')[0])!;
-    assert.ok(poolPorts.has(port.id), 'the endpoint got a recovered pool port');
+    assert.ok(poolPorts.has(port.id), 'after it: a recovered pool port');
   });
 
   it('after a crash, a pool port already plugged for a container is not handed out again', async () => {
@@ -81,7 +107,7 @@ describe('port pools ([vif_pool])', () => {
     d.neutron.failNext(/PUT ports\/tags/, 500);
     await d.ok('NetworkDriver.CreateEndpoint', { NetworkID: net.networkId, EndpointID: 'c'.repeat(64), Interface: { Address: addr.Address, AddressIPv6: '', MacAddress: '' }, Options: {} });
     await d.idle();
-    assert.match(d.neutron.ports.find((p) => p.id === taken.id)!.device_id, /^kuryr-request:/, 'marked as handed out before the reply');
+    assert.equal(d.neutron.ports.find((p) => p.id === taken.id)!.device_id, POOL_DEVICE_ID, 'in Neutron it still looks free');
     d.restart();
     assert.equal(await d.portPool!.recover(), 3, 'the plugged one is left out');
   });
@@ -125,30 +151,42 @@ describe('port pools ([vif_pool])', () => {
     assert.equal(d.neutron.ports.length, 1, 'no pool for a dual-stack network, no leftover port');
   });
 
-  it('a pool port handed out before a crash (no CreateEndpoint yet, nothing plugged) is not handed out again after the restart', async () => {
-    const d = buildDriver(undefined, { portPool: pool });
+  it('a pool port handed out before a crash (no CreateEndpoint yet, nothing plugged): Docker\'s retried CreateEndpoint claims it, no other request gets it', async () => {
+    const c = clock();
+    const d = buildDriver(undefined, { portPool: pool, poolClock: c.now });
     const net = await d.createNetwork('10.77.0.0/24', '10.77.0.1');
     await d.attach(net);
     await d.idle();
     const first = await d.ok('IpamDriver.RequestAddress', { PoolID: net.poolId, Address: '', Options: null });
     d.restart(); // killed before Docker's CreateEndpoint
-    assert.equal(await d.portPool!.recover(), 3, 'the handed-out port is not free');
+    assert.equal(await d.portPool!.recover(), 4, 'in Neutron the handed-out port looks free');
     const seen = new Set([String(first.Address)]);
+    // During the hold (Docker retries its CreateEndpoint for up to 30 s): no recovered port is handed out.
     for (let i = 0; i < 3; i++) {
+      const next = await d.ok('IpamDriver.RequestAddress', { PoolID: net.poolId, Address: '', Options: null });
+      assert.ok(!seen.has(String(next.Address)), `address ${String(next.Address)} handed out twice`);
+      seen.add(String(next.Address));
+    }
+    c.advance(5_000);
+    await d.ok('NetworkDriver.CreateEndpoint', { NetworkID: net.networkId, EndpointID: 'a'.repeat(64), Interface: { Address: first.Address, AddressIPv6: '', MacAddress: '' }, Options: {} });
+    await d.idle();
+    assert.equal(d.neutron.ports.filter((p) => p.device_id === 'a'.repeat(64)).length, 1, 'the retried CreateEndpoint took the port');
+    c.advance(RECOVERED_HOLD_MS);
+    for (let i = 0; i < 6; i++) {
       const next = await d.ok('IpamDriver.RequestAddress', { PoolID: net.poolId, Address: '', Options: null });
       assert.ok(!seen.has(String(next.Address)), `address ${String(next.Address)} handed out twice`);
       seen.add(String(next.Address));
     }
   });
 
-  it('two processes holding the same free ports never hand out one twice (the hand-out is guarded by the revision)', async () => {
+  it('mark_hand_outs: two processes holding the same free ports never hand out one twice (the hand-out is guarded by the revision)', async () => {
     const neutron = new FakeNeutron();
-    const a = buildDriver(neutron, { portPool: pool });
+    const a = buildDriver(neutron, { portPool: marked });
     const net = await a.createNetwork('10.78.0.0/24', '10.78.0.1');
     await a.attach(net);
     await a.idle();
     // A second process (a restarted daemon while the first still answers, or a stale copy) knows the same free ports.
-    const b = buildDriver(neutron, { portPool: pool });
+    const b = buildDriver(neutron, { portPool: marked });
     b.restart();
     assert.equal(await b.portPool!.recover(), 4);
     a.restart();
@@ -196,8 +234,8 @@ describe('port pools ([vif_pool])', () => {
     assert.ok(await d.neutron.show('ports', other.id));
   });
 
-  it('a free port whose revision moved for another reason (its binding, its status) is still handed out', async () => {
-    const d = buildDriver(undefined, { portPool: pool });
+  it('mark_hand_outs: a free port whose revision moved for another reason (its binding, its status) is still handed out', async () => {
+    const d = buildDriver(undefined, { portPool: marked });
     const net = await d.createNetwork('10.81.0.0/24', '10.81.0.1');
     await d.attach(net);
     await d.idle();
