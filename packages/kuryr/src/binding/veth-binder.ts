@@ -52,9 +52,8 @@ export class VethBinder implements PortBinder {
 
   async unbind(req: UnbindRequest): Promise<void> {
     const names = vethNames(req.portId);
-    const errors: unknown[] = [];
-    await this.hostPlug.unplug(names.host, req.portId).catch((e: unknown) => errors.push(e));
-    await this.links.deleteLink(names.host).catch((e: unknown) => errors.push(e));
-    if (errors.length > 0) throw errors[0];
+    // Independent: OVS forgets the port while the kernel drops the veth (each ~30 ms, a process each).
+    const [unplugged, deleted] = await Promise.allSettled([this.hostPlug.unplug(names.host, req.portId), this.links.deleteLink(names.host)]);
+    for (const step of [unplugged, deleted]) if (step.status === 'rejected') throw step.reason;
   }
 }
