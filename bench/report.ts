@@ -7,7 +7,7 @@
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ProcReading } from './lab.js';
-import { handOutMarked, missedTargetBounds, poolHandOutWaits, poolsRunFloor, targetRows } from './targets.js';
+import { handOutMarked, memoryGrowth, missedTargetBounds, poolHandOutWaits, poolsRunFloor, targetRows } from './targets.js';
 import type { Summary } from './stats.js';
 
 export interface CallRow {
@@ -322,14 +322,6 @@ function niceStep(raw: number): number {
 }
 
 // ------------------------------------------------------------------ report
-
-/** RSS change over the second half of the operations: last reading minus the reading when half of them were done. */
-export function memoryGrowth(t: TimelinePoint[]): number {
-  if (t.length === 0) return 0;
-  const total = t[t.length - 1]!.ops;
-  const mid = t.find((p) => p.ops >= total / 2) ?? t[0]!;
-  return Math.round((t[t.length - 1]!.rssMB - mid.rssMB) * 10) / 10;
-}
 
 export function summaryRows(r: Results): string[][] {
   const rows: string[][] = [['measure', 'kuryr-ts', 'compared with', 'target', 'met']];

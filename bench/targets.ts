@@ -8,7 +8,7 @@
  * Rows whose data a run does not have (older runs, phases not run) are left
  * out, and so is a bound whose measurements a run does not have.
  */
-import type { Results } from './report.js';
+import type { Results, TimelinePoint } from './report.js';
 
 /** [measure, kuryr-ts, × bridge, × null driver, bound (same run), target, met] */
 export type TargetRow = [string, string, string, string, string, string, string];
@@ -133,15 +133,26 @@ function burstBound(r: Results): TargetBound | undefined {
   };
 }
 
-/** The RSS rows: an idle Node.js of the same binary with the daemon's dependencies loaded (bench/meta.ts). */
-function rssBound(r: Results, fresh: number, final: number): TargetBound | undefined {
+/** RSS change over the second half of the operations: last reading minus the reading when half of them were done. */
+export function memoryGrowth(t: TimelinePoint[]): number {
+  if (t.length === 0) return 0;
+  const total = t[t.length - 1]!.ops;
+  const mid = t.find((p) => p.ops >= total / 2) ?? t[0]!;
+  return Math.round((t[t.length - 1]!.rssMB - mid.rssMB) * 10) / 10;
+}
+
+/** The RSS rows: an idle Node.js of the same binary with the daemon's dependencies loaded (bench/meta.ts); with the daemon's timeline, how it changed over the second half of its operations. */
+function rssBound(r: Results, fresh: number, final: number, timeline?: TimelinePoint[]): TargetBound | undefined {
   const m = r.memory;
   if (!m || !fin(m.nodeWithDependenciesMB) || m.nodeWithDependenciesMB <= 0) return undefined;
   return {
     cell: `≥ ${m.nodeWithDependenciesMB} MB idle`,
     why:
       `An idle \`node\` of the same binary is ${m.nodeBaselineMB} MB; with the daemon's runtime dependencies imported and one \`fetch\` made (fastify, pino, commander, yaml, Node's bundled undici) it is ${m.nodeWithDependenciesMB} MB before any of the daemon's code runs. ` +
-      `The daemon: ${fresh} MB idle (${r2(fresh - m.nodeWithDependenciesMB)} MB of its own), ${final} MB at the end of the run (${final - fresh >= 0 ? '+' : ''}${r2(final - fresh)} MB).`,
+      `The daemon: ${fresh} MB idle (${r2(fresh - m.nodeWithDependenciesMB)} MB of its own), ${final} MB at the end of the run (${final - fresh >= 0 ? '+' : ''}${r2(final - fresh)} MB)` +
+      (timeline && timeline.length > 1
+        ? `, ${memoryGrowth(timeline) >= 0 ? '+' : ''}${memoryGrowth(timeline)} MB of it over the second half of its ${timeline[timeline.length - 1]!.ops} operations: it grows while the first operations run, then stays flat.`
+        : '.'),
   };
 }
 
@@ -191,11 +202,11 @@ function rowsOf(r: Results): Row[] {
   }
   const m = r.memory;
   if (m?.pools) {
-    for (const [label, fresh, final] of [
-      ['no pools', m.fresh, m.final],
-      ['pools', m.pools.fresh, m.pools.final],
+    for (const [label, fresh, final, timeline] of [
+      ['no pools', m.fresh, m.final, m.timeline],
+      ['pools', m.pools.fresh, m.pools.final, undefined],
     ] as const) {
-      const bound = rssBound(r, fresh.rssMB, final.rssMB);
+      const bound = rssBound(r, fresh.rssMB, final.rssMB, timeline);
       rows.push({
         cells: [`${label}: daemon RSS idle → end of run`, `${fresh.rssMB} → ${final.rssMB} MB`, '', '', bound?.cell ?? '–', '≤ 70 MB idle, no growth', yes(fresh.rssMB <= 70 && final.rssMB <= fresh.rssMB + 5)],
         ...(bound ? { bound } : {}),
