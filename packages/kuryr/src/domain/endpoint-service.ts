@@ -155,6 +155,11 @@ export class EndpointService {
         const created = port;
         undo.push(`delete port ${created.id}`, () => this.neutron.delete('ports', created.id));
       }
+      if (this.settings.bindHost && port['binding:vif_type'] === 'unbound' && port['binding:host_id'] === this.settings.hostId) {
+        // Bound to this host but read unbound: an answer from before Neutron finished binding it (ML2 answers
+        // a bulk create first, then binds). Read it again rather than fail on a stale copy.
+        port = await this.neutron.show('ports', port.id);
+      }
       const bound = port;
       refuseForeignPort(bound, this.settings.hostId, req.endpointId, 'CreateEndpoint');
       if (bound.device_id === POOL_DEVICE_ID) this.poolClaimed(bound.id);

@@ -66,6 +66,10 @@ export const DEMAND_WINDOW_MS = 30_000;
  */
 export const RECOVERED_HOLD_MS = 60_000;
 
+/** New pool ports are read again up to this many times, BIND_READ_GAP_MS × attempt apart, until Neutron has bound them. */
+const BIND_READS = 6;
+const BIND_READ_GAP_MS = 250;
+
 /** A released port on its way back to the free ports (its reset PUT not answered yet). */
 interface Returning {
   readonly subnetId: string;
@@ -344,20 +348,20 @@ export class PortPool {
           },
           log: this.log,
         });
-        // Read once more: Neutron (ML2) binds each port after it wrote the create's answer, so the
-        // revisions answered are already stale, and every hand-out's guarded mark would fail once
-        // (412) and cost two more calls while Docker waits.
-        const current = new Map((await this.#listFree({ network_id: subnet.network_id }).catch(() => [])).map((p) => [p.id, p]));
-        const ports = made.map((p) => current.get(p.id) ?? p);
+        // Read again until bound: Neutron (ML2) binds each port after it wrote the bulk create's
+        // answer, so that answer says `unbound` (a hand-out would have nothing to plug) and its
+        // revisions are already stale (every guarded mark would fail once, 412, while Docker waits).
+        const ports = await this.#bound(subnet.network_id, made);
         if (this.#closed.has(subnet.network_id)) {
           // The network is going away: these are not wanted any more.
           await Promise.all(ports.map((p) => this.neutron.delete('ports', p.id)));
           return;
         }
         this.#learnShape(ports);
-        this.#free.set(subnet.id, [...(this.#free.get(subnet.id) ?? []), ...ports]);
+        if (ports.length > 0) this.#free.set(subnet.id, [...(this.#free.get(subnet.id) ?? []), ...ports]);
         this.log.debug({ subnetId: subnet.id, made: ports.length }, 'port pool refilled');
-        again = (this.#free.get(subnet.id) ?? []).filter((p) => this.#eligible(p.id)).length < this.settings.min;
+        // Another round only if this one added ports: a Neutron that binds none would otherwise be asked forever.
+        again = ports.length > 0 && (this.#free.get(subnet.id) ?? []).filter((p) => this.#eligible(p.id)).length < this.settings.min;
       } catch (err) {
         this.log.warn({ subnetId: subnet.id, err: describeError(err) }, 'port pool refill failed; containers get ports made on demand');
       } finally {
@@ -366,6 +370,38 @@ export class PortPool {
       }
       if (again) this.#refill(subnet);
     });
+  }
+
+  /**
+   * The ports just made, as Neutron has them once it bound them (read again
+   * a few times, in the background); those it could not bind are deleted.
+   */
+  async #bound(networkId: string, made: NeutronPort[]): Promise<NeutronPort[]> {
+    const ready: NeutronPort[] = [];
+    const failed: NeutronPort[] = [];
+    let waiting = made;
+    for (let attempt = 0; waiting.length > 0 && attempt < BIND_READS; attempt++) {
+      if (attempt > 0) await new Promise((resolve) => setTimeout(resolve, BIND_READ_GAP_MS * attempt));
+      const listed = await this.#listFree({ network_id: networkId }).catch(() => undefined);
+      if (!listed) continue; // Neutron did not answer: read again
+      const current = new Map(listed.map((p) => [p.id, p]));
+      const still: NeutronPort[] = [];
+      for (const p of waiting) {
+        const now = current.get(p.id);
+        if (!now) continue; // deleted or taken behind the pool meanwhile
+        const vifType = now['binding:vif_type'];
+        if (vifType === 'unbound') still.push(now);
+        else if (vifType === 'binding_failed') failed.push(now);
+        else ready.push(now);
+      }
+      waiting = still;
+    }
+    const useless = [...failed, ...waiting];
+    if (useless.length > 0) {
+      this.log.warn({ networkId, ports: useless.map((p) => p.id) }, 'port pool: Neutron did not bind new pool ports to this host; deleting them');
+      await Promise.all(useless.map((p) => this.#deleteQuietly(p.id)));
+    }
+    return ready;
   }
 
   /** What Neutron gave pool ports of a network: what returned ports are reset to, and checked against. */

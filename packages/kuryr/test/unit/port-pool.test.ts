@@ -1,11 +1,42 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import type { CreateBody, NeutronPort, Query, ResourceName, ResourceTypes } from '@kuryr-ts/openstack/neutron/types';
 import { FakeNeutron } from '@kuryr-ts/openstack/testing/fake-neutron';
 import { POOL_DEVICE_ID } from '../../src/domain/naming.js';
 import { RECOVERED_HOLD_MS } from '../../src/domain/port-pool.js';
 import { buildDriver, dockerId } from '../harness.js';
 
 const pool = { min: 3, batch: 4, max: 0 };
+
+/** ML2 under load: a bulk create answers before it binds, and the ports read `unbound` for the next `reads` port lists. */
+class SlowBindNeutron extends FakeNeutron {
+  readonly #binding = new Map<string, number>();
+  constructor(readonly reads: number) {
+    super();
+  }
+  override async createBulk<R extends ResourceName>(resource: R, bodies: Array<CreateBody<R>>): Promise<Array<ResourceTypes[R]>> {
+    const made = await super.createBulk(resource, bodies);
+    if (resource === 'ports') {
+      for (const p of made as NeutronPort[]) {
+        this.tables.ports.get(p.id)!['binding:vif_type'] = 'unbound';
+        this.#binding.set(p.id, this.reads);
+      }
+    }
+    return made.map((p) => ({ ...p, 'binding:vif_type': 'unbound' }));
+  }
+  override async list<R extends ResourceName>(resource: R, query: Query = {}): Promise<Array<ResourceTypes[R]>> {
+    if (resource === 'ports') {
+      for (const [id, left] of this.#binding) {
+        if (left > 0) this.#binding.set(id, left - 1);
+        else {
+          this.tables.ports.get(id)!['binding:vif_type'] = 'ovs';
+          this.#binding.delete(id);
+        }
+      }
+    }
+    return super.list(resource, query);
+  }
+}
 const marked = { ...pool, markHandOuts: true };
 /** A clock the test moves. */
 const clock = (): { now: () => number; advance: (ms: number) => void } => {
@@ -63,6 +94,50 @@ describe('port pools ([vif_pool])', () => {
     assert.deepEqual(d.neutron.calls.slice(before), ['PUT ports'], 'the address comes from the pool, marked handed out');
     const port = d.neutron.ports.find((p) => p.fixed_ips[0]?.ip_address === String(addr.Address).split('/')[0])!;
     assert.match(port.device_id, /^kuryr-request:/);
+  });
+
+  it('a refill hands out its ports only once Neutron has bound them (ML2 answers a bulk create first)', async () => {
+    const neutron = new SlowBindNeutron(2);
+    const d = buildDriver(neutron, { portPool: pool });
+    const net = await d.createNetwork('10.71.2.0/24', '10.71.2.1');
+    await d.attach(net);
+    await d.idle();
+    assert.deepEqual(Object.values(d.portPool!.sizes()), [4], 'the refill read its ports again until they were bound');
+    for (let i = 0; i < 4; i++) {
+      const ep = await d.attach(net);
+      const port = neutron.ports.find((p) => p.fixed_ips[0]?.ip_address === ep.address.split('/')[0])!;
+      assert.equal(port['binding:vif_type'], 'ovs');
+    }
+  });
+
+  it('new pool ports Neutron never binds are deleted, not handed out', async () => {
+    const neutron = new SlowBindNeutron(1000);
+    const d = buildDriver(neutron, { portPool: pool });
+    const net = await d.createNetwork('10.71.3.0/24', '10.71.3.1');
+    await d.attach(net);
+    await d.idle();
+    assert.deepEqual(d.portPool!.sizes(), {});
+    assert.equal(neutron.ports.filter((p) => p.device_id === POOL_DEVICE_ID).length, 0);
+  });
+
+  it('CreateEndpoint reads a port again when its copy says unbound though it is bound to this host', async () => {
+    const d = buildDriver(undefined, { portPool: pool });
+    const net = await d.createNetwork('10.71.4.0/24', '10.71.4.1');
+    await d.attach(net);
+    await d.idle();
+    const addr = await d.ok('IpamDriver.RequestAddress', { PoolID: net.poolId, Address: '', Options: null });
+    const ip = String(addr.Address).split('/')[0]!;
+    // The copy CreateEndpoint finds (RequestAddress's hint) is stale.
+    const neutronNet = d.neutron.ports.find((p) => p.fixed_ips[0]?.ip_address === ip)!.network_id;
+    const hint = d.index.takePortHint(neutronNet, ip)!;
+    d.index.rememberPortHint(neutronNet, ip, { ...hint, 'binding:vif_type': 'unbound' });
+    const before = d.neutron.calls.length;
+    await d.ok('NetworkDriver.CreateEndpoint', { NetworkID: net.networkId, EndpointID: 'b'.repeat(64), Interface: { Address: addr.Address, AddressIPv6: '', MacAddress: '' }, Options: {} });
+    assert.deepEqual(
+      d.neutron.calls.slice(before).filter((c) => c.startsWith('GET')),
+      ['GET ports/id'],
+      'one read of the port; the endpoint record follows',
+    );
   });
 
   it('network rm deletes the pool ports first; nothing is left', async () => {
