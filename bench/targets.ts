@@ -26,6 +26,7 @@ const fin = (v: number | undefined): v is number => v !== undefined && Number.is
 const x = (v: number | undefined): string => (fin(v) ? `${v}×` : '–');
 const ms = (v: number | undefined): string => (!fin(v) ? '–' : v >= 10_000 ? `${(v / 1000).toFixed(1)} s` : `${Math.round(v)} ms`);
 const r2 = (v: number): number => Math.round(v * 100) / 100;
+const signed = (v: number): string => `${v >= 0 ? '+' : ''}${v}`;
 
 /** The Neutron API workers of the lab (the run's parameter; 2 in the lab recipe). */
 const workersOf = (r: Results): number => Number((r.meta?.params as { neutronApiWorkers?: number } | undefined)?.neutronApiWorkers ?? 2);
@@ -150,9 +151,7 @@ function rssBound(r: Results, fresh: number, final: number, timeline?: TimelineP
     why:
       `An idle \`node\` of the same binary is ${m.nodeBaselineMB} MB; with the daemon's runtime dependencies imported and one \`fetch\` made (fastify, pino, commander, yaml, Node's bundled undici) it is ${m.nodeWithDependenciesMB} MB before any of the daemon's code runs. ` +
       `The daemon: ${fresh} MB idle (${r2(fresh - m.nodeWithDependenciesMB)} MB of its own), ${final} MB at the end of the run (${final - fresh >= 0 ? '+' : ''}${r2(final - fresh)} MB)` +
-      (timeline && timeline.length > 1
-        ? `, ${memoryGrowth(timeline) >= 0 ? '+' : ''}${memoryGrowth(timeline)} MB of it over the second half of its ${timeline[timeline.length - 1]!.ops} operations: it grows while the first operations run, then stays flat.`
-        : '.'),
+      (timeline && timeline.length > 1 ? `, ${signed(memoryGrowth(timeline))} MB of it over the second half of its ${timeline[timeline.length - 1]!.ops} operations: it grows while the first operations run, then stays flat.` : '.'),
   };
 }
 

@@ -112,11 +112,11 @@ export class PortPool {
   }
 
   /**
-   * A free port of this subnet, handed out to `handOut` (with `mark`,
-   * marked so in Neutron first; default: `markHandOuts`); undefined when
-   * there is none (the caller makes one). Tops the pool up either way.
+   * A free port of this subnet, handed out to `handOut` (with
+   * `markHandOuts`, marked so in Neutron first); undefined when there is
+   * none (the caller makes one). Tops the pool up either way.
    */
-  async take(subnet: NeutronSubnet, handOut: string, mark = this.settings.markHandOuts === true): Promise<NeutronPort | undefined> {
+  async take(subnet: NeutronSubnet, handOut: string): Promise<NeutronPort | undefined> {
     this.#closed.delete(subnet.network_id);
     this.#noteDemand(subnet.id);
     for (;;) {
@@ -124,9 +124,9 @@ export class PortPool {
       const i = free.findIndex((p) => this.#eligible(p.id));
       const [port] = i < 0 ? [] : free.splice(i, 1);
       if (free.length === 0) this.#free.delete(subnet.id);
-      if (free.filter((p) => this.#eligible(p.id)).length < this.settings.min) this.#refill(subnet);
+      if (this.#freeNow(subnet.id) < this.settings.min) this.#refill(subnet);
       if (!port) return undefined;
-      const claimed = await this.#handOut(port, handOut, mark);
+      const claimed = await this.#handOut(port, handOut);
       if (claimed) return claimed;
     }
   }
@@ -140,9 +140,14 @@ export class PortPool {
     return true;
   }
 
-  async #handOut(port: NeutronPort, handOut: string, mark: boolean): Promise<NeutronPort | undefined> {
+  /** Free ports of a subnet that can be handed out now (not held back after a restart). */
+  #freeNow(subnetId: string): number {
+    return (this.#free.get(subnetId) ?? []).filter((p) => this.#eligible(p.id)).length;
+  }
+
+  async #handOut(port: NeutronPort, handOut: string): Promise<NeutronPort | undefined> {
     this.#heldUntil.delete(port.id);
-    return mark ? this.#claim(port, handOut) : port;
+    return this.settings.markHandOuts ? this.#claim(port, handOut) : port;
   }
 
   /**
@@ -166,7 +171,7 @@ export class PortPool {
       if (i < 0 || !this.#eligible(port.id)) continue;
       const [held] = free.splice(i, 1);
       if (free.length === 0) this.#free.delete(subnetId);
-      return this.#handOut(held!, handOut, this.settings.markHandOuts === true);
+      return this.#handOut(held!, handOut);
     }
     return undefined;
   }
@@ -275,8 +280,7 @@ export class PortPool {
 
   /** Free ports of a subnet (with `eligible`, only those not held back after a restart), and released ones on their way back. */
   #count(subnetId: string, eligible = false): number {
-    const free = this.#free.get(subnetId) ?? [];
-    let n = eligible ? free.filter((p) => this.#eligible(p.id)).length : free.length;
+    let n = eligible ? this.#freeNow(subnetId) : (this.#free.get(subnetId)?.length ?? 0);
     for (const r of this.#returning.values()) if (r.subnetId === subnetId) n++;
     return n;
   }
@@ -361,7 +365,7 @@ export class PortPool {
         if (ports.length > 0) this.#free.set(subnet.id, [...(this.#free.get(subnet.id) ?? []), ...ports]);
         this.log.debug({ subnetId: subnet.id, made: ports.length }, 'port pool refilled');
         // Another round only if this one added ports: a Neutron that binds none would otherwise be asked forever.
-        again = ports.length > 0 && (this.#free.get(subnet.id) ?? []).filter((p) => this.#eligible(p.id)).length < this.settings.min;
+        again = ports.length > 0 && this.#freeNow(subnet.id) < this.settings.min;
       } catch (err) {
         this.log.warn({ subnetId: subnet.id, err: describeError(err) }, 'port pool refill failed; containers get ports made on demand');
       } finally {
