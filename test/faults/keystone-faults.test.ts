@@ -23,7 +23,7 @@ import { neutronAuthFrom } from '@kuryr-ts/openstack/keystone/auth-sources';
 import { reaches, seconds, startPair } from './docker-ops.js';
 import { removedText } from './fault-daemon.js';
 import { liveMismatch } from './inventory.js';
-import { knobs } from './knobs.js';
+import { knobs, outageNote, outageThatFailsS } from './knobs.js';
 import { KeystoneRelay } from './keystone-relay.js';
 import { cannotBreak, PausedService } from './lab-services.js';
 import { ContainerLoad } from './load.js';
@@ -35,13 +35,8 @@ const TOKEN_LIFE_S = 10;
 const EXPIRY_PHASE_S = 25;
 /** The life of the token taken just before the outage: the daemon asks for the next one half-way through it. */
 const OUTAGE_TOKEN_LIFE_S = 4;
-/**
- * The shortest outage in which a docker run surely fails: the daemon asks for
- * a new token half-way through the short one, that request times out
- * ([neutron] timeout), and a create that failed so is looked up once more,
- * with the same timeout.
- */
-const OUTAGE_MIN_S = OUTAGE_TOKEN_LIFE_S / 2 + 2 * knobs.neutronTimeoutS + 3;
+/** The shortest outage in which a docker run surely fails: the daemon asks for a new token only half-way through the short one. */
+const OUTAGE_MIN_S = outageThatFailsS(OUTAGE_TOKEN_LIFE_S / 2);
 
 const keystoneLab = (() => {
   try {
@@ -159,7 +154,7 @@ faultScenario(
       '>=',
       1,
       undefined,
-      knobs.outageS < OUTAGE_MIN_S ? `an outage of ${knobs.outageS} s is shorter than the ${OUTAGE_MIN_S} s a docker run needs to fail: raise KURYR_FAULTS_OUTAGE_S` : 'the fault reached Docker',
+      outageNote(OUTAGE_MIN_S),
     );
     figures.check('failed docker run whose error does not name Keystone', unnamed.length, '==', 0, undefined, (unnamed[0] ?? failedDuring[0])?.out.slice(0, 240));
     figures.check('running containers reach each other during the outage', dataPlane ? 1 : 0, '==', 1);

@@ -49,6 +49,22 @@ export const knobs = {
   resultsDir: text('KURYR_FAULTS_RESULTS', `${REPO}dist/faults-results`),
 };
 
+/**
+ * The shortest outage in which a docker run surely fails: a create whose POST
+ * times out ([neutron] timeout) is looked up once more (was it made?), with
+ * the same timeout, and a service back before that lets the run succeed;
+ * `beforeS` more when the first call only starts waiting that long into the
+ * outage, and 3 s of slack.
+ */
+export function outageThatFailsS(beforeS = 0): number {
+  return beforeS + 2 * knobs.neutronTimeoutS + 3;
+}
+
+/** The note of an outage scenario's "a docker run failed" figure: what it shows, or why this outage cannot show it. */
+export function outageNote(minS: number): string {
+  return knobs.outageS < minS ? `an outage of ${knobs.outageS} s is shorter than the ${minS} s a docker run needs to fail: raise KURYR_FAULTS_OUTAGE_S` : 'the fault reached Docker';
+}
+
 /** The knobs as the report records them. */
 export function knobValues(): Record<string, string | number | boolean> {
   return { ...knobs };

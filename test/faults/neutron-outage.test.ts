@@ -15,7 +15,7 @@
 import { reaches, seconds, startPair } from './docker-ops.js';
 import { removedText } from './fault-daemon.js';
 import { liveMismatch } from './inventory.js';
-import { knobs } from './knobs.js';
+import { knobs, outageNote, outageThatFailsS } from './knobs.js';
 import { cannotBreak, PausedService } from './lab-services.js';
 import { ContainerLoad } from './load.js';
 import { faultScenario } from './scenario.js';
@@ -23,13 +23,8 @@ import { faultScenario } from './scenario.js';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 /** Service is back when a docker run that started after the resume succeeds within this. */
 const RECOVERY_BOUND_S = 20;
-/**
- * The shortest outage in which a docker run surely fails: a create whose POST
- * times out ([neutron] timeout) is looked up once more (was it made?), and
- * that lookup has the same timeout; Neutron back before it ends, the run
- * succeeds.
- */
-const OUTAGE_MIN_S = 2 * knobs.neutronTimeoutS + 3;
+/** The shortest outage in which a docker run surely fails. */
+const OUTAGE_MIN_S = outageThatFailsS();
 
 let paused: PausedService | undefined;
 
@@ -73,7 +68,7 @@ faultScenario(
       '>=',
       1,
       undefined,
-      knobs.outageS < OUTAGE_MIN_S ? `an outage of ${knobs.outageS} s is shorter than the ${OUTAGE_MIN_S} s a docker run needs to fail: raise KURYR_FAULTS_OUTAGE_S` : 'the fault reached Docker',
+      outageNote(OUTAGE_MIN_S),
     );
     figures.check('failed docker run whose error does not name Neutron', unnamed.length, '==', 0, undefined, (unnamed[0] ?? failed[0])?.out.slice(0, 240));
     figures.check('docker commands that hung (no return within the bound)', load.ops.filter((o) => o.wedged).length, '==', 0);
