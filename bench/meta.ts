@@ -11,7 +11,7 @@ import type { BenchParams } from './params.js';
 import { docker, procReading } from './lab.js';
 import type { Results } from './report.js';
 import { r2 } from './stats.js';
-import { sleep } from './util.js';
+import { shebangFlags, sleep } from './util.js';
 
 /** The packages the daemon runs: the driver and its OpenStack client. */
 const DAEMON_PACKAGES = ['packages/kuryr', 'packages/openstack'];
@@ -44,14 +44,18 @@ export function distIsStale(repo: string): boolean {
   return DAEMON_PACKAGES.some((pkg) => newest(`${repo}${pkg}/src`) > built(pkg));
 }
 
+/** What the dependency baseline loads and does, as the report words it. */
+export const DEPENDENCY_LOADS = "one HTTP request made (fastify, pino, commander, yaml, prom-client, node:http's client)";
+
 /**
- * RSS of idle Node.js processes of the same binary: bare (the runtime itself), and with the
- * daemon's runtime dependencies loaded and one fetch made (fastify, pino, commander, yaml, and
- * Node's bundled undici behind fetch) — the floor under the daemon's own memory.
+ * RSS of idle Node.js processes of the same binary and V8 flags as the daemon (its entry point's
+ * shebang): bare (the runtime itself), and with the
+ * daemon's runtime dependencies loaded and one HTTP request made (fastify, pino, commander, yaml,
+ * prom-client, node:http's client) — the floor under the daemon's own memory.
  */
-export async function nodeBaselinesMB(repo: string): Promise<{ bare: number; withDependencies: number }> {
+export async function nodeBaselinesMB(repo: string): Promise<{ bare: number; withDependencies: number; loads: string }> {
   const measure = async (args: string[]): Promise<number> => {
-    const child = spawn(process.execPath, args, { stdio: 'ignore', cwd: repo });
+    const child = spawn(process.execPath, [...shebangFlags(`${repo}packages/kuryr/bin/kuryr.js`), ...args], { stdio: 'ignore', cwd: repo });
     await sleep(2_500);
     try {
       return procReading(child.pid!).rssMB;
@@ -59,6 +63,8 @@ export async function nodeBaselinesMB(repo: string): Promise<{ bare: number; wit
       child.kill('SIGTERM');
     }
   };
-  const deps = "await import('fastify'); await import('pino'); await import('commander'); await import('yaml'); await fetch('http://127.0.0.1:9696/').catch(() => {}); setTimeout(() => {}, 5000);";
-  return { bare: await measure(['-e', 'setTimeout(() => {}, 5000)']), withDependencies: await measure(['--input-type=module', '-e', deps]) };
+  const deps =
+    "await import('fastify'); await import('pino'); await import('commander'); await import('yaml'); await import('prom-client'); " +
+    "const http = await import('node:http'); await new Promise((r) => http.get('http://127.0.0.1:9696/', (res) => res.resume().on('end', r)).on('error', r)); setTimeout(() => {}, 5000);";
+  return { bare: await measure(['-e', 'setTimeout(() => {}, 5000)']), withDependencies: await measure(['--input-type=module', '-e', deps]), loads: DEPENDENCY_LOADS };
 }

@@ -26,7 +26,7 @@ import { NeutronError } from '@kuryr-ts/openstack/errors';
 import type { Query, ResourceName } from '@kuryr-ts/openstack/neutron/types';
 import { FakeNeutron } from '@kuryr-ts/openstack/testing/fake-neutron';
 import { pluginRequest } from '../test/lab-support/plugin-socket.js';
-import { randomHex, randomMac, sleep } from './util.js';
+import { randomHex, randomMac, shebangFlags, sleep } from './util.js';
 
 /** The daemon's entry point: this checkout's (dist/bench → the repository), or KURYR_BIN (another checkout's, to compare). */
 const KURYR_BIN = process.env.KURYR_BIN ?? new URL('../../packages/kuryr/bin/kuryr.js', import.meta.url).pathname;
@@ -108,11 +108,6 @@ function stubHostCommands(dir: string): string {
   script('ethtool', 'exit 0');
   script('nsenter', 'exit 0');
   return bin;
-}
-
-function shebangFlags(): string[] {
-  const first = readFileSync(KURYR_BIN, 'utf8').split('\n')[0]!;
-  return first.replace(/^#!\/usr\/bin\/env -S node\s*/, '').split(/\s+/).filter(Boolean);
 }
 
 const rssMB = (pid: number): number => Math.round((Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024) * 10) / 10;
@@ -261,7 +256,7 @@ async function main(): Promise<void> {
   const cycles = Number(process.argv[2] ?? 300);
   const step = Number(process.argv[3] ?? 100);
   const runs = Number(process.argv[4] ?? 3);
-  const flags = process.env.NODE_FLAGS !== undefined ? process.env.NODE_FLAGS.split(/\s+/).filter(Boolean) : shebangFlags();
+  const flags = process.env.NODE_FLAGS !== undefined ? process.env.NODE_FLAGS.split(/\s+/).filter(Boolean) : shebangFlags(KURYR_BIN);
   const all: Run[] = [];
   for (let r = 0; r < runs; r++) all.push(await measure(flags, cycles, step));
   console.log(`node ${process.version}, flags: ${flags.join(' ') || '(none)'}, ${runs} runs (median, then each run)\n`);

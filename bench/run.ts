@@ -118,7 +118,7 @@ async function main(): Promise<number> {
     const final = procReading(daemon.pid);
     const base = await nodeBaselinesMB(REPO);
     const pools = made.poolDaemon && made.poolDaemonFresh ? { fresh: made.poolDaemonFresh, final: procReading(made.poolDaemon.pid) } : undefined;
-    results.memory = { fresh, final, operations: progress.ops, nodeBaselineMB: base.bare, nodeWithDependenciesMB: base.withDependencies, timeline: progress.timeline, ...(pools ? { pools } : {}) };
+    results.memory = { fresh, final, operations: progress.ops, nodeBaselineMB: base.bare, nodeWithDependenciesMB: base.withDependencies, nodeWithDependenciesLoads: base.loads, timeline: progress.timeline, ...(pools ? { pools } : {}) };
   } catch (err) {
     results.error = (err as Error).stack ?? String(err);
     log(`FAILED: ${results.error}`);

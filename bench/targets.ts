@@ -142,6 +142,11 @@ export function memoryGrowth(t: TimelinePoint[]): number {
   return Math.round((t[t.length - 1]!.rssMB - mid.rssMB) * 10) / 10;
 }
 
+/** What the run's idle Node.js with the daemon's dependencies loaded and did (runs before it was recorded made one `fetch`). */
+export function dependencyLoads(m: Pick<NonNullable<Results['memory']>, 'nodeWithDependenciesLoads'>): string {
+  return m.nodeWithDependenciesLoads ?? "one `fetch` made (fastify, pino, commander, yaml, Node's bundled undici)";
+}
+
 /** The RSS rows: an idle Node.js of the same binary with the daemon's dependencies loaded (bench/meta.ts); with the daemon's timeline, how it changed over the second half of its operations. */
 function rssBound(r: Results, fresh: number, final: number, timeline?: TimelinePoint[]): TargetBound | undefined {
   const m = r.memory;
@@ -149,7 +154,7 @@ function rssBound(r: Results, fresh: number, final: number, timeline?: TimelineP
   return {
     cell: `≥ ${m.nodeWithDependenciesMB} MB idle`,
     why:
-      `An idle \`node\` of the same binary is ${m.nodeBaselineMB} MB; with the daemon's runtime dependencies imported and one \`fetch\` made (fastify, pino, commander, yaml, Node's bundled undici) it is ${m.nodeWithDependenciesMB} MB before any of the daemon's code runs. ` +
+      `An idle \`node\` of the same binary is ${m.nodeBaselineMB} MB; with the daemon's runtime dependencies imported and ${dependencyLoads(m)} it is ${m.nodeWithDependenciesMB} MB before any of the daemon's code runs. ` +
       `The daemon: ${fresh} MB idle (${r2(fresh - m.nodeWithDependenciesMB)} MB of its own), ${final} MB at the end of the run (${final - fresh >= 0 ? '+' : ''}${r2(final - fresh)} MB)` +
       (timeline && timeline.length > 1 ? `, ${signed(memoryGrowth(timeline))} MB of it over the second half of its ${timeline[timeline.length - 1]!.ops} operations: it grows while the first operations run, then stays flat.` : '.'),
   };

@@ -29,6 +29,16 @@ export class FakeLinks implements LinkOps {
     this.links.set(spec.hostName, spec);
   }
 
+  /** Links whose tx checksum offload was turned off. */
+  readonly txOff = new Set<string>();
+  failTxOff = false;
+
+  async txChecksumOff(name: string): Promise<void> {
+    this.calls.push(`tx off ${name}`);
+    if (this.failTxOff) throw new HostError('ethtool -K', 'injected failure');
+    this.txOff.add(name);
+  }
+
   async createVethPair(a: string, b: string, mtu: number): Promise<void> {
     this.calls.push(`add ${a}`);
     if (this.other.has(a)) throw new HostError('ip link add', 'File exists');

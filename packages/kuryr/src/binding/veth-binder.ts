@@ -2,7 +2,7 @@
  * The veth binding driver (Kuryr's default): a veth pair per endpoint, made in
  * the host namespace — `tap<port[:11]>` stays on the host and is plugged by a
  * HostPlug chosen from the port's vif_type; `t_c<port[:11]>` gets the port's
- * MAC and the network MTU and is Join's SrcName (Docker moves it). The host
+ * MAC, the network MTU and tx checksum offload off, and is Join's SrcName (Docker moves it). The host
  * end carries the alias `kuryr:<endpoint id>` so DeleteEndpoint can find it
  * even when Neutron has lost the port.
  */
@@ -45,7 +45,13 @@ export class VethBinder implements PortBinder {
         await this.links.createVeth(spec);
       }
       undo.push(`delete veth ${names.host}`, () => this.links.deleteLink(names.host));
-      await this.hostPlug.plug(names.host, req.port, req.endpointId, req.mtu);
+      // Independent, a process each: the container end's offload setting and the host end's plug.
+      const [offloaded, plugged] = await Promise.allSettled([
+        this.links.txChecksumOff(names.container),
+        this.hostPlug.plug(names.host, req.port, req.endpointId, req.mtu),
+      ]);
+      if (plugged.status === 'fulfilled') undo.push(`unplug ${names.host}`, () => this.hostPlug.unplug(names.host, req.port.id));
+      for (const step of [offloaded, plugged]) if (step.status === 'rejected') throw step.reason;
       return { containerIfName: names.container };
     });
   }

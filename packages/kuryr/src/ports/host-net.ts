@@ -25,11 +25,10 @@ export interface VlanSpec extends MacvlanSpec {
 }
 
 export interface LinkOps {
-  /**
-   * Creates a veth pair, host end up, tx checksum offload off on the peer
-   * (OVS's userspace conntrack drops TCP with partial checksums).
-   */
+  /** Creates a veth pair, the host end up. */
   createVeth(spec: VethSpec): Promise<void>;
+  /** Turns tx checksum offload off on a link (OVS's userspace conntrack drops TCP with partial checksums). */
+  txChecksumOff(name: string): Promise<void>;
   /** A plain veth pair with both ends up (e.g. hybrid plugging's qvb/qvo). */
   createVethPair(a: string, b: string, mtu: number): Promise<void>;
   /** Creates a Linux bridge if missing (forward delay 0, STP off) and brings it up. */

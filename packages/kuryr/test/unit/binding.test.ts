@@ -64,6 +64,19 @@ describe('binding drivers', () => {
     assert.equal(d.links.links.get(host)?.peerName, vethNames(port.id).container);
   });
 
+  it('veth: the container end’s offload and the OVS plug both happen; if the offload fails, the plug and the veth are undone', async () => {
+    const d = buildDriver();
+    const net = await d.createNetwork('10.174.0.0/24', '10.174.0.1');
+    const ep = await d.attach(net);
+    const names = vethNames(d.neutron.ports[0]!.id);
+    assert.ok(d.links.txOff.has(names.container), 'tx checksum offload off on the container end');
+    assert.equal(d.ovs.ports.get(names.host)?.externalIds['vm-uuid'], ep.endpointId);
+    await d.detach(net, ep);
+    d.links.failTxOff = true;
+    await assert.rejects(d.attach(net), /ethtool -K/);
+    assert.equal(d.links.links.size + d.ovs.ports.size, 0, 'no veth, no OVS port left');
+  });
+
   it('a vif_type without a driver is a clear error, and nothing is left', async () => {
     const d = buildDriver(undefined, { forceVifType: 'vhostuser' });
     const net = await d.createNetwork('10.173.0.0/24', '10.173.0.1');

@@ -280,7 +280,7 @@ export function buildNeutronAuth(source: AuthSource, opts: BuildOptions = {}): {
   };
   const kind = authKind(source);
   const tls = { caFile: v.cafile, certFile: v.certfile, keyFile: v.keyfile, insecure: isTrue(v.insecure) };
-  const fetch = tls.caFile || tls.certFile || tls.keyFile || tls.insecure ? tlsFetch(tls, (k) => name(k)) : undefined;
+  const fetch = tlsFetch(tls, (k) => name(k));
   const tlsText = tls.insecure ? ' (TLS not verified: insecure)' : tls.caFile ? ` (CA ${tls.caFile})` : '';
   if (kind === 'none') {
     if (!v.endpoint_override) fail(`auth_type none needs ${name('endpoint_override')} (the Neutron URL)`);

@@ -5,8 +5,9 @@
  * one the daemon uses is decided in auth-sources.ts.
  */
 
-/** The subset of `fetch` the Neutron and Keystone clients use. */
-export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
+import { httpFetch, type FetchLike } from '../lib/http-fetch.js';
+
+export type { FetchLike };
 
 export interface NeutronAuth {
   /** Base URL of the Neutron endpoint (without /v2.0). */
@@ -16,9 +17,9 @@ export interface NeutronAuth {
   /** Forget a cached token after a 401, so the next call re-authenticates. */
   invalidate(): void;
   /**
-   * fetch to use for Neutron requests, when the global one will not do: set
-   * when a CA file, client certificate or `insecure` is configured (undici
-   * Agent with those TLS settings). Undefined: the global fetch.
+   * The transport of Neutron requests (lib/http-fetch.ts: node:http with
+   * keep-alive, and the TLS settings of a CA file, client certificate or
+   * `insecure`). Undefined: the Neutron client makes its own.
    */
   readonly fetch?: FetchLike | undefined;
   /**
@@ -31,7 +32,7 @@ export interface NeutronAuth {
 export class NoAuth implements NeutronAuth {
   constructor(
     readonly url: string,
-    readonly fetch?: FetchLike | undefined,
+    readonly fetch: FetchLike = httpFetch(),
   ) {}
 
   async endpoint(): Promise<string> {

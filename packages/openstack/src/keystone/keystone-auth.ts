@@ -12,7 +12,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { AppError, ConfigError, type ErrorKind } from '../errors.js';
-import type { FetchLike, NeutronAuth } from './auth.js';
+import type { NeutronAuth } from './auth.js';
+import { httpFetch, type FetchAnswer, type FetchLike } from '../lib/http-fetch.js';
 import { REQUEST_ID_HEADER } from '../lib/request-id.js';
 
 export type DomainRef = { id: string } | { name: string };
@@ -55,7 +56,7 @@ export interface KeystoneAuthOptions {
   timeoutMs?: number | undefined;
   /** Re-authenticate this long before expires_at (default 120 s, at most half the token's life). */
   refreshMarginMs?: number | undefined;
-  /** fetch for Keystone and Neutron (e.g. tlsFetch()); default the global fetch. */
+  /** The transport to Keystone and Neutron (e.g. tlsFetch()); default httpFetch(). */
   fetch?: FetchLike | undefined;
   /** Clock (tests). */
   now?: (() => number) | undefined;
@@ -110,10 +111,9 @@ export function v3Url(authUrl: string): string {
 }
 
 /**
- * A fetch whose connections use these TLS settings: an undici Agent with
- * `connect: { ca, cert, key, rejectUnauthorized }` (Node's global fetch has no
- * per-request TLS options). The files are read now, so a wrong path fails at
- * start; undici itself is loaded on first use.
+ * A transport whose connections use these TLS settings (the https agent's
+ * `ca`, `cert`, `key`, `rejectUnauthorized`). The files are read now, so a
+ * wrong path fails at start.
  */
 export function tlsFetch(tls: TlsOptions, describe: (key: 'cafile' | 'certfile' | 'keyfile') => string = (k) => k): FetchLike {
   const read = (key: 'cafile' | 'certfile' | 'keyfile', path: string | undefined): Buffer | undefined => {
@@ -124,25 +124,7 @@ export function tlsFetch(tls: TlsOptions, describe: (key: 'cafile' | 'certfile' 
       throw new ConfigError(`cannot read ${describe(key)} ${path}: ${(err as Error).message}`);
     }
   };
-  const ca = read('cafile', tls.caFile);
-  const cert = read('certfile', tls.certFile);
-  const key = read('keyfile', tls.keyFile);
-  let impl: Promise<FetchLike> | undefined;
-  return async (url, init) => {
-    impl ??= import('undici').then(({ Agent, fetch }) => {
-      const dispatcher = new Agent({
-        connect: {
-          rejectUnauthorized: !tls.insecure,
-          ...(ca ? { ca } : {}),
-          ...(cert ? { cert } : {}),
-          ...(key ? { key } : {}),
-        },
-      });
-      return (u: string, i: RequestInit) =>
-        fetch(u, { ...(i as unknown as Parameters<typeof fetch>[1]), dispatcher }) as unknown as Promise<Response>;
-    });
-    return (await impl)(url, init);
-  };
+  return httpFetch({ ca: read('cafile', tls.caFile), cert: read('certfile', tls.certFile), key: read('keyfile', tls.keyFile), insecure: tls.insecure });
 }
 
 function domainText(d: DomainRef): string {
@@ -154,7 +136,7 @@ function userText(u: UserRef): string {
 
 export class KeystoneAuth implements NeutronAuth {
   readonly authUrl: string;
-  readonly fetch: FetchLike | undefined;
+  readonly fetch: FetchLike;
   readonly #opts: KeystoneAuthOptions;
   readonly #iface: EndpointInterface;
   readonly #now: () => number;
@@ -166,7 +148,7 @@ export class KeystoneAuth implements NeutronAuth {
   constructor(opts: KeystoneAuthOptions) {
     this.#opts = opts;
     this.authUrl = v3Url(opts.authUrl);
-    this.fetch = opts.fetch;
+    this.fetch = opts.fetch ?? httpFetch();
     this.#iface = opts.interface ?? 'public';
     this.#now = opts.now ?? Date.now;
     const m = opts.method;
@@ -193,14 +175,14 @@ export class KeystoneAuth implements NeutronAuth {
   /** Resolves when Keystone answers GET /v3 (readiness: no token is asked for); a KeystoneError when it does not. */
   async reachable(timeoutMs = 5000): Promise<void> {
     const requestId = this.#opts.requestId?.();
-    let res: Response;
+    let res: FetchAnswer;
     try {
-      res = await (this.fetch ?? fetch)(this.authUrl, {
+      res = await this.fetch(this.authUrl, {
         method: 'GET',
         headers: { Accept: 'application/json', ...(requestId ? { [REQUEST_ID_HEADER]: requestId } : {}) },
         signal: AbortSignal.timeout(timeoutMs),
       });
-      await res.arrayBuffer();
+      await res.text();
     } catch (err) {
       const cause = (err as { cause?: { code?: string; message?: string } }).cause;
       throw new KeystoneError(undefined, `Keystone (GET ${this.authUrl}) is unreachable: ${cause?.code ?? cause?.message ?? (err as Error).message}`);
@@ -278,9 +260,9 @@ export class KeystoneAuth implements NeutronAuth {
     const what = `Keystone authentication (POST ${url})`;
     const started = this.#now();
     const requestId = this.#opts.requestId?.();
-    let res: Response;
+    let res: FetchAnswer;
     try {
-      res = await (this.fetch ?? fetch)(url, {
+      res = await this.fetch(url, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json', Accept: 'application/json', ...(requestId ? { [REQUEST_ID_HEADER]: requestId } : {}) },
         body: JSON.stringify(this.#body()),

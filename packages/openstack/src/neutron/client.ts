@@ -1,5 +1,5 @@
 /**
- * NeutronApi over HTTP (Node's fetch/undici: pooled keep-alive connections).
+ * NeutronApi over HTTP (lib/http-fetch.ts: node:http, pooled keep-alive connections).
  * Every request is counted in OpStats, bounded by a timeout, and retried only
  * when it is safe: idempotent methods on connection errors and 502/503/504,
  * POST only when the connection was refused (nothing was sent). It carries
@@ -12,6 +12,7 @@ import type { CreateBody, NeutronApi, Query, ResourceName, ResourceTypes } from 
 import type { OpStats } from '../lib/op-stats.js';
 import { REQUEST_ID_HEADER } from '../lib/request-id.js';
 import type { NeutronAuth } from '../keystone/auth.js';
+import { httpFetch, type FetchAnswer, type FetchLike } from '../lib/http-fetch.js';
 
 const SINGULAR: Record<ResourceName, string> = {
   agents: 'agent',
@@ -85,12 +86,14 @@ function withTags<T>(v: T): T {
 
 export class NeutronClient implements NeutronApi {
   readonly #sleep: (ms: number) => Promise<void>;
+  readonly #fetch: FetchLike;
 
   constructor(
     readonly auth: NeutronAuth,
     readonly opts: NeutronClientOptions,
   ) {
     this.#sleep = opts.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
+    this.#fetch = auth.fetch ?? httpFetch();
   }
 
   async list<R extends ResourceName>(resource: R, query?: Query): Promise<Array<ResourceTypes[R]>> {
@@ -210,10 +213,10 @@ export class NeutronClient implements NeutronApi {
     // and Keystone may be back by the time the call gives up.
     let keystoneHalfway: Promise<string> | undefined;
     const halfway = this.auth.reachable ? setTimeout(() => (keystoneHalfway = this.#keystoneHint()), Math.max(1000, this.opts.timeoutMs / 2)) : undefined;
-    let res: Response;
+    let res: FetchAnswer;
     try {
-      // the auth's fetch carries the TLS settings (CA file, insecure) when there are any
-      res = await (this.auth.fetch ?? fetch)(url, {
+      // the auth's transport carries the TLS settings (CA file, insecure) when there are any
+      res = await this.#fetch(url, {
         method,
         headers,
         signal: AbortSignal.timeout(this.opts.timeoutMs),

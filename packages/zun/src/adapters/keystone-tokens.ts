@@ -12,7 +12,7 @@
  */
 import { createHash } from 'node:crypto';
 import { BoundedMap } from '@kuryr-ts/openstack/lib/bounded-map';
-import type { FetchLike } from '@kuryr-ts/openstack/keystone/auth';
+import type { FetchAnswer, FetchLike } from '@kuryr-ts/openstack/lib/http-fetch';
 import { REQUEST_ID_HEADER } from '@kuryr-ts/openstack/lib/request-id';
 import { DEFAULT_ADMIN_PROJECT, isCloudAdmin, type AdminProject, type RequestContext } from '../domain/context.js';
 import { unauthorized, unavailable } from '@kuryr-ts/openstack/errors';
@@ -71,7 +71,7 @@ export class KeystoneTokens implements TokenValidator {
 
   async #fetch(token: string, retried: boolean): Promise<{ ctx: RequestContext; expires: number }> {
     const url = `${this.opts.authUrl.replace(/\/+$/, '').replace(/\/v3$/, '')}/v3/auth/tokens?nocatalog`; // the catalog of a caller's token is never used here, and costs Keystone most of the answer
-    let res: Response;
+    let res: FetchAnswer;
     try {
       res = await (this.opts.fetch ?? fetch)(url, {
         method: 'GET',
@@ -88,7 +88,7 @@ export class KeystoneTokens implements TokenValidator {
     }
     if (res.status === 404 || res.status === 401) throw unauthorized('The request you have made requires authentication.', 'ZUN_ERR_UNAUTHORIZED');
     if (!res.ok) throw unavailable(`Keystone token validation failed: ${res.status} ${res.statusText}`, 'ZUN_ERR_KEYSTONE_UNAVAILABLE');
-    const body = (await res.json()) as TokenBody;
+    const body = JSON.parse(await res.text()) as TokenBody;
     const t = body.token;
     if (!t?.project?.id || !t.user?.id) throw unauthorized('The token is not scoped to a project.', 'ZUN_ERR_UNAUTHORIZED');
     const roles = (t.roles ?? []).map((r) => r.name ?? '').filter(Boolean);

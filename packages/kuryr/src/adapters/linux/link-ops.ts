@@ -29,12 +29,11 @@ export class IpLinkOps implements LinkOps {
       ...(spec.alias ? [`link set dev ${spec.hostName} alias ${spec.alias}`] : []),
       `link set dev ${spec.hostName} up`,
     ]);
-    try {
-      await this.run('ethtool', ['-K', spec.peerName, 'tx', 'off']);
-    } catch (err) {
-      await this.deleteLink(spec.hostName).catch(() => undefined);
-      throw err;
-    }
+  }
+
+  async txChecksumOff(name: string): Promise<void> {
+    checkName(name);
+    await this.run('ethtool', ['-K', name, 'tx', 'off']);
   }
 
   async createVethPair(a: string, b: string, mtu: number): Promise<void> {
