@@ -22,6 +22,8 @@ export interface StartOptions {
   socket?: string;
   /** The daemon's command before its config files, e.g. an installed `kuryr-server` (default: this checkout's `kuryr daemon`). */
   command?: string[];
+  /** Up once this says so too (the socket exists first). A socket file left by a killed daemon exists already: probe it. */
+  ready?: () => Promise<boolean>;
 }
 
 export async function startDaemon(name: string, extraConf: string, opts: StartOptions = {}): Promise<StartedDaemon> {
@@ -34,6 +36,7 @@ export async function startDaemon(name: string, extraConf: string, opts: StartOp
     prefix: opts.prefix,
     command: opts.command,
     readyTimeoutMs: 20_000,
+    ready: opts.ready,
   });
   return { name, pid: daemon.pid, stop: () => daemon.stop() };
 }
