@@ -48,7 +48,10 @@ export async function startKuryrDaemon(o: KuryrDaemonOptions): Promise<KuryrDaem
   const running = (): boolean => child.exitCode === null && child.signalCode === null;
   const stop = async (): Promise<void> => {
     if (running()) child.kill('SIGTERM');
-    await Promise.race([exited, sleep(10_000)]);
+    // The 10 s timer goes with the daemon: a pending one would keep the test process alive that long after its last test.
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([exited, new Promise<void>((r) => (timer = setTimeout(r, 10_000)))]);
+    clearTimeout(timer);
     if (running()) child.kill('SIGKILL');
   };
   const deadline = Date.now() + o.readyTimeoutMs;
