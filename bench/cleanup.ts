@@ -37,6 +37,8 @@ async function cleanup(lab: Lab): Promise<Results['cleanup']> {
   made.poolDaemon = undefined;
   await made.nullDriver?.stop();
   made.nullDriver = undefined;
+  await made.afterReplyDaemon?.stop();
+  made.afterReplyDaemon = undefined;
   if (made.daemon) {
     const nets = made.pluginNets;
     if (nets) {

@@ -65,6 +65,8 @@ export interface Made {
   /** the port-pool daemon's RSS and fds once started, idle (bench/pools.ts) */
   poolDaemonFresh?: ProcReading | undefined;
   nullDriver?: NullDriver | undefined;
+  /** the latency phase's daemon with `[DEFAULT] delete_ports_after_reply = true` (no pools), while it runs */
+  afterReplyDaemon?: BenchDaemon | undefined;
   /** Neutron quotas raised for the scale phase */
   readonly quota: QuotaRaise;
 }

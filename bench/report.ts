@@ -64,8 +64,10 @@ export interface Results {
     /** what that idle Node.js loaded and did (newer runs; older ones made one `fetch`) */
     nodeWithDependenciesLoads?: string;
     timeline: TimelinePoint[];
-    /** newer runs: the port-pool daemon, idle once started and at the end of the run */
-    pools?: { fresh: ProcReading; final: ProcReading };
+    /** newer runs: the port-pool daemon, idle once started and at the end of the run (and settled, as below) */
+    pools?: { fresh: ProcReading; final: ProcReading; settled?: ProcReading };
+    /** newer runs: 30 s after the end of the run, idle */
+    settled?: ProcReading;
   };
   neutronByCall?: ShapeStats[];
   startup: { neutronCalls: number; shapes: string[]; proc: ProcReading };
@@ -587,7 +589,7 @@ export function markdown(r: Results, stamp: string): string {
     out.push('## Memory over the whole run', '');
     out.push(
       `The bench daemon served ${mem.operations} Docker-level operations in this run (network create/rm, attach, detach, connect, disconnect, over Docker or the plugin protocol). ` +
-        `RSS ${mem.fresh.rssMB} MB fresh (after start-up), ${mem.final.rssMB} MB at the end; ${memoryGrowth(mem.timeline)} MB change over the second half of the operations; open fds ${mem.fresh.fds} → ${mem.final.fds}. ` +
+        `RSS ${mem.fresh.rssMB} MB fresh (after start-up), ${mem.final.rssMB} MB at the end${mem.settled ? `, ${mem.settled.rssMB} MB after 30 s idle` : ''}; ${memoryGrowth(mem.timeline)} MB change over the second half of the operations; open fds ${mem.fresh.fds} → ${mem.final.fds}. ` +
         `An idle \`node -e setTimeout\` of the same Node binary is ${mem.nodeBaselineMB} MB: that much of the daemon's RSS is the runtime itself (V8, its code and heap reservations). With the daemon's runtime dependencies imported and ${dependencyLoads(mem)} it is ${mem.nodeWithDependenciesMB} MB; the daemon's own code, its caches and its live objects are the remaining ${Math.round((mem.fresh.rssMB - mem.nodeWithDependenciesMB) * 10) / 10} MB when fresh.`,
       '',
       `![memory](${stamp}-memory.svg)`,

@@ -41,6 +41,9 @@ import { r1, r2 } from './stats.js';
 import { sleep } from './util.js';
 import { REPO } from '../test/lab-support/lab-host.js';
 
+/** How long the daemons stay idle after the run before the memory's last reading. */
+const SETTLE_MS = 30_000;
+
 /** Runs the phases asked for, in order, each with its title in the log and a memory sample around it. */
 async function runPhases(ctx: BenchContext): Promise<void> {
   const { params: P, results, progress, log } = ctx;
@@ -116,9 +119,14 @@ async function main(): Promise<number> {
     await proxy.quiesce();
     await sleep(results.scale ? 0 : 6_000);
     const final = procReading(daemon.pid);
+    const poolFinal = made.poolDaemon ? procReading(made.poolDaemon.pid) : undefined;
+    const ended = Date.now();
     const base = await nodeBaselinesMB(REPO);
-    const pools = made.poolDaemon && made.poolDaemonFresh ? { fresh: made.poolDaemonFresh, final: procReading(made.poolDaemon.pid) } : undefined;
-    results.memory = { fresh, final, operations: progress.ops, nodeBaselineMB: base.bare, nodeWithDependenciesMB: base.withDependencies, nodeWithDependenciesLoads: base.loads, timeline: progress.timeline, ...(pools ? { pools } : {}) };
+    // Whether what the run added stays: both daemons read again once idle for 30 s.
+    await sleep(Math.max(0, ended + SETTLE_MS - Date.now()));
+    const settled = procReading(daemon.pid);
+    const pools = made.poolDaemon && made.poolDaemonFresh && poolFinal ? { fresh: made.poolDaemonFresh, final: poolFinal, settled: procReading(made.poolDaemon.pid) } : undefined;
+    results.memory = { fresh, final, settled, operations: progress.ops, nodeBaselineMB: base.bare, nodeWithDependenciesMB: base.withDependencies, nodeWithDependenciesLoads: base.loads, timeline: progress.timeline, ...(pools ? { pools } : {}) };
   } catch (err) {
     results.error = (err as Error).stack ?? String(err);
     log(`FAILED: ${results.error}`);

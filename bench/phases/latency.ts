@@ -1,6 +1,7 @@
 /**
  * Phase 2: latency, interleaved in each repetition: kuryr (network create +
- * rm, run -d + rm -f), the same with port pools (a second daemon), Docker's
+ * rm, run -d + rm -f), the same with port pools (a second daemon), run -d +
+ * rm -f with ports deleted after the reply (a third daemon, no pools), Docker's
  * bridge driver, a null remote driver (the floor of any remote driver), the
  * docker CLI's own round trip, and the Neutron floor (a bound port, a network
  * and subnet, created and deleted straight against Neutron).
@@ -9,7 +10,7 @@ import { NeutronError } from '@kuryr-ts/openstack/errors';
 import { DEVICE_OWNER } from '@kuryr-ts/kuryr/domain/naming';
 import type { BenchContext } from '../context.js';
 import { createDockerNet, createDockerNetOk } from '../docker-nets.js';
-import { docker, dockerOk, neutronNetworkOf } from '../lab.js';
+import { docker, dockerOk, neutronNetworkOf, startBenchDaemon } from '../lab.js';
 import { byShape, counted } from '../measure.js';
 import { startNullDriver } from '../null-driver.js';
 import { POOL_MIN, poolCounted, poolDaemonOf, waitForPool } from '../pools.js';
@@ -91,6 +92,12 @@ export async function latencyPhase(ctx: BenchContext): Promise<NonNullable<Resul
   const zNet = `${RUN}-lz`;
   await dockerOk('network', 'create', '-d', nullDriver.driver, '--ipam-driver', nullDriver.driver, '--subnet', '10.230.26.0/24', zNet);
 
+  // Without pools, ReleaseAddress answering before Neutron's DELETE ([DEFAULT] delete_ports_after_reply), straight to Neutron.
+  const afterReply = await startBenchDaemon(`${DRIVER}dr`, undefined, 'delete_ports_after_reply = true');
+  made.afterReplyDaemon = afterReply;
+  const dNet = `${RUN}-ld`;
+  await createDockerNetOk(ctx, afterReply.driver, dNet, ['--subnet', '10.230.28.0/24', '--gateway', '10.230.28.1']);
+
   for (let i = 0; i < P.reps; i++) {
     if (i % 5 === 0) log(`  latency repetition ${i + 1}/${P.reps}`);
     await plainOp('null remote driver run -d', () => docker('run', '-d', '--name', `${RUN}-z${i}`, '--net', zNet, IMAGE, 'sleep', '600'));
@@ -114,6 +121,8 @@ export async function latencyPhase(ctx: BenchContext): Promise<NonNullable<Resul
     // docker run -d + rm -f
     await kuryrOp('kuryr run -d', () => docker('run', '-d', '--name', `${RUN}-k${i}`, '--net', kNet, IMAGE, 'sleep', '600'));
     await kuryrOp('kuryr rm -f', () => docker('rm', '-f', `${RUN}-k${i}`));
+    await plainOp('kuryr delete after reply run -d', () => docker('run', '-d', '--name', `${RUN}-d${i}`, '--net', dNet, IMAGE, 'sleep', '600'));
+    await plainOp('kuryr delete after reply rm -f', () => docker('rm', '-f', `${RUN}-d${i}`));
     await plainOp('bridge run -d', () => docker('run', '-d', '--name', `${RUN}-b${i}`, '--net', bNet, IMAGE, 'sleep', '600'));
     await plainOp('bridge rm -f', () => docker('rm', '-f', `${RUN}-b${i}`));
     // the docker CLI's own round trip (no network work)
@@ -178,6 +187,9 @@ export async function latencyPhase(ctx: BenchContext): Promise<NonNullable<Resul
   await docker('network', 'rm', zNet);
   await nullDriver.stop();
   made.nullDriver = undefined;
+  await docker('network', 'rm', dNet);
+  await afterReply.stop();
+  made.afterReplyDaemon = undefined;
   const kuryrCalls = proxy.calls.slice(l0);
 
   const sums = (a: string, b: string): number[] => (samples[a] ?? []).map((x, i) => x + (samples[b]?.[i] ?? NaN)).filter((x) => Number.isFinite(x));
@@ -227,6 +239,12 @@ export async function latencyPhase(ctx: BenchContext): Promise<NonNullable<Resul
       'network rm, port pools': { kuryrOverBridge: ratio('kuryr pools network rm', 'bridge network rm'), floorRatio: r2((med('bridge network rm') + med('floor: network delete')) / med('bridge network rm')) },
       // With pools a released port goes back to the pool after the reply: the floor is the null driver's.
       'rm -f, port pools': { kuryrOverBridge: ratio('kuryr pools rm -f', 'bridge rm -f'), floorRatio: ratio('null remote driver rm -f', 'bridge rm -f'), overNull: ratio('kuryr pools rm -f', 'null remote driver rm -f') },
+      // Ports deleted after the reply: Docker waits for no Neutron call on removal, the floor is the null driver's.
+      'rm -f, delete after reply': {
+        kuryrOverBridge: ratio('kuryr delete after reply rm -f', 'bridge rm -f'),
+        floorRatio: ratio('null remote driver rm -f', 'bridge rm -f'),
+        overNull: ratio('kuryr delete after reply rm -f', 'null remote driver rm -f'),
+      },
     },
     failures,
   };

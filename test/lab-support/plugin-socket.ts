@@ -40,6 +40,8 @@ export interface KuryrStats {
   neutronReady?: boolean;
   /** free ports per pool ([vif_pool]) */
   portPools?: Record<string, number>;
+  /** port deletions still running after their reply ([DEFAULT] delete_ports_after_reply) */
+  portDeletionsPending?: number;
 }
 
 export async function kuryrStats(socket: string, timeoutMs?: number): Promise<KuryrStats> {

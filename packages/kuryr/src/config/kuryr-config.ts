@@ -81,6 +81,7 @@ const DEFS: Record<string, Record<string, OptionDef>> = {
     // kuryr-ts additions
     plugin_socket: { kind: 'str', default: '/run/docker/plugins/kuryr.sock' },
     ip_range_as_allocation_pool: { kind: 'bool', default: 'false' },
+    delete_ports_after_reply: { kind: 'bool', default: 'false' },
     // kuryr-ts additions: reconciliation (docs/reconcile.md)
     reconcile_interval: { kind: 'int', default: '300' },
     reconcile_grace_period: { kind: 'int', default: '600' },
@@ -176,6 +177,8 @@ export interface KuryrConfig {
   readonly subnetpoolNamePrefix: string;
   /** `--ip-range`: false = the range is the Neutron subnet (Kuryr); true = the range is the allocation pool of `--subnet`. */
   readonly ipRangeAsAllocationPool: boolean;
+  /** ReleaseAddress answers before Neutron has deleted the port (false: after, as Kuryr). */
+  readonly deletePortsAfterReply: boolean;
   readonly debug: boolean;
   readonly logFile: string | undefined;
   readonly logDir: string | undefined;
@@ -383,6 +386,7 @@ export function buildConfig(doc: IniDocument, env: NodeJS.ProcessEnv = process.e
     insecureKuryrUri: must<boolean>('DEFAULT', 'insecure_kuryr_uri'),
     subnetpoolNamePrefix: must<string>('DEFAULT', 'subnetpool_name_prefix'),
     ipRangeAsAllocationPool: must<boolean>('DEFAULT', 'ip_range_as_allocation_pool'),
+    deletePortsAfterReply: must<boolean>('DEFAULT', 'delete_ports_after_reply'),
     debug: must<boolean>('DEFAULT', 'debug'),
     logFile: str('DEFAULT', 'log_file'),
     logDir: str('DEFAULT', 'log_dir'),

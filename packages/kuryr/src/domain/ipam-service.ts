@@ -27,6 +27,7 @@ import {
 import type { NeutronIndex } from './neutron-index.js';
 import { parseIpamOptions } from './options.js';
 import { PoolResolver } from './pool-resolver.js';
+import type { PortDeletions } from './port-deletions.js';
 import type { PortPool } from './port-pool.js';
 import { endpointOfPort, refuseForeignPort, resetPrecreatedPort } from './port-ownership.js';
 import type { DriverSettings, Logger } from './settings.js';
@@ -86,6 +87,8 @@ export interface IpamServiceOptions {
   ledger?: Ledger | undefined;
   /** Is this port plugged on this host (a container uses it)? Checked before ReleaseAddress deletes a port after a restart. Default: never. */
   plugged?: ((portId: string) => Promise<boolean>) | undefined;
+  /** `[DEFAULT] delete_ports_after_reply`: the deletions ReleaseAddress leaves running after its answer. */
+  deletions?: PortDeletions | undefined;
 }
 
 export class IpamService {
@@ -97,6 +100,7 @@ export class IpamService {
   readonly portPool: PortPool | undefined;
   readonly ledger: Ledger;
   readonly plugged: (portId: string) => Promise<boolean>;
+  readonly deletions: PortDeletions | undefined;
 
   constructor(opts: IpamServiceOptions) {
     this.neutron = opts.neutron;
@@ -106,6 +110,7 @@ export class IpamService {
     this.portPool = opts.portPool;
     this.ledger = opts.ledger ?? new Ledger({ holdMs: 600_000 });
     this.plugged = opts.plugged ?? (async () => false);
+    this.deletions = opts.deletions;
     this.pools = new PoolResolver({ neutron: opts.neutron, index: opts.index, settings: opts.settings, log: opts.log });
   }
 
@@ -199,11 +204,23 @@ export class IpamService {
     const mac = req.options[MAC_OPTION]?.toLowerCase();
     // The identity of this hand-out, on the port before the reply: found by it after a lost reply or a crash.
     const handOut = requestDeviceId(randomUUID());
-    const port = await this.ledger.during([handOut], async () => {
-      if (mac) return this.#endpointPort(subnet, address, mac, handOut);
-      if (this.portPool) return (await this.#pooledPort(subnet, address, handOut)) ?? (await this.#endpointPort(subnet, address, '', handOut));
-      return this.#reservationPort(subnet, address, handOut);
-    });
+    // A port released moments ago may still hold this address while its deletion runs.
+    if (address) await this.deletions?.settled({ networkId: subnet.network_id, ip: address });
+    const make = (): Promise<NeutronPort> =>
+      this.ledger.during([handOut], async () => {
+        if (mac) return this.#endpointPort(subnet, address, mac, handOut);
+        if (this.portPool) return (await this.#pooledPort(subnet, address, handOut)) ?? (await this.#endpointPort(subnet, address, '', handOut));
+        return this.#reservationPort(subnet, address, handOut);
+      });
+    let port: NeutronPort;
+    try {
+      port = await make();
+    } catch (err) {
+      // The quota or the subnet is full, and released ports are still being deleted: once they are, once more.
+      if (!(this.deletions && this.deletions.size > 0 && err instanceof NeutronError && ['OverQuota', 'IpAddressGenerationFailure'].includes(err.neutronType ?? ''))) throw err;
+      await this.deletions.settled();
+      port = await make();
+    }
     this.ledger.handOut(port.id);
     const ip = port.fixed_ips.find((f) => f.subnet_id === subnet.id && (!address || normalizeIp(f.ip_address) === address))?.ip_address;
     if (!ip) throw new NotFoundError(`RequestAddress: port ${port.id} has no address on subnet ${subnet.id}`);
@@ -496,7 +513,8 @@ export class IpamService {
       const recorded = endpoint !== undefined && this.ledger.busy(endpoint) ? this.ledger.whenFree(endpoint) : undefined;
       if (this.portPool && this.settings.bindHost && (await this.index.subnetsOf(subnet.network_id)).length === 1 && this.portPool.giveBack(port, subnet, recorded)) return;
       this.portPool?.forget(port.id);
-      await this.neutron.delete('ports', port.id);
+      if (this.deletions) this.deletions.delete(port);
+      else await this.neutron.delete('ports', port.id);
       return;
     }
     // Dual stack: release this address only; the other one goes with its own ReleaseAddress.

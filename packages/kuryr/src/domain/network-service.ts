@@ -29,6 +29,7 @@ import type { SecurityGroupResolver } from './security-groups.js';
 import { carvedPoolId, type NeutronIndex } from './neutron-index.js';
 import { hasRef, parseNetworkOptions, type NeutronOptions } from './options.js';
 import type { PoolResolver } from './pool-resolver.js';
+import type { PortDeletions } from './port-deletions.js';
 import type { PortPool } from './port-pool.js';
 import type { DriverSettings, Logger } from './settings.js';
 
@@ -85,6 +86,8 @@ export interface NetworkServiceOptions {
   portPool?: PortPool | undefined;
   /** What this process has in hand (requests in flight); shared with the other services. */
   ledger?: Ledger | undefined;
+  /** `[DEFAULT] delete_ports_after_reply`: the network goes once its released ports are deleted. */
+  deletions?: Pick<PortDeletions, 'settled'> | undefined;
 }
 
 export class NetworkService {
@@ -99,12 +102,14 @@ export class NetworkService {
   readonly defaultNetwork: (() => Promise<string | undefined>) | undefined;
   readonly portPool: PortPool | undefined;
   readonly ledger: Ledger;
+  readonly deletions: Pick<PortDeletions, 'settled'> | undefined;
 
   constructor(opts: NetworkServiceOptions) {
     this.neutron = opts.neutron;
     this.index = opts.index;
     this.pools = opts.pools;
     this.reaper = opts.reaper;
+    this.deletions = opts.deletions;
     this.sgs = opts.sgs;
     this.settings = opts.settings;
     this.log = opts.log;
@@ -361,6 +366,7 @@ export class NetworkService {
         this.log.info({}, 'DeleteNetwork: no Neutron network for this Docker network (already deleted)');
         return;
       }
+      await this.deletions?.settled({ networkId: cached.id });
       // Fresh tags: another host may have started using this network since we cached it. Read
       // together with the subnets, while this host's free pool ports go (they go either way).
       const [shown, subnets] = await allOrFirstError([

@@ -28,6 +28,12 @@ export interface DriverSettings {
    * `--subnet` and the range its `allocation_pools` (Docker's own meaning).
    */
   readonly ipRangeAsAllocationPool?: boolean;
+  /**
+   * `[DEFAULT] delete_ports_after_reply` (default false: ReleaseAddress answers
+   * once Neutron has deleted the port, as Kuryr). True: it answers first and
+   * the DELETE follows (PortDeletions).
+   */
+  readonly deletePortsAfterReply?: boolean;
 }
 
 export interface Logger {

@@ -19,6 +19,7 @@ import { IpamService } from '../domain/ipam-service.js';
 import { Ledger } from '../domain/ledger.js';
 import { NetworkService } from '../domain/network-service.js';
 import { NeutronIndex } from '../domain/neutron-index.js';
+import { PortDeletions } from '../domain/port-deletions.js';
 import { PortPool } from '../domain/port-pool.js';
 import { Reconciler } from '../domain/reconciler.js';
 import { SecurityGroupResolver } from '../domain/security-groups.js';
@@ -176,7 +177,8 @@ export function composeDriver(parts: DriverParts): Driver {
         })
       : undefined;
   if (parts.portPool && !portPool) log.warn({ portDriver: binders.portDriver }, '[vif_pool] enabled: ignored, the port driver binds no ports to this host');
-  const ipam = new IpamService({ neutron, index, settings, log, portPool, ledger, plugged: binders.bindsHost ? plugged : undefined });
+  const deletions = settings.deletePortsAfterReply ? new PortDeletions({ neutron, log, background }) : undefined;
+  const ipam = new IpamService({ neutron, index, settings, log, portPool, ledger, plugged: binders.bindsHost ? plugged : undefined, deletions });
   const sgs = new SecurityGroupResolver(neutron);
   // Nested containers live on the VM's network unless told otherwise (as Kuryr's nested driver).
   const vmPort = binders.vmPort;
@@ -191,6 +193,7 @@ export function composeDriver(parts: DriverParts): Driver {
     defaultNetwork: vmPort ? async () => (await vmPort.get()).network_id : undefined,
     portPool,
     ledger,
+    deletions,
   });
   const endpoints = new EndpointService({ neutron, index, binders, sgs, settings, log, background, ledger, poolClaimed: portPool && ((id) => portPool.claimed(id)) });
   const exposure = new ExposureService({ neutron, index, settings, log });
@@ -210,6 +213,7 @@ export function composeDriver(parts: DriverParts): Driver {
       caches: index.sizes(),
       portPools: portPool?.sizes() ?? {},
       ledger: ledger.sizes(),
+      ...(deletions ? { portDeletionsPending: deletions.size } : {}),
       ...(reconciler ? { reconcile: reconciler.totals() } : {}),
     }),
     onCall: parts.observability?.onCall,
@@ -231,6 +235,14 @@ export function composeDriver(parts: DriverParts): Driver {
       })
     : undefined;
   if (reconciler) adminRoutes(server, reconciler, usable);
+  if (deletions) {
+    // A stop waits (up to 10 s) for the ports released just before it; reconciliation removes any left.
+    server.addHook('onClose', async () => {
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([deletions.settled(), new Promise<void>((r) => (timer = setTimeout(r, 10_000)))]);
+      clearTimeout(timer);
+    });
+  }
   const cni = host.netns ? new CniService({ neutron, index, binders, netns: host.netns, sgs, settings, log, portPool, ledger }) : undefined;
   if (cni) cniRoutes(server, cni, usable);
   return { binders, settings, index, portPool, ipam, sgs, networks, endpoints, exposure, cni, ledger, reconciler, routes, server, ready };

@@ -60,6 +60,7 @@ export function settingsFrom(config: KuryrConfig): Omit<DriverSettings, 'bindHos
     capabilityScope: config.capabilityScope,
     processExternalConnectivity: config.processExternalConnectivity,
     ipRangeAsAllocationPool: config.ipRangeAsAllocationPool,
+    deletePortsAfterReply: config.deletePortsAfterReply,
   });
 }
 
