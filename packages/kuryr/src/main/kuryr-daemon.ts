@@ -29,7 +29,6 @@ import { ReconcileSchedule, driverNameOf } from './reconcile-schedule.js';
 import { listenOnSocket } from './plugin-socket.js';
 import { addressToServe } from './plugin-spec.js';
 import { DaemonObservability, metricsListenAddress } from './observability.js';
-import { IdleCollector } from './idle-gc.js';
 
 export interface DaemonOptions extends LogOptions {
   /** The files to read, in order (config-files.ts resolves an oslo command line). */
@@ -119,8 +118,6 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     giveUpAfterMs: config.neutron.probeDeadlineS * 1000,
     onGiveUp: (err) => (fatal ? fatal(err) : (gaveUp = err)),
   });
-  // What a burst of requests leaves in the heap goes back once the daemon is idle (--expose-gc).
-  const idleGc = new IdleCollector({ idleMs: 10_000, gc: (globalThis as { gc?: () => void }).gc });
   const driver = composeDriver({
     neutron,
     host: hostAdapters(exec),
@@ -134,7 +131,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     onUndoFailure: undoLog,
     extraStats: () => ({ neutronReady: probe.isReady, ...(probe.isReady ? {} : { neutronProbe: probe.status() }) }),
     reconcile: { docker: new EngineApi({ dockerHost: config.reconcile.dockerHost }), graceS: config.reconcile.gracePeriodS, driverName },
-    observability: { ...obs.plugin, onCall: (call) => (obs.plugin.onCall(call), idleGc.touch()) },
+    observability: obs.plugin,
     metrics: obs.metrics,
   });
   // Leftovers of an earlier run (a crash, a kill -9) once Neutron answers, then every reconcile_interval.
@@ -185,14 +182,12 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   };
   process.on('SIGHUP', reopen);
   probe.start();
-  idleGc.start();
 
   await new Promise<void>((resolve, reject) => {
     const stop = (signal: string, err?: Error): void => {
       log.info({ signal }, 'shutting down');
       probe.stop();
       schedule.stop();
-      idleGc.stop();
       process.off('SIGHUP', reopen);
       tcp?.close();
       void metricsServer?.close();
