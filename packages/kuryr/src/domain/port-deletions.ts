@@ -44,10 +44,6 @@ export class PortDeletions {
     return this.#pending.size;
   }
 
-  holds(portId: string): boolean {
-    return this.#pending.has(portId);
-  }
-
   /** Starts the port's DELETE; returns at once. */
   delete(port: NeutronPort): void {
     if (this.#pending.has(port.id)) return;
