@@ -11,7 +11,8 @@
  * error rejects with `TypeError('fetch failed', { cause })` (cause: the
  * socket error, with its code), an aborted request with the signal's reason
  * (a `TimeoutError` for AbortSignal.timeout). The answer's body is read
- * before the promise resolves, under the same signal.
+ * before the promise resolves, under the same signal. Redirects are
+ * followed (at most 5), as fetch does.
  */
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
@@ -47,6 +48,10 @@ export interface HttpFetchOptions {
   /** An idle pooled connection is closed after this long (default 4 s, as undici). */
   readonly idleMs?: number | undefined;
 }
+
+const MAX_REDIRECTS = 5;
+/** Not sent to another origin after a redirect. */
+const CREDENTIAL_HEADERS = ['x-auth-token', 'x-subject-token', 'authorization', 'x-service-token'];
 
 /** A FetchLike with its own keep-alive connection pools (one per scheme); `close()` ends idle connections. */
 export interface HttpFetch extends FetchLike {
@@ -109,7 +114,23 @@ export function httpFetch(opts: HttpFetchOptions = {}): HttpFetch {
       signal?.addEventListener('abort', onAbort, { once: true });
       req.end(body);
     });
-  return Object.assign(send, {
+  // Redirects are followed as fetch (and python-requests, keystoneauth's HTTP client) do: 303, and 301/302
+  // of a POST, become a GET without a body; 307/308 keep the method and body. Credentials stay on the origin.
+  const follow = async (url: string, init: FetchInit, hops = 0): Promise<FetchAnswer> => {
+    const res = await send(url, init);
+    const location = res.headers.get('location');
+    if (![301, 302, 303, 307, 308].includes(res.status) || !location || hops >= MAX_REDIRECTS) return res;
+    const next = new URL(location, url);
+    const toGet = res.status === 303 || ((res.status === 301 || res.status === 302) && init.method === 'POST');
+    const headers = Object.fromEntries(
+      Object.entries(init.headers ?? {}).filter(
+        ([k]) => !(toGet && k.toLowerCase() === 'content-type') && (next.origin === new URL(url).origin || !CREDENTIAL_HEADERS.includes(k.toLowerCase())),
+      ),
+    );
+    const { body, ...rest } = init;
+    return follow(next.href, { ...rest, headers, ...(toGet ? { method: 'GET' } : body !== undefined ? { body } : {}) }, hops + 1);
+  };
+  return Object.assign(follow, {
     close: () => {
       http.destroy();
       https.destroy();

@@ -7,6 +7,8 @@ import { httpFetch } from '../../src/lib/http-fetch.js';
 describe('httpFetch: the clients’ transport over node:http', () => {
   let server: Server;
   let base = '';
+  let other: Server;
+  let otherBase = '';
   const connections = new Set<Socket>();
   let opened = 0;
   before(async () => {
@@ -14,6 +16,11 @@ describe('httpFetch: the clients’ transport over node:http', () => {
       let body = '';
       req.on('data', (c: Buffer) => (body += c.toString()));
       req.on('end', () => {
+        const redirect = /^\/(30[12378])(?:\/(.*))?$/.exec(req.url ?? '');
+        if (redirect) {
+          const to = redirect[2] === 'away' ? `${otherBase}/x` : redirect[2] === 'loop' ? req.url! : '/x';
+          return void res.writeHead(Number(redirect[1]), { Location: to }).end();
+        }
         if (req.url === '/slow') return void setTimeout(() => res.end('late'), 2000);
         if (req.url === '/cut') {
           res.writeHead(200, { 'Content-Length': '100' });
@@ -31,8 +38,14 @@ describe('httpFetch: the clients’ transport over node:http', () => {
     });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    other = createServer((req, res) => void res.end(JSON.stringify({ auth: req.headers['x-auth-token'] ?? null, method: req.method })));
+    await new Promise<void>((r) => other.listen(0, 'localhost', r));
+    otherBase = `http://localhost:${(other.address() as AddressInfo).port}`;
   });
-  after(() => new Promise<void>((r) => server.close(() => r())));
+  after(async () => {
+    await new Promise<void>((r) => other.close(() => r()));
+    await new Promise<void>((r) => server.close(() => r()));
+  });
 
   it('sends method, headers and body; answers with status, statusText, ok, headers and the text', async () => {
     const f = httpFetch();
@@ -47,6 +60,19 @@ describe('httpFetch: the clients’ transport over node:http', () => {
     const missing = await f(`${base}/missing`, {});
     assert.equal(missing.status, 404);
     assert.equal(missing.ok, false);
+    f.close();
+  });
+
+  it('follows redirects as fetch does: 301/302 of a POST and 303 become a GET, 307/308 keep it; credentials stay on the origin', async () => {
+    const f = httpFetch();
+    const post = { method: 'POST', headers: { 'X-Auth-Token': 't', 'Content-Type': 'application/json' }, body: '{"a":1}' };
+    const json = async (path: string, init: Parameters<typeof f>[1]) => JSON.parse(await (await f(`${base}${path}`, init)).text()) as Record<string, unknown>;
+    assert.deepEqual(await json('/301', { headers: { 'X-Auth-Token': 't' } }), { method: 'GET', body: '', auth: 't', length: null });
+    for (const code of ['301', '302', '303']) assert.deepEqual(await json(`/${code}`, post), { method: 'GET', body: '', auth: 't', length: null }, code);
+    for (const code of ['307', '308']) assert.deepEqual(await json(`/${code}`, post), { method: 'POST', body: '{"a":1}', auth: 't', length: '7' }, code);
+    assert.deepEqual(await json('/307/away', post), { method: 'POST', auth: null }, 'no token for another origin');
+    const loop = await f(`${base}/302/loop`, {});
+    assert.equal(loop.status, 302, 'at most 5 hops, then the redirect itself');
     f.close();
   });
 
