@@ -48,6 +48,10 @@ export interface JoinResult {
   disableGatewayService: boolean;
 }
 
+/** How often CreateEndpoint reads a port bound here that still reads unbound, and the growing gap between reads (about 1.5 s in all). */
+const BIND_READS = 6;
+const BIND_READ_GAP_MS = 100;
+
 export interface Sleeper {
   sleep(ms: number): Promise<void>;
 }
@@ -155,9 +159,11 @@ export class EndpointService {
         const created = port;
         undo.push(`delete port ${created.id}`, () => this.neutron.delete('ports', created.id));
       }
-      if (this.settings.bindHost && port['binding:vif_type'] === 'unbound' && port['binding:host_id'] === this.settings.hostId) {
-        // Bound to this host but read unbound: an answer from before Neutron finished binding it (ML2 answers
-        // a bulk create first, then binds). Read it again rather than fail on a stale copy.
+      // Bound to this host but read unbound: a copy from before Neutron finished binding it (ML2 answers a
+      // bulk create first, then binds; a create found by its lookup after a lost reply may still be binding).
+      // Read it again, a few times, rather than fail on a stale copy.
+      for (let read = 1; this.settings.bindHost && port['binding:vif_type'] === 'unbound' && port['binding:host_id'] === this.settings.hostId && read <= BIND_READS; read++) {
+        if (read > 1) await this.clock.sleep(BIND_READ_GAP_MS * (read - 1));
         port = await this.neutron.show('ports', port.id);
       }
       const bound = port;

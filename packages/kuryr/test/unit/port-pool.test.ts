@@ -140,6 +140,45 @@ describe('port pools ([vif_pool])', () => {
     );
   });
 
+  it('CreateEndpoint keeps reading a port bound here while Neutron still has it unbound (a create found after a lost reply), a bounded number of times', async () => {
+    const neutron = new FakeNeutron();
+    const d = buildDriver(neutron, { portPool: pool });
+    const net = await d.createNetwork('10.71.5.0/24', '10.71.5.1');
+    await d.attach(net);
+    await d.idle();
+    const addr = await d.ok('IpamDriver.RequestAddress', { PoolID: net.poolId, Address: '', Options: null });
+    const ip = String(addr.Address).split('/')[0]!;
+    const port = neutron.ports.find((p) => p.fixed_ips[0]?.ip_address === ip)!;
+    const row = neutron.tables.ports.get(port.id)!;
+    // ML2 still binding: the next two reads say unbound, the third has the binding.
+    let unboundReads = 2;
+    const show = neutron.show.bind(neutron);
+    neutron.show = (async (resource, id) => {
+      const r = await show(resource, id);
+      if (resource === 'ports' && id === port.id && unboundReads-- > 0) return { ...r, 'binding:vif_type': 'unbound' };
+      return r;
+    }) as typeof neutron.show;
+    const hint = d.index.takePortHint(port.network_id, ip)!;
+    d.index.rememberPortHint(port.network_id, ip, { ...hint, 'binding:vif_type': 'unbound' });
+    const before = neutron.calls.length;
+    await d.ok('NetworkDriver.CreateEndpoint', { NetworkID: net.networkId, EndpointID: 'c'.repeat(64), Interface: { Address: addr.Address, AddressIPv6: '', MacAddress: '' }, Options: {} });
+    assert.deepEqual(neutron.calls.slice(before).filter((c) => c === 'GET ports/id'), ['GET ports/id', 'GET ports/id', 'GET ports/id'], 'read until bound');
+    assert.equal(row['binding:vif_type'], 'ovs');
+
+    // One that never binds: a bounded number of reads, then the clear error.
+    const addr2 = await d.ok('IpamDriver.RequestAddress', { PoolID: net.poolId, Address: '', Options: null });
+    const ip2 = String(addr2.Address).split('/')[0]!;
+    const port2 = neutron.ports.find((p) => p.fixed_ips[0]?.ip_address === ip2)!;
+    neutron.tables.ports.get(port2.id)!['binding:vif_type'] = 'unbound';
+    const hint2 = d.index.takePortHint(port2.network_id, ip2)!;
+    d.index.rememberPortHint(port2.network_id, ip2, { ...hint2, 'binding:vif_type': 'unbound' });
+    const before2 = neutron.calls.length;
+    const res = await d.call('NetworkDriver.CreateEndpoint', { NetworkID: net.networkId, EndpointID: 'e'.repeat(64), Interface: { Address: addr2.Address, AddressIPv6: '', MacAddress: '' }, Options: {} });
+    assert.notEqual(res.status, 200);
+    assert.match(String(res.json.Err), /binding:vif_type=unbound/);
+    assert.equal(neutron.calls.slice(before2).filter((c) => c === 'GET ports/id').length, 6);
+  });
+
   it('network rm deletes the pool ports first; nothing is left', async () => {
     const d = buildDriver(undefined, { portPool: pool });
     const net = await d.createNetwork('10.72.0.0/24', '10.72.0.1');
