@@ -44,6 +44,8 @@ export interface ReconcileRun {
 export interface FaultDaemonOptions {
   /** more config lines (sections allowed) after the suite's own */
   extraConf?: string;
+  /** [neutron] timeout (s); default the KURYR_FAULTS_NEUTRON_TIMEOUT_S knob */
+  neutronTimeoutS?: number;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -82,7 +84,7 @@ export class FaultDaemon {
       'reconcile_interval = 0',
       `reconcile_grace_period = ${knobs.graceS}`,
       '[neutron]',
-      `timeout = ${knobs.neutronTimeoutS}`,
+      `timeout = ${opts.neutronTimeoutS ?? knobs.neutronTimeoutS}`,
       opts.extraConf ?? '',
       '',
     ].join('\n');

@@ -23,7 +23,7 @@ import { neutronAuthFrom } from '@kuryr-ts/openstack/keystone/auth-sources';
 import { reaches, seconds, startPair } from './docker-ops.js';
 import { removedText } from './fault-daemon.js';
 import { liveMismatch } from './inventory.js';
-import { knobs, outageNote, outageThatFailsS } from './knobs.js';
+import { knobs, outageNote, outageThatFailsS, outageTimeoutS } from './knobs.js';
 import { KeystoneRelay } from './keystone-relay.js';
 import { cannotBreak, PausedService } from './lab-services.js';
 import { ContainerLoad } from './load.js';
@@ -36,7 +36,8 @@ const EXPIRY_PHASE_S = 25;
 /** The life of the token taken just before the outage: the daemon asks for the next one half-way through it. */
 const OUTAGE_TOKEN_LIFE_S = 4;
 /** The shortest outage in which a docker run surely fails: the daemon asks for a new token only half-way through the short one. */
-const OUTAGE_MIN_S = outageThatFailsS(OUTAGE_TOKEN_LIFE_S / 2);
+const TIMEOUT_S = outageTimeoutS();
+const OUTAGE_MIN_S = outageThatFailsS(TIMEOUT_S, OUTAGE_TOKEN_LIFE_S / 2);
 
 const keystoneLab = (() => {
   try {
@@ -79,6 +80,7 @@ faultScenario(
   `Keystone: tokens expiring mid-run, ${knobs.outageS} s not answering, a token revoked mid-run`,
   {
     timeoutMs: 600_000,
+    neutronTimeoutS: TIMEOUT_S,
     skip: !keystoneLab ? "the lab's Neutron runs without Keystone (noauth)" : cannotBreak('keystone'),
     extraConf: `auth_url = ${relay.url}`, // lands in [neutron], the last section of the test daemon's config
     prepare: async () => {
@@ -148,6 +150,7 @@ faultScenario(
     figures.check(`tokens of ${TOKEN_LIFE_S} s: docker run that failed`, expiryRuns.filter((o) => !o.ok).length, '==', 0, undefined, `${expiryRuns.length} runs`);
     figures.report('Keystone outage (SIGSTOP to SIGCONT of the uwsgi process group)', seconds(t1 - t0), 's');
     figures.report('docker run during the outage: in flight / failed', `${during.length} / ${failedDuring.length}`);
+    figures.note(load.timeline(t0, t1));
     figures.check(
       'docker run that failed during the Keystone outage',
       failedDuring.length,

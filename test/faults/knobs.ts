@@ -49,15 +49,28 @@ export const knobs = {
   resultsDir: text('KURYR_FAULTS_RESULTS', `${REPO}dist/faults-results`),
 };
 
+/** Attempts the daemon makes of a Neutron read that goes unanswered (kuryr-daemon.ts), 0.2 s then 0.4 s apart. */
+const NEUTRON_READ_ATTEMPTS = 3;
+
 /**
- * The shortest outage in which a docker run surely fails: a create whose POST
- * times out ([neutron] timeout) is looked up once more (was it made?), with
- * the same timeout, and a service back before that lets the run succeed;
- * `beforeS` more when the first call only starts waiting that long into the
- * outage, and 3 s of slack.
+ * The shortest outage in which a docker run surely fails, for a daemon whose
+ * [neutron] timeout is `timeoutS`: a port create whose POST times out is
+ * looked up (was it made?) by a read that is itself tried three times, and a
+ * service back before the last try lets the run succeed; `beforeS` more when
+ * the first call only starts waiting that long into the outage, and 3 s of
+ * slack (the pauses between the tries among them).
  */
-export function outageThatFailsS(beforeS = 0): number {
-  return beforeS + 2 * knobs.neutronTimeoutS + 3;
+export function outageThatFailsS(timeoutS: number, beforeS = 0): number {
+  return beforeS + (1 + NEUTRON_READ_ATTEMPTS) * timeoutS + 3;
+}
+
+/**
+ * The [neutron] timeout of an outage scenario's daemon: short enough that a
+ * docker run in flight when the outage starts fails before it ends (else that
+ * one run can last the whole outage, and succeed once the service is back).
+ */
+export function outageTimeoutS(): number {
+  return Math.min(knobs.neutronTimeoutS, 5);
 }
 
 /** The note of an outage scenario's "a docker run failed" figure: what it shows, or why this outage cannot show it. */

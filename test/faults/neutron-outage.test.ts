@@ -15,7 +15,7 @@
 import { reaches, seconds, startPair } from './docker-ops.js';
 import { removedText } from './fault-daemon.js';
 import { liveMismatch } from './inventory.js';
-import { knobs, outageNote, outageThatFailsS } from './knobs.js';
+import { knobs, outageNote, outageThatFailsS, outageTimeoutS } from './knobs.js';
 import { cannotBreak, PausedService } from './lab-services.js';
 import { ContainerLoad } from './load.js';
 import { faultScenario } from './scenario.js';
@@ -23,15 +23,16 @@ import { faultScenario } from './scenario.js';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 /** Service is back when a docker run that started after the resume succeeds within this. */
 const RECOVERY_BOUND_S = 20;
+const TIMEOUT_S = outageTimeoutS();
 /** The shortest outage in which a docker run surely fails. */
-const OUTAGE_MIN_S = outageThatFailsS();
+const OUTAGE_MIN_S = outageThatFailsS(TIMEOUT_S);
 
 let paused: PausedService | undefined;
 
 faultScenario(
   'neutron',
   `Neutron not answering for ${knobs.outageS} s during container traffic`,
-  { timeoutMs: 600_000, skip: cannotBreak('neutron'), restore: async () => paused?.resume() },
+  { timeoutMs: 600_000, skip: cannotBreak('neutron'), neutronTimeoutS: TIMEOUT_S, restore: async () => paused?.resume() },
   async (ctx) => {
     const { daemon, figures } = ctx;
     await ctx.network('net', '10.232.0.0/24');
@@ -62,6 +63,7 @@ faultScenario(
     const unnamed = failed.filter((o) => !/Neutron/.test(o.out));
     figures.report('outage (SIGSTOP to SIGCONT of the neutron-server process group)', seconds(t1 - t0), 's');
     figures.report('docker run during the outage: in flight / failed', `${during.length} / ${during.filter((o) => !o.ok).length}`);
+    figures.note(load.timeline(t0, t1));
     figures.check(
       'docker run that failed during the outage',
       during.filter((o) => !o.ok).length,
