@@ -268,8 +268,9 @@ if [ "${KURYR_FAULTS:-1}" = 1 ]; then
   # npm test's scale (every scenario, every figure, fewer containers and requests and a shorter
   # outage, to keep the whole run well under 30 minutes); `npm run test:faults` runs the full scale of
   # docs/faults.md and writes the committed report. A knob set by the caller wins. The outage keeps
-  # the full scale's 30 s: a docker run fails only once a create timed out ([neutron] timeout, 10 s
-  # for the test daemons) and so did the lookup after it, and a shorter outage can end before that.
+  # the full scale's 30 s: a docker run fails only once a create timed out ([neutron] timeout, 5 s
+  # for the outage scenarios' daemons) and so did the lookup after it (three reads), about 23 s with
+  # slack, and a shorter outage can end before that.
   export KURYR_FAULTS_BURST=${KURYR_FAULTS_BURST:-16} KURYR_FAULTS_OUTAGE_S=${KURYR_FAULTS_OUTAGE_S:-30} \
     KURYR_FAULTS_FUZZ=${KURYR_FAULTS_FUZZ:-2000} KURYR_FAULTS_FUZZ_FLOWS=${KURYR_FAULTS_FUZZ_FLOWS:-8} \
     KURYR_FAULTS_KILL_GAP_S=${KURYR_FAULTS_KILL_GAP_S:-20} KURYR_FAULTS_CHURN_WORKERS=${KURYR_FAULTS_CHURN_WORKERS:-8}
