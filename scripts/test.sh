@@ -266,14 +266,15 @@ if [ "${KURYR_FAULTS:-1}" = 1 ]; then
   header "Docker Engine $PRIMARY: fault injection (test/faults, seed ${KURYR_FAULTS_SEED:-kuryr-faults})"
   export KURYR_FAULTS_RESULTS=$LOGS/faults
   # npm test's scale (every scenario, every figure, fewer containers and requests and a shorter
-  # outage, to keep the whole run well under 30 minutes); `npm run test:faults` runs the full scale of
+  # grace period, which each scenario waits out before its reconcile, to keep the whole run well under 30 minutes); `npm run test:faults` runs the full scale of
   # docs/faults.md and writes the committed report. A knob set by the caller wins. The outage keeps
   # the full scale's 30 s: a docker run fails only once a create timed out ([neutron] timeout, 5 s
   # for the outage scenarios' daemons) and so did the lookup after it (three reads), about 23 s with
   # slack, and a shorter outage can end before that.
   export KURYR_FAULTS_BURST=${KURYR_FAULTS_BURST:-16} KURYR_FAULTS_OUTAGE_S=${KURYR_FAULTS_OUTAGE_S:-30} \
     KURYR_FAULTS_FUZZ=${KURYR_FAULTS_FUZZ:-2000} KURYR_FAULTS_FUZZ_FLOWS=${KURYR_FAULTS_FUZZ_FLOWS:-8} \
-    KURYR_FAULTS_KILL_GAP_S=${KURYR_FAULTS_KILL_GAP_S:-20} KURYR_FAULTS_CHURN_WORKERS=${KURYR_FAULTS_CHURN_WORKERS:-8}
+    KURYR_FAULTS_KILL_GAP_S=${KURYR_FAULTS_KILL_GAP_S:-20} KURYR_FAULTS_CHURN_WORKERS=${KURYR_FAULTS_CHURN_WORKERS:-8} \
+    KURYR_FAULTS_GRACE_S=${KURYR_FAULTS_GRACE_S:-4}
   run_tests "Docker $PRIMARY, fault injection" "$LOGS/faults.log" "${KURYR_TEST_FAULTS_TIMEOUT:-1200}" dist/test/faults/
   # the figures, with their targets: the run above already failed for any missed one
   node dist/test/faults/write-report.js --out dist/faults-report || true
