@@ -317,9 +317,7 @@ export class Reconciler {
           if (isNotFound(err)) return undefined; // gone meanwhile: nothing left to do
           throw err;
         }
-        if (now.updated_at !== p.updated_at || now.device_id !== p.device_id || now['binding:host_id'] !== p['binding:host_id'] || !sameTags(now.tags, p.tags)) {
-          return 'it changed meanwhile';
-        }
+        if (!unchangedSinceListed(p, now)) return 'it changed meanwhile';
         if (this.ledger.holds(p.id, p.device_id, endpointId)) return 'a request for it started meanwhile';
         if (mine) {
           this.portPool?.forget(p.id);
@@ -411,7 +409,7 @@ export class Reconciler {
           if (!isNotFound(err)) throw err;
           now = p;
         }
-        if (now.updated_at !== p.updated_at || now.device_id !== p.device_id) return 'it changed meanwhile';
+        if (!unchangedSinceListed(p, now)) return 'it changed meanwhile';
         if (this.ledger.holds(p.id, eid)) return 'a CNI request for it started meanwhile';
         if (eid) await this.binders.removeLeftovers(eid);
         if (precreated) await resetPrecreatedCniPort(this.neutron, now);
@@ -673,7 +671,29 @@ export class Reconciler {
   }
 }
 
-/** Neutron keeps no order for an object's tags: two reads of one object may list them differently. */
-function sameTags(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && [...a].sort().join('\n') === [...b].sort().join('\n');
+/**
+ * What Neutron changes on a port by itself when its data plane reports it up
+ * or down (OVN's status, which can arrive many seconds after the veth went):
+ * a change of only these claims nothing.
+ */
+const PORT_STATUS_FIELDS = new Set(['status', 'updated_at', 'revision_number']);
+
+/**
+ * Whether a port read again just before its removal is still the port the
+ * pass judged: the same in everything but its status (a request that took it
+ * meanwhile changes its device_id, host, tags, name, MAC or addresses).
+ */
+function unchangedSinceListed(listed: NeutronPort, now: NeutronPort): boolean {
+  return canonical(listed, PORT_STATUS_FIELDS) === canonical(now, PORT_STATUS_FIELDS);
+}
+
+/** A stable text of a Neutron object: keys sorted, tags sorted (Neutron keeps no order for them), `skip` left out. */
+function canonical(value: unknown, skip: ReadonlySet<string> = new Set()): string {
+  if (Array.isArray(value)) return `[${value.map((v) => canonical(v)).join(',')}]`;
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'undefined';
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([k, v]) => !skip.has(k) && v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([k, v]) => `${JSON.stringify(k)}:${k === 'tags' && Array.isArray(v) ? canonical([...v].sort()) : canonical(v)}`);
+  return `{${entries.join(',')}}`;
 }

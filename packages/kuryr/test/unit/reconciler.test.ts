@@ -109,6 +109,40 @@ describe('reconciler', () => {
     assert.deepEqual([d.neutron.ports.length, d.links.links.size, d.ovs.ports.size], [0, 0, 0]);
   });
 
+  it('a port Neutron marks down between the list and the re-read (OVN reporting late) is still removed; one another request took meanwhile is left', async () => {
+    /** Neutron, with a change landing on a port between the reconciler's list and its re-read of that port. */
+    class Drifting extends FakeNeutron {
+      drift: ((row: Record<string, unknown>) => void) | undefined;
+      override async show<R extends Parameters<FakeNeutron['show']>[0]>(resource: R, id: string) {
+        const copy = await super.show(resource, id);
+        if (resource === 'ports' && this.drift) {
+          const row = this.ports.find((p) => p.id === id) as unknown as Record<string, unknown>;
+          this.drift(row);
+          this.drift = undefined;
+          Object.assign(copy, structuredClone(row));
+        }
+        return copy;
+      }
+    }
+    const neutron = new Drifting();
+    const { d, network, run } = setup(neutron);
+    const net = await network('10.153.2.0/24', '10.153.2.1');
+    await d.attach(net); // Docker never recorded the endpoint
+    d.restart();
+    neutron.drift = (row) => Object.assign(row, { status: 'DOWN', updated_at: '2030-01-01T00:00:09Z', revision_number: 9 });
+    assert.deepEqual(outcomes(await run()), ['host removed', 'port removed']);
+    assert.equal(d.neutron.ports.length, 0);
+
+    await d.attach(net);
+    d.restart();
+    const port = d.neutron.ports[0]!;
+    neutron.drift = (row) => Object.assign(row, { device_id: dockerId(), updated_at: '2030-01-01T00:00:09Z' });
+    const report = await run();
+    assert.equal(finding(report, port.id)?.outcome, 'left');
+    assert.match(finding(report, port.id)!.reason, /it changed meanwhile/);
+    assert.equal(d.neutron.ports.length, 1);
+  });
+
   it('a port whose tags Neutron answers in another order on the re-read is still removed (tags have no order)', async () => {
     const { d, network, run } = setup(new FakeNeutron({ tagsInAnyOrder: true }));
     const net = await network('10.153.1.0/24', '10.153.1.1');
