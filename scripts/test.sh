@@ -70,7 +70,7 @@ ALONE_NAMES=(reconcile cni-kill boot-order)
 # use the two-host lab (lab/hosts.sh: multihost, zun-multihost, cni-more) share a stream: the first to end would
 # stop the hosts under the others. In a stream, no file may stop a shared service, count the lab daemon's calls,
 # or use a CIDR, TCP port or name that a file of the other stream uses.
-FIRST_NAMES=(installed zun-multihost multihost cni-more port-pool parity neutron-late docker28 exposure tagless observability doctor spec-swap tag-creation keystone)
+FIRST_NAMES=(installed zun-multihost multihost cni-more port-pool port-pool-kill parity neutron-late docker28 exposure tagless observability doctor spec-swap tag-creation keystone)
 integration_files() { ls dist/test/integration/*.test.js packages/zun/dist/test/integration/*.test.js 2>/dev/null; }
 split_files() { # stdin: integration files -> FIRST, SECOND, ALONE (space-separated)
   local f n first=() second=() alone=()
