@@ -40,7 +40,7 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 export async function startKuryrDaemon(o: KuryrDaemonOptions): Promise<KuryrDaemon> {
   mkdirSync(dirname(o.confFile), { recursive: true });
   writeFileSync(o.confFile, o.conf);
-  const command = o.command ?? [process.execPath, '--max-semi-space-size=1', '--max-old-space-size=256', '--v8-pool-size=1', `${REPO}packages/kuryr/bin/kuryr.js`, 'daemon'];
+  const command = o.command ?? [process.execPath, '--max-semi-space-size=1', '--max-old-space-size=256', '--v8-pool-size=1', '--optimize-for-size', `${REPO}packages/kuryr/bin/kuryr.js`, 'daemon'];
   const argv = [...command, '--config-file', LAB_KURYR_CONF, '--config-file', o.confFile];
   const [cmd, ...args] = [...(o.prefix ?? []), ...argv];
   const child = spawn(cmd!, args, { stdio: ['ignore', 'ignore', 'inherit'] });
