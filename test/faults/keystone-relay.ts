@@ -16,6 +16,7 @@
  * upstream too.
  */
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
+import { closeServer, readBody } from '../lab-support/http-relay.js';
 
 export interface IssuedToken {
   token: string;
@@ -30,13 +31,6 @@ export interface KeystoneRelayOptions {
   upstream: URL;
   /** an admin token for the revocations */
   adminToken: () => Promise<string>;
-}
-
-function readBody(msg: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    msg.on('data', (d: Buffer) => chunks.push(d)).on('end', () => resolve(Buffer.concat(chunks))).on('error', reject);
-  });
 }
 
 export class KeystoneRelay {
@@ -64,10 +58,7 @@ export class KeystoneRelay {
   async stop(): Promise<void> {
     const s = this.#server;
     this.#server = undefined;
-    if (s) {
-      s.closeAllConnections();
-      await new Promise((r) => s.close(r));
-    }
+    await closeServer(s);
   }
 
   async #relay(req: IncomingMessage, res: import('node:http').ServerResponse): Promise<void> {

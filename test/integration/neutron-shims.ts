@@ -10,6 +10,7 @@
  */
 import { createServer, request, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { startDaemon, type TestDaemon } from './daemons.js';
+import { readBody } from '../lab-support/http-relay.js';
 
 const UPSTREAM = { host: '127.0.0.1', port: 9696 };
 const TAG_EXTENSIONS = new Set(['standard-attr-tag', 'tag', 'tag-ext', 'tag-ports-during-bulk-creation', 'tag-creation']);
@@ -37,13 +38,6 @@ function forward(method: string, path: string, headers: IncomingHttpHeaders, bod
     });
     up.on('error', reject);
     up.end(body);
-  });
-}
-
-function readBody(req: IncomingMessage): Promise<string> {
-  return new Promise((resolve) => {
-    const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c)).on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
   });
 }
 
@@ -78,7 +72,7 @@ export function taglessNeutron(port: number): Promise<Server> {
     if (ext && TAG_EXTENSIONS.has(decodeURIComponent(ext[1]!))) return deny(res, 404, 'Extension not found');
     if (/\/tags(\/|$)/.test(url.pathname)) return deny(res, 404, 'The resource could not be found.');
     if ([...url.searchParams.keys()].some((k) => /^(not-)?tags(-any)?$/.test(k))) return deny(res, 400, 'tags is an invalid filter');
-    const up = await forward(req.method ?? 'GET', req.url ?? '/', req.headers, await readBody(req));
+    const up = await forward(req.method ?? 'GET', req.url ?? '/', req.headers, (await readBody(req)).toString('utf8'));
     if (!up.body || !(up.headers['content-type'] ?? '').includes('json')) return reply(res, up);
     const json = JSON.parse(up.body) as { extensions?: Array<{ alias: string }> };
     if (json.extensions) json.extensions = json.extensions.filter((e) => !TAG_EXTENSIONS.has(e.alias));
@@ -93,7 +87,7 @@ export function tagCreationNeutron(port: number): Promise<Server> {
   return listen(port, async (req, res) => {
     const url = new URL(req.url ?? '/', 'http://x');
     const method = req.method ?? 'GET';
-    const body = await readBody(req);
+    const body = (await readBody(req)).toString('utf8');
     if (method === 'GET' && url.pathname.endsWith('/extensions/tag-creation')) {
       return reply(res, { status: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ extension: TAG_CREATION }) });
     }

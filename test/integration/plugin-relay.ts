@@ -9,20 +9,14 @@
  * as a dead daemon's socket would.
  */
 import { mkdirSync, rmSync } from 'node:fs';
-import { createServer, request, type IncomingMessage, type Server } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
 import { dirname } from 'node:path';
+import { closeServer, readBody } from '../lab-support/http-relay.js';
 
 export interface RelayedCall {
   /** e.g. /NetworkDriver.CreateEndpoint */
   path: string;
   body: string;
-}
-
-function readBody(msg: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    msg.on('data', (d: Buffer) => chunks.push(d)).on('end', () => resolve(Buffer.concat(chunks))).on('error', reject);
-  });
 }
 
 export class PluginRelay {
@@ -71,10 +65,7 @@ export class PluginRelay {
   async stop(): Promise<void> {
     const s = this.#server;
     this.#server = undefined;
-    if (s) {
-      s.closeAllConnections();
-      await new Promise((r) => s.close(r));
-    }
+    await closeServer(s);
     rmSync(this.socket, { force: true });
   }
 }
