@@ -157,9 +157,9 @@ export class FaultDaemon {
     return { rssMiB: Math.round((kb / 1024) * 10) / 10, fds: readdirSync(`/proc/${this.pid}/fd`).length };
   }
 
-  /** `kuryr reconcile --json [--dry-run]` with this daemon's config (the daemon runs the pass). */
   /**
-   * `kuryr reconcile`, as the daemon's periodic passes would do it: when a
+   * `kuryr reconcile --json [--dry-run]` with this daemon's config (the
+   * daemon runs the pass), as its periodic passes would do it: when a
    * pass left something only because it had just changed (Neutron itself
    * changes a port, e.g. OVN reporting it down seconds after its veth went),
    * once more after the grace period. The report is the last pass's.
