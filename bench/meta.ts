@@ -11,7 +11,8 @@ import type { BenchParams } from './params.js';
 import { docker, procReading } from './lab.js';
 import type { Results } from './report.js';
 import { r2 } from './stats.js';
-import { shebangFlags, sleep } from './util.js';
+import { shebangFlags } from '../test/lab-support/kuryr-daemon.js';
+import { sleep } from './util.js';
 
 /** The packages the daemon runs: the driver and its OpenStack client. */
 const DAEMON_PACKAGES = ['packages/kuryr', 'packages/openstack'];

@@ -26,7 +26,8 @@ import { NeutronError } from '@kuryr-ts/openstack/errors';
 import type { Query, ResourceName } from '@kuryr-ts/openstack/neutron/types';
 import { FakeNeutron } from '@kuryr-ts/openstack/testing/fake-neutron';
 import { pluginRequest } from '../test/lab-support/plugin-socket.js';
-import { randomHex, randomMac, shebangFlags, sleep } from './util.js';
+import { shebangFlags } from '../test/lab-support/kuryr-daemon.js';
+import { randomHex, randomMac, sleep } from './util.js';
 
 /** The daemon's entry point: this checkout's (dist/bench → the repository), or KURYR_BIN (another checkout's, to compare). */
 const KURYR_BIN = process.env.KURYR_BIN ?? new URL('../../packages/kuryr/bin/kuryr.js', import.meta.url).pathname;

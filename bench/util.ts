@@ -1,5 +1,4 @@
-/** Random ids as Docker makes them, sleeping, bounded parallelism, an entry point's Node flags. */
-import { readFileSync } from 'node:fs';
+/** Random ids as Docker makes them, sleeping, bounded parallelism. */
 
 export function randomHex(n: number): string {
   let s = '';
@@ -31,8 +30,3 @@ export async function pool<I, O>(items: readonly I[], limit: number, fn: (item: 
   return out;
 }
 
-/** The Node flags of an entry point's `#!/usr/bin/env -S node …` line (the daemon's V8 flags). */
-export function shebangFlags(bin: string): string[] {
-  const first = readFileSync(bin, 'utf8').split('\n')[0]!;
-  return first.replace(/^#!\/usr\/bin\/env -S node\s*/, '').split(/\s+/).filter(Boolean);
-}

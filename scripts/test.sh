@@ -266,8 +266,9 @@ if [ "${KURYR_FAULTS:-1}" = 1 ]; then
   header "Docker Engine $PRIMARY: fault injection (test/faults, seed ${KURYR_FAULTS_SEED:-kuryr-faults})"
   export KURYR_FAULTS_RESULTS=$LOGS/faults
   # npm test's scale (every scenario, every figure, fewer containers and requests and a shorter
-  # grace period, which each scenario waits out before its reconcile, to keep the whole run well under 30 minutes); `npm run test:faults` runs the full scale of
-  # docs/faults.md and writes the committed report. A knob set by the caller wins. The outage keeps
+  # grace period, which each scenario waits out before its reconcile, to keep the whole run well
+  # under 30 minutes); `npm run test:faults` runs the full scale of docs/faults.md and writes the
+  # committed report. A knob set by the caller wins. The outage keeps
   # the full scale's 30 s: a docker run fails only once a create timed out ([neutron] timeout, 5 s
   # for the outage scenarios' daemons) and so did the lookup after it (three reads), about 23 s with
   # slack, and a shorter outage can end before that.

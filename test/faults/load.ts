@@ -7,7 +7,7 @@
  * failed while the fault lasted, how the failures read, and when service
  * came back.
  */
-import { removeContainer, runContainer } from './docker-ops.js';
+import { removeContainer, runContainer, seconds } from './docker-ops.js';
 
 export interface LoadOp {
   op: 'run' | 'rm';
@@ -72,10 +72,9 @@ export class ContainerLoad {
 
   /** The runs around [from, to], for a note: when each started and ended (s from `from`), and how. */
   timeline(from: number, to: number): string {
-    const s = (ms: number): string => (Math.round(ms / 100) / 10).toString();
     const runs = this.ops.filter((o) => o.op === 'run' && o.end >= from - 5000 && o.start <= to + 5000);
-    const line = (o: LoadOp): string => `${s(o.start - from)}..${s(o.end - from)} ${o.ok ? 'ok' : `failed (${o.out.split('\n')[0]?.slice(0, 160)})`}`;
-    return `docker runs around the fault (s from its start; it ended at ${s(to - from)} s): ${runs.map(line).join('; ')}`;
+    const line = (o: LoadOp): string => `${seconds(o.start - from)}..${seconds(o.end - from)} ${o.ok ? 'ok' : `failed (${o.out.split('\n')[0]?.slice(0, 160)})`}`;
+    return `docker runs around the fault (s from its start; it ended at ${seconds(to - from)} s): ${runs.map(line).join('; ')}`;
   }
 
   /** The first successful run that started at or after `t`, waited for up to `timeoutMs`. */

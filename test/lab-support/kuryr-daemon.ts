@@ -6,7 +6,7 @@
  * error naming it.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { LAB_KURYR_CONF, REPO } from './lab-host.js';
 
@@ -37,10 +37,17 @@ export interface KuryrDaemon {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/** The Node flags of an entry point's `#!/usr/bin/env -S node …` line (the daemon's V8 flags). */
+export function shebangFlags(bin: string): string[] {
+  const first = readFileSync(bin, 'utf8').split('\n')[0]!;
+  return first.replace(/^#!\/usr\/bin\/env -S node\s*/, '').split(/\s+/).filter(Boolean);
+}
+
 export async function startKuryrDaemon(o: KuryrDaemonOptions): Promise<KuryrDaemon> {
   mkdirSync(dirname(o.confFile), { recursive: true });
   writeFileSync(o.confFile, o.conf);
-  const command = o.command ?? [process.execPath, '--max-semi-space-size=1', '--max-old-space-size=256', '--v8-pool-size=1', '--optimize-for-size', `${REPO}packages/kuryr/bin/kuryr.js`, 'daemon'];
+  const bin = `${REPO}packages/kuryr/bin/kuryr.js`;
+  const command = o.command ?? [process.execPath, ...shebangFlags(bin), bin, 'daemon'];
   const argv = [...command, '--config-file', LAB_KURYR_CONF, '--config-file', o.confFile];
   const [cmd, ...args] = [...(o.prefix ?? []), ...argv];
   const child = spawn(cmd!, args, { stdio: ['ignore', 'ignore', 'inherit'] });

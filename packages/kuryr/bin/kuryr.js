@@ -7,8 +7,9 @@
 // (each one's malloc arena kept several MB of compiler memory); --optimize-for-size: V8 favours
 // memory over speed (a run's one-time warm-up of compiled code and heap kept ~2 MB instead of
 // ~3-7 MB, for ~5-10% more CPU per call). Launchers that run
-// `node bin/kuryr.js` pass the same flags (lab/lib.sh KURYR_NODE_FLAGS, test/lab-support/kuryr-daemon.ts,
-// packaging/plugin/config.json, packaging/image/build.sh).
+// `node bin/kuryr.js` pass the same flags (lab/lib.sh KURYR_NODE_FLAGS,
+// packaging/plugin/config.json, packaging/image/build.sh; the tests' and the bench's daemons read
+// them from this line).
 // Entry point of the `kuryr` command (compiled TypeScript lives in dist/).
 import { main } from '../dist/src/main/kuryr-cli.js';
 
