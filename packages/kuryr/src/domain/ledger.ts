@@ -103,6 +103,11 @@ export class Ledger {
     this.#pools.set(poolId, this.#now());
   }
 
+  /** ReleasePool: Docker is done with the pool. */
+  settlePool(poolId: string): void {
+    this.#pools.delete(poolId);
+  }
+
   /**
    * CreateEndpoint bound this port for this endpoint. The port stays in hand
    * for holdMs more: Docker records the endpoint only after the reply.

@@ -58,6 +58,7 @@ describe('Docker → driver → Neutron (fakes): the skeleton flow', () => {
 
     await d.removeNetwork(net);
     assert.deepEqual([d.neutron.networks.length, d.neutron.subnets.length, d.neutron.pools.length, d.neutron.ports.length], [0, 0, 0, 0]);
+    assert.deepEqual(d.ledger.sizes(), { busy: 0, handedOut: 0, pools: 0, liveEndpoints: 0, lost: 0 }, 'nothing held in memory either');
   });
 
   it('keeps the Neutron call budget (≤ a third of Kuryr-libnetwork: 13/13/13/8)', async () => {
