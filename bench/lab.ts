@@ -102,6 +102,13 @@ export interface ProcReading {
   fds: number;
 }
 
+/**
+ * How long a daemon is left idle after its start before its "fresh" memory reading: two windows
+ * of its idle collection (packages/kuryr/src/main/idle-collector.ts), so that the start-up's
+ * garbage is gone from the fresh reading as the run's is from the reading 30 s after the run.
+ */
+export const FRESH_IDLE_MS = 12_000;
+
 export function procReading(pid: number): ProcReading {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);

@@ -25,7 +25,7 @@
 import { loadavg } from 'node:os';
 import { cleanupOnce } from './cleanup.js';
 import { Clock, Progress, consoleLog, type BenchContext, type Lab } from './context.js';
-import { labNeutron, neutronApiWorkers, procReading, startBenchDaemon } from './lab.js';
+import { FRESH_IDLE_MS, labNeutron, neutronApiWorkers, procReading, startBenchDaemon } from './lab.js';
 import { byShape } from './measure.js';
 import { nodeBaselinesMB, runMeta } from './meta.js';
 import { readParams, runNames } from './params.js';
@@ -109,6 +109,7 @@ async function main(): Promise<number> {
     // the daemon probes Neutron's extensions once it has a Keystone token: wait for it, so it is counted as start-up
     for (const deadline = Date.now() + 30_000; Date.now() < deadline && !proxy.calls.some((c) => c.shape.includes('extensions/')); ) await sleep(100);
     await proxy.quiesce(500);
+    await sleep(FRESH_IDLE_MS);
     log(`bench daemon pid ${daemon.pid} on ${daemon.socket} (driver "${lab.names.driver}")`);
     const fresh = procReading(daemon.pid);
     results.startup = { neutronCalls: proxy.calls.length, shapes: proxy.calls.map((c) => c.shape), proc: fresh };

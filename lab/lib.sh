@@ -102,7 +102,7 @@ export DOCKER_HOST=unix://$DOCKER_SOCK
 unset DOCKER_CONTEXT
 
 # V8 flags of the kuryr daemon, as bin/kuryr.js's shebang (why: its comment): less resident memory
-KURYR_NODE_FLAGS="--max-semi-space-size=1 --max-old-space-size=256 --v8-pool-size=1 --optimize-for-size"
+KURYR_NODE_FLAGS="--max-semi-space-size=1 --max-old-space-size=256 --v8-pool-size=1 --optimize-for-size --expose-gc"
 KURYR_SH=$LAB_DIR/kuryr.sh      # written by someone else: starts/stops the kuryr daemon
 
 # `python3` on PATH may be a pyenv shim without the OpenStack libs; the scripts

@@ -105,7 +105,7 @@ smoke() {
   # a loopback port nobody listens on: Neutron refuses at once
   port=$("$NODE24" -e "const s = require('node:net').createServer().listen(0, '127.0.0.1', () => { console.log(s.address().port); s.close(); })")
   printf '[DEFAULT]\nplugin_socket = %s\nreconcile_interval = 0\ndocker_host = unix:///nonexistent/docker.sock\n[neutron]\nauth_type = none\nendpoint_override = http://127.0.0.1:%s\n[binding]\nhost_id = node24-smoke\n' "$sock" "$port" >"$conf"
-  "$NODE24" --max-semi-space-size=1 --max-old-space-size=256 --v8-pool-size=1 --optimize-for-size packages/kuryr/bin/kuryr-server.js --config-file "$conf" --log-file "$dir/kuryr.log" &
+  "$NODE24" --max-semi-space-size=1 --max-old-space-size=256 --v8-pool-size=1 --optimize-for-size --expose-gc packages/kuryr/bin/kuryr-server.js --config-file "$conf" --log-file "$dir/kuryr.log" &
   pid=$!
   for _ in $(seq 1 200); do
     [ -S "$sock" ] && break

@@ -22,7 +22,7 @@ bash "$REPO/packaging/rootfs.sh" "$WORK/rootfs"
 
 # numeric owners, root-owned: the image does not depend on the build user
 tar --numeric-owner --owner=0 --group=0 -C "$WORK/rootfs" -c . | docker import \
-  --change 'ENTRYPOINT ["/usr/bin/node", "--max-semi-space-size=1", "--max-old-space-size=256", "--v8-pool-size=1", "--optimize-for-size", "/app/packages/kuryr/bin/kuryr-server.js"]' \
+  --change 'ENTRYPOINT ["/usr/bin/node", "--max-semi-space-size=1", "--max-old-space-size=256", "--v8-pool-size=1", "--optimize-for-size", "--expose-gc", "/app/packages/kuryr/bin/kuryr-server.js"]' \
   --change 'CMD ["--config-file", "/etc/kuryr/kuryr.conf"]' \
   --change 'WORKDIR /app' \
   --change "LABEL org.opencontainers.image.title=kuryr-ts org.opencontainers.image.version=$VERSION" \

@@ -47,7 +47,7 @@ describe('daemon image', { timeout: 600_000 }, () => {
     assert.equal(printed, DAEMON_IMAGE);
     const version = (JSON.parse(readFileSync(`${REPO}packages/kuryr/package.json`, 'utf8')) as { version: string }).version;
     assert.equal(await docker('run', '--rm', DAEMON_IMAGE, '--version'), version);
-    assert.equal(await docker('image', 'inspect', '-f', '{{json .Config.Entrypoint}}', DAEMON_IMAGE), '["/usr/bin/node","--max-semi-space-size=1","--max-old-space-size=256","--v8-pool-size=1","--optimize-for-size","/app/packages/kuryr/bin/kuryr-server.js"]');
+    assert.equal(await docker('image', 'inspect', '-f', '{{json .Config.Entrypoint}}', DAEMON_IMAGE), '["/usr/bin/node","--max-semi-space-size=1","--max-old-space-size=256","--v8-pool-size=1","--optimize-for-size","--expose-gc","/app/packages/kuryr/bin/kuryr-server.js"]');
   });
 
   it('runs the driver: network, two containers, ping, then all removed', async () => {

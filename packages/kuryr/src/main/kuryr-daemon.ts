@@ -9,6 +9,8 @@
 import { readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer, type Server } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { getHeapStatistics } from 'node:v8';
 import type { Logger as PinoLogger } from 'pino';
 import { EngineApi } from '../adapters/docker/engine-api.js';
 import { exec } from '../adapters/linux/exec.js';
@@ -29,6 +31,7 @@ import { ReconcileSchedule, driverNameOf } from './reconcile-schedule.js';
 import { listenOnSocket } from './plugin-socket.js';
 import { addressToServe } from './plugin-spec.js';
 import { DaemonObservability, metricsListenAddress } from './observability.js';
+import { IdleCollector } from './idle-collector.js';
 
 export interface DaemonOptions extends LogOptions {
   /** The files to read, in order (config-files.ts resolves an oslo command line). */
@@ -92,6 +95,13 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   const stats = new OpStats();
   const logs = daemonLogger(config, opts, () => stats.requestId());
   const log: PinoLogger = logs.logger;
+  // Memory a busy spell left on the heap goes back once the daemon is idle (idle-collector.ts).
+  const idleGc = new IdleCollector({
+    gc: (globalThis as { gc?: () => void }).gc,
+    heapUsed: () => getHeapStatistics().used_heap_size,
+    activeMs: () => performance.eventLoopUtilization().active,
+    log,
+  });
   const driverName = driverNameOf(config.pluginSocket);
   // kuryr_uri, else the address a spec file left by Kuryr-libnetwork gives Docker (served under the same rules).
   const listen = addressToServe(config.kuryrUri, config.enableSsl, driverName, { dirs: opts.pluginSpecDirs });
@@ -129,7 +139,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     stats,
     background: (work) => stats.detached(work),
     onUndoFailure: undoLog,
-    extraStats: () => ({ neutronReady: probe.isReady, ...(probe.isReady ? {} : { neutronProbe: probe.status() }) }),
+    extraStats: () => ({ neutronReady: probe.isReady, ...(probe.isReady ? {} : { neutronProbe: probe.status() }), idleCollections: idleGc.collections }),
     reconcile: { docker: new EngineApi({ dockerHost: config.reconcile.dockerHost }), graceS: config.reconcile.gracePeriodS, driverName },
     observability: obs.plugin,
     metrics: obs.metrics,
@@ -182,12 +192,14 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
   };
   process.on('SIGHUP', reopen);
   probe.start();
+  idleGc.start();
 
   await new Promise<void>((resolve, reject) => {
     const stop = (signal: string, err?: Error): void => {
       log.info({ signal }, 'shutting down');
       probe.stop();
       schedule.stop();
+      idleGc.stop();
       process.off('SIGHUP', reopen);
       tcp?.close();
       void metricsServer?.close();
