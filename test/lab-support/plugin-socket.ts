@@ -42,6 +42,10 @@ export interface KuryrStats {
   portPools?: Record<string, number>;
   /** port deletions still running after their reply ([DEFAULT] delete_ports_after_reply) */
   portDeletionsPending?: number;
+  /** full collections run because the daemon was idle after a busy spell */
+  idleCollections?: number;
+  /** where the daemon's memory is (MB): resident, V8's heap reserved and in use, compiled code, outside the heap */
+  memory?: { rssMB: number; heapTotalMB: number; heapUsedMB: number; codeMB: number; externalMB: number };
 }
 
 export async function kuryrStats(socket: string, timeoutMs?: number): Promise<KuryrStats> {

@@ -32,6 +32,7 @@ import { listenOnSocket } from './plugin-socket.js';
 import { addressToServe } from './plugin-spec.js';
 import { DaemonObservability, metricsListenAddress } from './observability.js';
 import { IdleCollector } from './idle-collector.js';
+import { memorySplit } from './memory-split.js';
 
 export interface DaemonOptions extends LogOptions {
   /** The files to read, in order (config-files.ts resolves an oslo command line). */
@@ -139,7 +140,7 @@ export async function runDaemon(opts: DaemonOptions): Promise<void> {
     stats,
     background: (work) => stats.detached(work),
     onUndoFailure: undoLog,
-    extraStats: () => ({ neutronReady: probe.isReady, ...(probe.isReady ? {} : { neutronProbe: probe.status() }), idleCollections: idleGc.collections }),
+    extraStats: () => ({ neutronReady: probe.isReady, ...(probe.isReady ? {} : { neutronProbe: probe.status() }), idleCollections: idleGc.collections, memory: memorySplit() }),
     reconcile: { docker: new EngineApi({ dockerHost: config.reconcile.dockerHost }), graceS: config.reconcile.gracePeriodS, driverName },
     observability: obs.plugin,
     metrics: obs.metrics,
