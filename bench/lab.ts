@@ -100,6 +100,8 @@ export async function daemonStats(socket: string): Promise<Record<string, Daemon
 export interface ProcReading {
   rssMB: number;
   fds: number;
+  /** newer runs, some readings: the daemon's own split (GET /kuryr/stats), MB */
+  v8?: { heapUsedMB: number; heapTotalMB: number; codeMB: number; idleCollections: number };
 }
 
 /**
@@ -108,6 +110,19 @@ export interface ProcReading {
  * garbage is gone from the fresh reading as the run's is from the reading 30 s after the run.
  */
 export const FRESH_IDLE_MS = 12_000;
+
+/** procReading, and where the daemon says its memory is (nothing more if it does not answer). */
+export async function daemonReading(d: BenchDaemon): Promise<ProcReading> {
+  const proc = procReading(d.pid);
+  try {
+    const st = await kuryrStats(d.socket, PLUGIN_TIMEOUT_MS);
+    if (!st.memory) return proc;
+    const { heapUsedMB, heapTotalMB, codeMB } = st.memory;
+    return { ...proc, v8: { heapUsedMB, heapTotalMB, codeMB, idleCollections: st.idleCollections ?? 0 } };
+  } catch {
+    return proc;
+  }
+}
 
 export function procReading(pid: number): ProcReading {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');

@@ -7,7 +7,7 @@
  * waits for) and background apart.
  */
 import type { BenchContext } from './context.js';
-import { FRESH_IDLE_MS, procReading, startBenchDaemon, type BenchDaemon, type DaemonOpTotals } from './lab.js';
+import { FRESH_IDLE_MS, daemonReading, startBenchDaemon, type BenchDaemon, type DaemonOpTotals } from './lab.js';
 import { sleep } from './util.js';
 import { kuryrStats } from '../test/lab-support/plugin-socket.js';
 import type { ExecResult } from '../test/lab-support/exec.js';
@@ -21,7 +21,7 @@ export async function poolDaemonOf(ctx: BenchContext): Promise<BenchDaemon> {
   const d = await startBenchDaemon(`${ctx.names.driver}pool`, undefined, POOL_CONF);
   ctx.made.poolDaemon = d;
   await sleep(FRESH_IDLE_MS); // its start-up (Keystone, the extension probe) is over and collected
-  ctx.made.poolDaemonFresh = procReading(d.pid);
+  ctx.made.poolDaemonFresh = await daemonReading(d);
   return d;
 }
 

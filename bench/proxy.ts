@@ -111,6 +111,22 @@ export class CountingProxy {
 }
 
 /** Wall time during which at least one of the calls was in flight (overlapping calls counted once). */
+/** The most calls in flight at one moment among these. */
+export function maxInFlight(calls: readonly ProxiedCall[]): number {
+  const edges = calls.flatMap((c) => [[c.start, 1], [c.start + c.ms, -1]] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let now = 0;
+  let most = 0;
+  for (const [, step] of edges) most = Math.max(most, (now += step));
+  return most;
+}
+
+/** The most calls of each shape in flight at one moment. */
+export function inFlightByShape(calls: readonly ProxiedCall[]): Record<string, number> {
+  const shapes = new Map<string, ProxiedCall[]>();
+  for (const c of calls) shapes.set(c.shape, [...(shapes.get(c.shape) ?? []), c]);
+  return Object.fromEntries([...shapes].map(([shape, cs]) => [shape, maxInFlight(cs)]));
+}
+
 export function busyMs(calls: readonly ProxiedCall[]): number {
   const spans = calls.map((c) => [c.start, c.start + c.ms] as const).sort((a, b) => a[0] - b[0]);
   let total = 0;

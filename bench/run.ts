@@ -25,7 +25,7 @@
 import { loadavg } from 'node:os';
 import { cleanupOnce } from './cleanup.js';
 import { Clock, Progress, consoleLog, type BenchContext, type Lab } from './context.js';
-import { FRESH_IDLE_MS, labNeutron, neutronApiWorkers, procReading, startBenchDaemon } from './lab.js';
+import { FRESH_IDLE_MS, daemonReading, labNeutron, neutronApiWorkers, startBenchDaemon } from './lab.js';
 import { byShape } from './measure.js';
 import { nodeBaselinesMB, runMeta } from './meta.js';
 import { readParams, runNames } from './params.js';
@@ -111,7 +111,7 @@ async function main(): Promise<number> {
     await proxy.quiesce(500);
     await sleep(FRESH_IDLE_MS);
     log(`bench daemon pid ${daemon.pid} on ${daemon.socket} (driver "${lab.names.driver}")`);
-    const fresh = procReading(daemon.pid);
+    const fresh = await daemonReading(daemon);
     results.startup = { neutronCalls: proxy.calls.length, shapes: proxy.calls.map((c) => c.shape), proc: fresh };
     progress.sample();
     sampler = setInterval(() => progress.sample(), 2_000);
@@ -119,14 +119,14 @@ async function main(): Promise<number> {
     progress.phase = 'end';
     await proxy.quiesce();
     await sleep(results.scale ? 0 : 6_000);
-    const final = procReading(daemon.pid);
-    const poolFinal = made.poolDaemon ? procReading(made.poolDaemon.pid) : undefined;
+    const final = await daemonReading(daemon);
+    const poolFinal = made.poolDaemon ? await daemonReading(made.poolDaemon) : undefined;
     const ended = Date.now();
     const base = await nodeBaselinesMB(REPO);
     // Whether what the run added stays: both daemons read again once idle for 30 s.
     await sleep(Math.max(0, ended + SETTLE_MS - Date.now()));
-    const settled = procReading(daemon.pid);
-    const pools = made.poolDaemon && made.poolDaemonFresh && poolFinal ? { fresh: made.poolDaemonFresh, final: poolFinal, settled: procReading(made.poolDaemon.pid) } : undefined;
+    const settled = await daemonReading(daemon);
+    const pools = made.poolDaemon && made.poolDaemonFresh && poolFinal ? { fresh: made.poolDaemonFresh, final: poolFinal, settled: await daemonReading(made.poolDaemon) } : undefined;
     results.memory = { fresh, final, settled, operations: progress.ops, nodeBaselineMB: base.bare, nodeWithDependenciesMB: base.withDependencies, nodeWithDependenciesLoads: base.loads, timeline: progress.timeline, ...(pools ? { pools } : {}) };
   } catch (err) {
     results.error = (err as Error).stack ?? String(err);

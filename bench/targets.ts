@@ -8,6 +8,7 @@
  * Rows whose data a run does not have (older runs, phases not run) are left
  * out, and so is a bound whose measurements a run does not have.
  */
+import type { ProcReading } from './lab.js';
 import type { Results, TimelinePoint } from './report.js';
 
 /** [measure, kuryr-ts, × bridge, × null driver, bound (same run), target, met] */
@@ -153,17 +154,27 @@ export function dependencyLoads(m: Pick<NonNullable<Results['memory']>, 'nodeWit
   return m.nodeWithDependenciesLoads ?? "one `fetch` made (fastify, pino, commander, yaml, Node's bundled undici)";
 }
 
-/** The RSS rows: an idle Node.js of the same binary with the daemon's dependencies loaded (bench/meta.ts); with the daemon's timeline, how it changed over the second half of its operations. */
-function rssBound(r: Results, fresh: number, final: number, settled: number | undefined, timeline?: TimelinePoint[]): TargetBound | undefined {
+/** The RSS rows: an idle Node.js of the same binary with the daemon's dependencies loaded (bench/meta.ts); with the daemon's timeline, how it changed over the second half of its operations; with the daemon's own split (newer runs), what the change after the run is made of. */
+function rssBound(r: Results, fresh: ProcReading, final: ProcReading, settled: ProcReading | undefined, timeline?: TimelinePoint[]): TargetBound | undefined {
   const m = r.memory;
   if (!m || !fin(m.nodeWithDependenciesMB) || m.nodeWithDependenciesMB <= 0) return undefined;
+  const [a, b, c] = [fresh.rssMB, final.rssMB, settled?.rssMB];
+  const split = (x: ProcReading['v8'], y: ProcReading['v8']): string =>
+    x && y
+      ? ` Of that change, the daemon's own account (GET /kuryr/stats): V8's heap in use ${x.heapUsedMB} → ${y.heapUsedMB} MB (${signed(r2(y.heapUsedMB - x.heapUsedMB))}), of which compiled code ${x.codeMB} → ${y.codeMB} MB (${signed(r2(y.codeMB - x.codeMB))}); heap reserved ${x.heapTotalMB} → ${y.heapTotalMB} MB; ` +
+        `the rest is outside V8's objects (the pages of the node binary and its libraries that the run's code paths touched, malloc). Idle collections so far: ${y.idleCollections}.`
+      : '';
+  const flat = timeline && timeline.length > 1 && Math.abs(memoryGrowth(timeline)) <= 1;
+  const warmUp = flat ? ' What stays is the warm-up of the code paths the run used first (compiled code, inline caches, first-use caches), kept once: the second half of the run added no more than 1 MB.' : '';
   return {
     cell: `≥ ${m.nodeWithDependenciesMB} MB idle`,
     why:
       `An idle \`node\` of the same binary is ${m.nodeBaselineMB} MB; with the daemon's runtime dependencies imported and ${dependencyLoads(m)} it is ${m.nodeWithDependenciesMB} MB before any of the daemon's code runs. ` +
-      `The daemon: ${fresh} MB idle (${r2(fresh - m.nodeWithDependenciesMB)} MB of its own), ${final} MB at the end of the run (${final - fresh >= 0 ? '+' : ''}${r2(final - fresh)} MB)` +
+      `The daemon: ${a} MB idle (${r2(a - m.nodeWithDependenciesMB)} MB of its own), ${b} MB at the end of the run (${b - a >= 0 ? '+' : ''}${r2(b - a)} MB)` +
       (timeline && timeline.length > 1 ? `, ${signed(memoryGrowth(timeline))} MB of it over the second half of its ${timeline[timeline.length - 1]!.ops} operations` : '') +
-      (fin(settled) ? `; ${settled} MB after 30 s idle (${signed(r2(settled - fresh))} MB against fresh).` : '.'),
+      (fin(c) ? `; ${c} MB after 30 s idle (${signed(r2(c - a))} MB against fresh).` : '.') +
+      split(fresh.v8, (settled ?? final).v8) +
+      warmUp,
   };
 }
 
@@ -218,7 +229,7 @@ function rowsOf(r: Results): Row[] {
       ['no pools', m.fresh, m.final, m.settled, m.timeline],
       ['pools', m.pools.fresh, m.pools.final, m.pools.settled, undefined],
     ] as const) {
-      const bound = rssBound(r, fresh.rssMB, final.rssMB, settled?.rssMB, timeline);
+      const bound = rssBound(r, fresh, final, settled, timeline);
       // No growth: what the run leaves once the daemon is idle again (older runs: at the end of the run).
       const after = settled ?? final;
       rows.push({

@@ -11,7 +11,7 @@ import { createDockerNetOk } from '../docker-nets.js';
 import { daemonStats, docker, dockerOk, neutronNetworkOf, procReading } from '../lab.js';
 import { byShape, diffStats } from '../measure.js';
 import { POOL_MIN, poolCalls, poolDaemonOf, poolReading, waitForPool } from '../pools.js';
-import { busyMs } from '../proxy.js';
+import { busyMs, inFlightByShape, maxInFlight } from '../proxy.js';
 import type { Results } from '../report.js';
 import { r1, r2, summarize } from '../stats.js';
 import { pool, sleep } from '../util.js';
@@ -155,7 +155,7 @@ export async function concurrencyPhase(ctx: BenchContext): Promise<NonNullable<R
       daemonErrors: errors,
       daemonNeutronCalls: d.calls,
       maxNeutronInFlight: Math.max(0, ...samples.map((x) => x.inFlight)),
-      neutronDuringStarts: { calls: startCalls.length, busyMs: r1(busyMs(startCalls)), byShape: byShape(startCalls) },
+      neutronDuringStarts: { calls: startCalls.length, busyMs: r1(busyMs(startCalls)), maxInFlight: maxInFlight(startCalls), maxInFlightByShape: inFlightByShape(startCalls), byShape: byShape(startCalls) },
       neutronDuringRemoval: { calls: rmCalls.length, busyMs: r1(busyMs(rmCalls)), byShape: byShape(rmCalls) },
       bridge: {
         serialStartsMs: bSerial.wallMs,
