@@ -573,7 +573,7 @@ export function markdown(r: Results, stamp: string): string {
       const sum = creates.n * creates.mean;
       out.push(
         `What bounds "at once / serial" without port pools: Docker. Its \`Network.CreateEndpoint\` (libnetwork) holds a lock on the network while it asks the IPAM driver for the address and the network driver for the endpoint, so the starts on one network reach the driver one after another whatever the driver does. ` +
-          `Each of them waits for its port's create (\`RequestAddress\` makes the port, already bound): at most ${most} of the ${creates.n} \`POST ports\` were in flight at once, and their durations add up to ${ms(sum)} of the ${ms(c.parallelStartsMs)} the starts took, a ratio of at least ${(sum / c.serialStartsMs).toFixed(2)} to the serial starts. ` +
+          `Each of them waits for its port's create (\`RequestAddress\` makes the port, already bound): ${most === 1 ? `the ${creates.n} \`POST ports\` ran one at a time` : `at most ${most} of the ${creates.n} \`POST ports\` were in flight at once`}, and their durations add up to ${ms(sum)} of the ${ms(c.parallelStartsMs)} the starts took, a ratio of at least ${(sum / c.serialStartsMs).toFixed(2)} to the serial starts. ` +
           `A create takes longer than one at a time (median ${ms(creates.median)}) because Neutron is serving the earlier starts' \`device_id\` and tag updates, which the daemon makes after its replies, at the same time. With port pools Docker's lock covers no Neutron call (see the pools rows).`,
         '',
       );
@@ -621,9 +621,26 @@ export function markdown(r: Results, stamp: string): string {
         `RSS ${mem.fresh.rssMB} MB fresh (after start-up), ${mem.final.rssMB} MB at the end${mem.settled ? `, ${mem.settled.rssMB} MB after 30 s idle` : ''}; ${memoryGrowth(mem.timeline)} MB change over the second half of the operations; open fds ${mem.fresh.fds} → ${mem.final.fds}. ` +
         `An idle \`node -e setTimeout\` of the same Node binary is ${mem.nodeBaselineMB} MB: that much of the daemon's RSS is the runtime itself (V8, its code and heap reservations). With the daemon's runtime dependencies imported and ${dependencyLoads(mem)} it is ${mem.nodeWithDependenciesMB} MB; the daemon's own code, its caches and its live objects are the remaining ${Math.round((mem.fresh.rssMB - mem.nodeWithDependenciesMB) * 10) / 10} MB when fresh.`,
       '',
-      `![memory](${stamp}-memory.svg)`,
-      '',
     );
+    // Newer runs: each daemon's own account of its memory at the three readings.
+    const account = (label: string, a: ProcReading, b: ProcReading, c: ProcReading | undefined): string | undefined => {
+      const [x, y, z] = [a.v8, b.v8, c?.v8];
+      if (!x || !y) return undefined;
+      const seq = (f: (v: NonNullable<ProcReading['v8']>) => number): string => [x, y, ...(z ? [z] : [])].map(f).join(' → ');
+      return `| ${label} | ${seq((v) => v.heapUsedMB)} | ${seq((v) => v.heapTotalMB)} | ${seq((v) => v.codeMB)} | ${(z ?? y).idleCollections} |`;
+    };
+    const accounts = [account('bench daemon (no pools)', mem.fresh, mem.final, mem.settled), mem.pools && account('pool daemon', mem.pools.fresh, mem.pools.final, mem.pools.settled)].filter((x): x is string => !!x);
+    if (accounts.length) {
+      out.push(
+        `Each daemon's own account (\`GET /kuryr/stats\`), fresh → end of the run${mem.settled ? ' → 30 s later' : ''}, MB. Heap in use is live objects and the garbage of the work since the last collection (the daemon collects once it is idle after a busy spell); compiled code grows as the run uses code paths for the first time.`,
+        '',
+        '| daemon | V8 heap in use | V8 heap reserved | of which compiled code (in use) | idle collections |',
+        '|---|---|---|---|---|',
+        ...accounts,
+        '',
+      );
+    }
+    out.push(`![memory](${stamp}-memory.svg)`, '');
   }
   if (r.latency?.neutronByCall.length) {
     out.push('### Neutron calls one at a time (phase 2)', '', shapeTable(r.latency.neutronByCall, 'the daemon\'s calls in phase 2'), '');
