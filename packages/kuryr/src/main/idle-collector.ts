@@ -7,9 +7,10 @@
  * garbage and spare heap pages for good. So every `everyMs` the collector
  * looks at the last window: if the event loop was (nearly) idle through it
  * and the heap holds at least `minGrowthBytes` more than after the last
- * collection, it runs one full collection. A busy daemon is never interrupted
- * (a window with work in it is skipped), and an idle one is collected once per
- * busy spell, not on every tick (nothing grew).
+ * collection, it runs one full collection (~20 ms for a 25 MB heap; a request
+ * arriving meanwhile waits that long). A window with work in it is skipped, so
+ * a busy spell is not collected in the middle, and an idle daemon is collected
+ * once per busy spell, not on every tick (nothing grew).
  *
  * `gc` is V8's, which node exposes with `--expose-gc` (the daemon's launchers
  * pass it); without it the collector does nothing.
