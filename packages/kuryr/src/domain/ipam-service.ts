@@ -528,7 +528,6 @@ export class IpamService {
 
   async releasePool(req: { poolId: string }): Promise<void> {
     this.pools.settleCarved(req.poolId);
-    this.ledger.settlePool(req.poolId);
     const pool = await this.index.pool(req.poolId);
     if (!pool) return;
     // A block of the default (or a named) pool: the pool itself is never deleted (Kuryr bug C4);

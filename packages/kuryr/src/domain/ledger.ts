@@ -92,6 +92,7 @@ export class Ledger {
   /** RequestAddress answered with this port: held until ReleaseAddress frees it or holdMs passes. */
   handOut(portId: string): void {
     this.#handedOut.set(portId, this.#now());
+    this.#forgetExpired(this.#handedOut);
   }
 
   /** The port was taken by an endpoint or released. */
@@ -99,13 +100,14 @@ export class Ledger {
     this.#handedOut.delete(portId);
   }
 
+  /**
+   * RequestPool answered with this pool: held for holdMs (until a network uses it). Not
+   * released by ReleasePool: another Docker network of the same CIDR may have just been handed
+   * the same pool.
+   */
   handOutPool(poolId: string): void {
     this.#pools.set(poolId, this.#now());
-  }
-
-  /** ReleasePool: Docker is done with the pool. */
-  settlePool(poolId: string): void {
-    this.#pools.delete(poolId);
+    this.#forgetExpired(this.#pools);
   }
 
   /**
@@ -145,6 +147,15 @@ export class Ledger {
   /** The lost object was found (and removed or used). */
   found(identity: string): void {
     this.#lost.delete(identity);
+  }
+
+  /** Drops the hand-outs older than holdMs: they protect nothing any more (oldest first: set() moves a key to the end). */
+  #forgetExpired(map: BoundedMap<string, number>): void {
+    const now = this.#now();
+    for (const key of map.keys()) {
+      if (now - map.get(key)! < this.#holdMs) break;
+      map.delete(key);
+    }
   }
 
   #fresh(map: BoundedMap<string, number>, key: string): boolean {

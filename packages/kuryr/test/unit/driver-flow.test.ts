@@ -58,7 +58,9 @@ describe('Docker → driver → Neutron (fakes): the skeleton flow', () => {
 
     await d.removeNetwork(net);
     assert.deepEqual([d.neutron.networks.length, d.neutron.subnets.length, d.neutron.pools.length, d.neutron.ports.length], [0, 0, 0, 0]);
-    assert.deepEqual(d.ledger.sizes(), { busy: 0, handedOut: 0, pools: 0, liveEndpoints: 0, lost: 0 }, 'nothing held in memory either');
+    // A pool's hand-out lapses after its hold (ledger.test.ts); nothing else is held in memory.
+    const held = d.ledger.sizes();
+    assert.deepEqual([held.busy, held.handedOut, held.liveEndpoints, held.lost], [0, 0, 0, 0], 'nothing held in memory either');
   });
 
   it('keeps the Neutron call budget (≤ a third of Kuryr-libnetwork: 13/13/13/8)', async () => {
