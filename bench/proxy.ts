@@ -123,7 +123,11 @@ export function maxInFlight(calls: readonly ProxiedCall[]): number {
 /** The most calls of each shape in flight at one moment. */
 export function inFlightByShape(calls: readonly ProxiedCall[]): Record<string, number> {
   const shapes = new Map<string, ProxiedCall[]>();
-  for (const c of calls) shapes.set(c.shape, [...(shapes.get(c.shape) ?? []), c]);
+  for (const c of calls) {
+    const same = shapes.get(c.shape);
+    if (same) same.push(c);
+    else shapes.set(c.shape, [c]);
+  }
   return Object.fromEntries([...shapes].map(([shape, cs]) => [shape, maxInFlight(cs)]));
 }
 

@@ -215,6 +215,11 @@ function latencyTable(l: NonNullable<Results['latency']>): string {
   return out.join('\n');
 }
 
+/** The port creates among a burst's Neutron calls, and the most of them in flight at once (runs that recorded it). */
+function portCreatesOfStarts(w: NeutronWindow): { creates: ShapeStats | undefined; most: number | undefined } {
+  return { creates: w.byShape.find((x) => x.shape === 'POST ports'), most: w.maxInFlightByShape?.['POST ports'] };
+}
+
 function shapeTable(rows: ShapeStats[], title: string): string {
   const out = [`| ${title} | n | median | p95 | max | total |`, '|---|---|---|---|---|---|'];
   for (const r of rows.slice(0, 14)) out.push(`| \`${r.shape}\` | ${r.n} | ${ms(r.median)} | ${ms(r.p95)} | ${ms(r.max)} | ${ms(r.n * r.mean)} |`);
@@ -367,10 +372,8 @@ export function summaryRows(r: Results): string[][] {
     // Runs before the port creates' overlap was recorded kept a target of their own (≤ 0.3) for it.
     const older = c.neutronDuringStarts.maxInFlightByShape === undefined;
     rows.push(['  wall time at once / serial', `${c.parallelOverSerial} (${ms(c.parallelStartsMs)} vs ${ms(c.serialStartsMs)})`, `bridge driver: ${c.bridge.parallelOverSerial} (${ms(c.bridge.parallelStartsMs)} vs ${ms(c.bridge.serialStartsMs)})`, older ? '≤ 0.3' : '–', older ? yes(c.parallelOverSerial <= 0.3) : '–']);
-    // Without pools the starts wait for Neutron: the daemon must not queue them (all in Neutron at once), and Neutron sets the pace (busy nearly all the time).
     // Without pools each start waits for its port's create, and Docker makes one endpoint per network at a time (§3).
-    const creates = c.neutronDuringStarts.byShape.find((x) => x.shape === 'POST ports');
-    const most = c.neutronDuringStarts.maxInFlightByShape?.['POST ports'];
+    const { creates, most } = portCreatesOfStarts(c.neutronDuringStarts);
     if (creates && most !== undefined) {
       rows.push([
         "  the starts' port creates: most in flight at once; their time summed",
@@ -567,8 +570,7 @@ export function markdown(r: Results, stamp: string): string {
     const serialCost = new Map((r.latency?.neutronByCall ?? []).map((x) => [x.shape, x.median]));
     const work = c.neutronDuringStarts.byShape.reduce((a, x) => a + x.n * (serialCost.get(x.shape) ?? x.median), 0);
     const workers = Number((r.meta.params as { neutronApiWorkers?: number }).neutronApiWorkers ?? 2);
-    const creates = c.neutronDuringStarts.byShape.find((x) => x.shape === 'POST ports');
-    const most = c.neutronDuringStarts.maxInFlightByShape?.['POST ports'];
+    const { creates, most } = portCreatesOfStarts(c.neutronDuringStarts);
     if (creates && most !== undefined) {
       const sum = creates.n * creates.mean;
       out.push(

@@ -5,6 +5,7 @@
  */
 import { request } from 'node:http';
 import type { OpTotals } from '@kuryr-ts/openstack/lib/op-stats';
+import type { MemorySplit } from '@kuryr-ts/kuryr/main/memory-split';
 
 export interface PluginReply {
   status: number;
@@ -45,7 +46,7 @@ export interface KuryrStats {
   /** full collections run because the daemon was idle after a busy spell */
   idleCollections?: number;
   /** where the daemon's memory is (MB): resident, V8's heap reserved and in use, compiled code, outside the heap */
-  memory?: { rssMB: number; heapTotalMB: number; heapUsedMB: number; codeMB: number; externalMB: number };
+  memory?: MemorySplit;
 }
 
 export async function kuryrStats(socket: string, timeoutMs?: number): Promise<KuryrStats> {

@@ -16,6 +16,7 @@
  * pass it); without it the collector does nothing.
  */
 import type { Logger } from '../domain/settings.js';
+import { mb } from './memory-split.js';
 
 export interface IdleCollectorOptions {
   /** A full collection (globalThis.gc under --expose-gc); undefined: off. */
@@ -94,5 +95,3 @@ export class IdleCollector {
     this.#o.log.debug({ heapUsedMB: mb(before), afterMB: mb(this.#usedAfter), ms: Math.round(performance.now() - t0) }, 'idle: heap collected');
   }
 }
-
-const mb = (bytes: number): number => Math.round(bytes / 1e5) / 10;

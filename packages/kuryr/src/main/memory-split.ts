@@ -14,7 +14,8 @@ export interface MemorySplit {
   externalMB: number;
 }
 
-const mb = (bytes: number): number => Math.round(bytes / 1e5) / 10;
+/** Bytes as MB with one decimal, as the daemon reports memory. */
+export const mb = (bytes: number): number => Math.round(bytes / 1e5) / 10;
 
 export function memorySplit(): MemorySplit {
   const m = process.memoryUsage();
